@@ -1,0 +1,54 @@
+#!/bin/sh
+# Installs the Debian packages a make target needs, when they are missing.
+# As root it installs them; otherwise it names them and fails.
+#
+#   mk/deps.sh build|test|asan|bench|fuzz ...
+
+set -e
+
+pkgs_build="gcc make libc6-dev nginx nginx-dev libpcre2-dev libyaml-dev
+            libjansson-dev zlib1g-dev libssl-dev"
+pkgs_test="libtest-base-perl curl valgrind"
+pkgs_asan="libpcre2-dev zlib1g-dev libssl-dev"
+pkgs_bench="wrk haproxy hyperfine"
+pkgs_fuzz="clang libclang-rt-14-dev"
+
+want=""
+for purpose in "$@"; do
+    eval "list=\$pkgs_$purpose"
+    if [ -z "$list" ]; then
+        echo "mk/deps.sh: unknown purpose \"$purpose\"" >&2
+        exit 2
+    fi
+    want="$want $list"
+done
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null \
+         | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages:$missing" >&2
+    echo "install them as root: apt-get install$missing" >&2
+    exit 1
+fi
+
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# the nginx package starts a server on port 80; we only need its binary
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.strangler
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    mv /usr/sbin/policy-rc.d.strangler /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+else
+    rm -f /usr/sbin/policy-rc.d.strangler
+fi
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -41,7 +41,9 @@ ASAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 TEST_FILES   ?= tests/*.t
 PROVE        := prove
-TEST_ENV      = TEST_NGINX_SERVROOT=$(CURDIR)/$(BUILD)/servroot \
+TEST_PORT    ?= $(or $(TEST_NGINX_SERVER_PORT),1984)
+TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
+                TEST_NGINX_SERVROOT=$(CURDIR)/$(BUILD)/servroot-$(TEST_PORT) \
                 PATH=/usr/sbin:$$PATH \
                 PERL5LIB=$$(perl -MTest::Nginx::Socket -e1 2>/dev/null \
                             || echo $(CURDIR)/tests/lib)
@@ -62,7 +64,7 @@ cli: $(CLI)
 ifeq ($(NGINX_SRC),)
 # copy the system nginx's configure tree and configure it with the flags
 # the system nginx was built with, so the module is binary-compatible
-$(NGINX_TREE)/objs/Makefile: config
+$(NGINX_TREE)/objs/Makefile: config $(SRC_DIR)
 	rm -rf $(NGINX_TREE)
 	mkdir -p $(BUILD)
 	cp -a $(SYSTEM_NGINX_SRC) $(NGINX_TREE)
@@ -72,7 +74,7 @@ $(NGINX_TREE)/objs/Makefile: config
 	    || { tail -20 $(NGINX_TREE)/configure.log; exit 1; }
 else
 NGINX_TREE := $(NGINX_SRC)
-$(NGINX_TREE)/objs/Makefile: config
+$(NGINX_TREE)/objs/Makefile: config $(SRC_DIR)
 	cd $(NGINX_TREE) && ./configure --with-compat \
 	    --add-dynamic-module=$(CURDIR) $(NGINX_CONFIGURE_ARGS)
 endif
@@ -117,7 +119,7 @@ test-nginx:
 $(ASAN_SRC)/configure:
 	mk/nginx-source.sh bookworm $(ASAN_SRC)
 
-$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(ASAN_NGINX): $(ASAN_SRC)/configure config $(SRC_DIR) $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 	@mk/deps.sh build
 	cd $(ASAN_SRC) && ./configure --prefix=$(CURDIR)/$(ASAN_PREFIX) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \

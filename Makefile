@@ -23,7 +23,7 @@ CC           ?= cc
 WARN         := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS       ?= -O2 -g
 CORE_CFLAGS  := -std=gnu99 $(WARN) -Ingx_strangler_module
-CORE_LIBS    := -lyaml -lpcre2-8
+CORE_LIBS    := -lyaml -lpcre2-8 -ljansson -lz
 
 SRC_DIR      := ngx_strangler_module
 CORE_SRCS    := $(filter-out $(SRC_DIR)/strangler_cli.c, \

@@ -33,6 +33,19 @@ void strangler_error(strangler_errors_t *errs, const char *file,
 /* the hex SHA-256 of a buffer, into out[65] */
 void strangler_sha256_hex(const void *data, size_t len, char *out);
 
+/* the same, incrementally: for bodies seen a buffer at a time */
+typedef struct {
+    uint32_t                  h[8];
+    uint64_t                  len;        /* bytes hashed so far */
+    unsigned char             block[64];
+    size_t                    used;       /* bytes waiting in block */
+} strangler_sha256_t;
+
+void strangler_sha256_init(strangler_sha256_t *ctx);
+void strangler_sha256_update(strangler_sha256_t *ctx, const void *data,
+    size_t len);
+void strangler_sha256_final(strangler_sha256_t *ctx, unsigned char out[32]);
+
 
 /*
  * The path index.  Patterns, as written in `paths`:

@@ -14,19 +14,6 @@
 #include "strangler_core.h"
 
 
-typedef struct {
-    uint32_t        h[8];
-    uint64_t        len;        /* bytes hashed so far */
-    unsigned char   block[64];
-    size_t          used;       /* bytes waiting in block */
-} strangler_sha256_t;
-
-
-static void strangler_sha256_init(strangler_sha256_t *ctx);
-static void strangler_sha256_update(strangler_sha256_t *ctx,
-    const unsigned char *p, size_t len);
-static void strangler_sha256_final(strangler_sha256_t *ctx,
-    unsigned char out[32]);
 static void strangler_sha256_block(uint32_t st[8], const unsigned char *p);
 
 
@@ -74,7 +61,7 @@ strangler_sha256_hex(const void *data, size_t len, char *out)
 }
 
 
-static void
+void
 strangler_sha256_init(strangler_sha256_t *ctx)
 {
     static const uint32_t  iv[8] = {
@@ -88,11 +75,14 @@ strangler_sha256_init(strangler_sha256_t *ctx)
 }
 
 
-static void
-strangler_sha256_update(strangler_sha256_t *ctx, const unsigned char *p,
+void
+strangler_sha256_update(strangler_sha256_t *ctx, const void *data,
     size_t len)
 {
-    size_t  n;
+    size_t                n;
+    const unsigned char  *p;
+
+    p = data;
 
     ctx->len += len;
 
@@ -124,7 +114,7 @@ strangler_sha256_update(strangler_sha256_t *ctx, const unsigned char *p,
 }
 
 
-static void
+void
 strangler_sha256_final(strangler_sha256_t *ctx, unsigned char out[32])
 {
     int       i;

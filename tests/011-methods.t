@@ -1,7 +1,7 @@
 # Methods: reads and writes, method filters, the force header.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 98;
+plan tests => repeat_each() * 109;
 
 no_root_location();
 no_shuffle();
@@ -256,5 +256,38 @@ $::Backends . q{
  "/api/conversations/3 conversations messages template -\n"
  . "/api/conversations conversations monolith exact -\n"
  . "/other - monolith default -\n"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: the force header pins a read on a path no route matches
+--- request
+GET /nowhere
+--- more_headers
+X-Strangler-Backend: messages
+--- response_body
+messages GET /nowhere
+--- response_headers
+X-Route: -
+X-Reason: force
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: ... but not a write
+--- request
+POST /nowhere
+x
+--- more_headers
+X-Strangler-Backend: messages
+--- response_body
+monolith POST /nowhere
+--- response_headers
+X-Route: -
+X-Reason: default
+--- error_log
+ignored on a write: POST goes to the owner "monolith"
 --- no_error_log
 [error]

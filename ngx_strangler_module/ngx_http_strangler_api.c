@@ -1,0 +1,762 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * `strangler_api`: status, metrics, explain, and the overrides an SRE
+ * changes at 3 a.m., relative to the location:
+ *
+ *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
+ *     GET    routes/NAME
+ *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
+ *     DELETE routes/NAME            drops the override
+ *     POST   routes/NAME/rollback   reads and owner to the table's default
+ *
+ * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
+ * logged at notice level, and answered once the state file holds it.  The
+ * API has no access control of its own: use allow/deny.
+ */
+
+
+#include "ngx_http_strangler_api.h"
+
+
+typedef ngx_int_t (*ngx_http_strangler_api_pt)(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+
+typedef struct {
+    ngx_str_t                      path;     /* '*': a route name */
+    ngx_uint_t                     methods;
+    ngx_str_t                      allow;
+    ngx_http_strangler_api_pt      handler;
+} ngx_http_strangler_api_endpoint_t;
+
+
+static ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
+static void ngx_http_strangler_api_path(ngx_http_request_t *r,
+    ngx_str_t *path);
+static ngx_http_strangler_api_endpoint_t *ngx_http_strangler_api_find(
+    ngx_str_t *path, ngx_str_t *name);
+static ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_metrics(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_route(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_put_body(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_strangler_api_read_json(ngx_http_request_t *r,
+    json_t **json, u_char **err);
+static ngx_uint_t ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *body, u_char **err);
+static ngx_uint_t ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, const char *key, json_t *v,
+    ngx_str_t *name, u_char **err);
+static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
+static ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_strangler_api_send_route(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static u_char *ngx_http_strangler_api_override_text(ngx_pool_t *pool,
+    ngx_http_strangler_override_rec_t *ov);
+static void ngx_http_strangler_api_json_cleanup(void *data);
+
+
+#define NGX_HTTP_STRANGLER_READ  (NGX_HTTP_GET|NGX_HTTP_HEAD)
+
+
+static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
+{
+    { ngx_string("status"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_status },
+
+    { ngx_string("metrics"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_metrics },
+
+    { ngx_string("explain"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_explain },
+
+    { ngx_string("routes/*"),
+      NGX_HTTP_STRANGLER_READ|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      ngx_string("GET, HEAD, PUT, DELETE"), ngx_http_strangler_api_route },
+
+    { ngx_string("routes/*/rollback"), NGX_HTTP_POST,
+      ngx_string("POST"), ngx_http_strangler_api_rollback },
+
+    { ngx_null_string, 0, ngx_null_string, NULL }
+};
+
+
+char *
+ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_http_strangler_main_conf_t   *smcf;
+    ngx_http_strangler_dispatcher_t  *d;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_strangler_api_handler) {
+        return "is duplicate";
+    }
+
+    clcf->handler = ngx_http_strangler_api_handler;
+
+    /* checked once the configuration is read: a table and a zone */
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
+
+    d = ngx_array_push(&smcf->apis);
+    if (d == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    d->slcf = conf;
+    d->cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    d->conf_file = cf->conf_file->file.name;
+    d->conf_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_http_strangler_main_conf_t   *smcf;
+    ngx_http_strangler_dispatcher_t  *d;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
+    d = smcf->apis.elts;
+
+    for (i = 0; i < smcf->apis.nelts; i++) {
+
+        if (d[i].slcf->table == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"strangler_api\" needs a route table: "
+                          "no \"strangler_routes\" applies to it in %V:%ui",
+                          &d[i].conf_file, d[i].conf_line);
+            return NGX_ERROR;
+        }
+
+        if (smcf->shm_zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"strangler_api\" needs a \"strangler_zone\" "
+                          "in the http block, for the API in %V:%ui",
+                          &d[i].conf_file, d[i].conf_line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                           rc;
+    ngx_str_t                           path;
+    ngx_table_elt_t                    *allow;
+    ngx_http_strangler_api_ctx_t       *ctx;
+    ngx_http_strangler_loc_conf_t      *slcf;
+    ngx_http_strangler_main_conf_t     *smcf;
+    ngx_http_strangler_api_endpoint_t  *ep;
+
+    if (r->method != NGX_HTTP_PUT) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_strangler_api_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_strangler_module);
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_strangler_module);
+
+    ctx->table = slcf->table;
+    ctx->zone = ngx_http_strangler_zone_ctx(smcf);
+
+    if (ctx->table == NULL || ctx->zone == NULL) {
+        /* `nginx -t` refuses this configuration */
+        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "no route table or zone here");
+    }
+
+    ngx_http_strangler_api_path(r, &path);
+
+    ep = ngx_http_strangler_api_find(&path, &ctx->name);
+
+    if (ep == NULL) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_FOUND,
+                                            "no such API call: \"%V\"",
+                                            &path);
+    }
+
+    if (!(r->method & ep->methods)) {
+        allow = ngx_list_push(&r->headers_out.headers);
+        if (allow == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        allow->hash = 1;
+        ngx_str_set(&allow->key, "Allow");
+        allow->value = ep->allow;
+
+        return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_ALLOWED,
+                                            "%V is not allowed on \"%V\": "
+                                            "use %V", &r->method_name,
+                                            &path, &ep->allow);
+    }
+
+    if (ctx->name.len) {
+        ctx->route = strangler_route_find(ctx->table->core,
+                                          (char *) ctx->name.data,
+                                          ctx->name.len);
+        if (ctx->route == NULL) {
+            return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_FOUND,
+                                                "no route \"%V\" in \"%V\"",
+                                                &ctx->name,
+                                                &ctx->table->file);
+        }
+
+        ctx->binding = ngx_http_strangler_binding(ctx->table, ctx->route);
+    }
+
+    return ep->handler(r, ctx);
+}
+
+
+/* the path relative to the location, without a leading slash */
+
+static void
+ngx_http_strangler_api_path(ngx_http_request_t *r, ngx_str_t *path)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    *path = r->uri;
+
+    if (path->len >= clcf->name.len
+        && ngx_strncmp(path->data, clcf->name.data, clcf->name.len) == 0)
+    {
+        path->data += clcf->name.len;
+        path->len -= clcf->name.len;
+    }
+
+    if (path->len && path->data[0] == '/') {
+        path->data++;
+        path->len--;
+    }
+}
+
+
+static ngx_http_strangler_api_endpoint_t *
+ngx_http_strangler_api_find(ngx_str_t *path, ngx_str_t *name)
+{
+    u_char                             *p, *last, *e, *elast;
+    ngx_http_strangler_api_endpoint_t  *ep;
+
+    for (ep = ngx_http_strangler_api_endpoints; ep->path.len; ep++) {
+        p = path->data;
+        last = p + path->len;
+        e = ep->path.data;
+        elast = e + ep->path.len;
+
+        ngx_str_null(name);
+
+        while (e < elast && p < last) {
+
+            if (*e == '*') {
+                name->data = p;
+
+                while (p < last && *p != '/') {
+                    p++;
+                }
+
+                name->len = p - name->data;
+                e++;
+                continue;
+            }
+
+            if (*e != *p) {
+                break;
+            }
+
+            e++;
+            p++;
+        }
+
+        if (e == elast && p == last
+            && (name->data == NULL || name->len > 0))
+        {
+            return ep;
+        }
+    }
+
+    ngx_str_null(name);
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_status(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
+                                     ngx_http_strangler_report_status(r, ctx));
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_metrics(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_chain_t  *out;
+
+    out = ngx_http_strangler_report_metrics(r, ctx);
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_strangler_api_send_text(r, out);
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_route(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    switch (r->method) {
+
+    case NGX_HTTP_DELETE:
+        ctx->action = "dropped";
+        ctx->fields = NGX_HTTP_STRANGLER_OV_ALL;
+        ctx->patch.sample_ppm = -1;
+
+        return ngx_http_strangler_api_apply(r, ctx);
+
+    case NGX_HTTP_PUT:
+        if (r->headers_in.content_length_n > NGX_HTTP_STRANGLER_API_BODY_MAX) {
+            return ngx_http_strangler_api_error(r,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          "the body is over %d bytes",
+                                          NGX_HTTP_STRANGLER_API_BODY_MAX);
+        }
+
+        rc = ngx_http_read_client_request_body(r,
+                                              ngx_http_strangler_api_put_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+
+    default:
+        return ngx_http_strangler_api_send_route(r, ctx);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_str_t  *def;
+
+    def = ngx_http_strangler_backend_name(ctx->table,
+                                          ctx->table->core->default_backend);
+
+    ctx->action = "rolled back";
+    ctx->fields = NGX_HTTP_STRANGLER_OV_READS|NGX_HTTP_STRANGLER_OV_OWNER;
+    ctx->patch.reads = *def;
+    ctx->patch.owner = *def;
+
+    return ngx_http_strangler_api_apply(r, ctx);
+}
+
+
+static void
+ngx_http_strangler_api_put_body(ngx_http_request_t *r)
+{
+    json_t                        *body;
+    u_char                        *err;
+    ngx_int_t                      rc;
+    ngx_uint_t                     status;
+    ngx_http_strangler_api_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+
+    err = NULL;
+    status = ngx_http_strangler_api_read_json(r, &body, &err);
+
+    if (status == 0) {
+        status = ngx_http_strangler_api_parse_patch(r, ctx, body, &err);
+    }
+
+    if (status == 0) {
+        rc = ngx_http_strangler_api_apply(r, ctx);
+
+    } else if (err == NULL) {
+        rc = status;
+
+    } else {
+        rc = ngx_http_strangler_api_error(r, status, "%s", err);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* 0, or the status to answer with and *err */
+
+static ngx_uint_t
+ngx_http_strangler_api_read_json(ngx_http_request_t *r, json_t **json,
+    u_char **err)
+{
+    u_char                    *text, *p;
+    size_t                     len;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    json_error_t               e;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_request_body_t   *rb;
+
+    rb = r->request_body;
+
+    if (rb == NULL || rb->temp_file) {
+        *err = (u_char *) "the body is too big";
+        return (rb == NULL) ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    len = 0;
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len > NGX_HTTP_STRANGLER_API_BODY_MAX) {
+        *err = ngx_http_strangler_api_msg(r->pool, "the body is over %d bytes",
+                                          NGX_HTTP_STRANGLER_API_BODY_MAX);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    text = ngx_pnalloc(r->pool, len + 1);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (text == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = text;
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    *json = json_loadb((char *) text, len, JSON_REJECT_DUPLICATES, &e);
+
+    if (*json == NULL) {
+        *err = ngx_http_strangler_api_msg(r->pool,
+                                          "malformed JSON: line %d, column "
+                                          "%d: %s", e.line, e.column, e.text);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    /* the patch points into the tree: it lives as long as the request */
+    cln->handler = ngx_http_strangler_api_json_cleanup;
+    cln->data = *json;
+
+    return 0;
+}
+
+
+/*
+ * The owner rule: an override cannot split traffic, so "reads" names one
+ * backend; writes go to the (overridden) owner, and only "owner" moves
+ * them.
+ */
+
+static ngx_uint_t
+ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *body, u_char **err)
+{
+    json_t      *v;
+    ngx_uint_t   status;
+    const char  *key;
+
+    if (!json_is_object(body)) {
+        *err = (u_char *) "the body must be a JSON object";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ctx->patch.sample_ppm = -1;
+
+    json_object_foreach(body, key, v) {
+
+        if (ngx_strcmp(key, "reads") == 0) {
+            ctx->fields |= NGX_HTTP_STRANGLER_OV_READS;
+            status = ngx_http_strangler_api_backend_field(r, ctx, key, v,
+                                                      &ctx->patch.reads, err);
+
+        } else if (ngx_strcmp(key, "owner") == 0) {
+            ctx->fields |= NGX_HTTP_STRANGLER_OV_OWNER;
+            status = ngx_http_strangler_api_backend_field(r, ctx, key, v,
+                                                      &ctx->patch.owner, err);
+
+        } else if (ngx_strcmp(key, "shadow_sample") == 0) {
+            ctx->fields |= NGX_HTTP_STRANGLER_OV_SAMPLE;
+            status = ngx_http_strangler_api_sample_field(r, ctx, v, err);
+
+        } else if (ngx_strcmp(key, "writes") == 0) {
+            *err = (u_char *) "writes always go to the owner: "
+                              "set \"owner\" to move them";
+            status = NGX_HTTP_BAD_REQUEST;
+
+        } else {
+            *err = ngx_http_strangler_api_msg(r->pool,
+                                              "unknown field \"%s\": expected "
+                                              "\"reads\", \"owner\" or "
+                                              "\"shadow_sample\"", key);
+            status = NGX_HTTP_BAD_REQUEST;
+        }
+
+        if (status) {
+            return status;
+        }
+    }
+
+    if (ctx->fields == 0) {
+        *err = (u_char *) "nothing to change: set \"reads\", \"owner\" "
+                          "or \"shadow_sample\"";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ctx->action = "overridden";
+
+    return 0;
+}
+
+
+/* a backend name of the table, or null for "not overridden" */
+
+static ngx_uint_t
+ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, const char *key, json_t *v,
+    ngx_str_t *name, u_char **err)
+{
+    if (json_is_null(v)) {
+        ngx_str_null(name);
+        return 0;
+    }
+
+    if (json_is_object(v) || json_is_array(v)) {
+        *err = ngx_http_strangler_api_msg(r->pool,
+                                          "\"%s\" must name one backend: an "
+                                          "override does not split traffic",
+                                          key);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (!json_is_string(v)) {
+        *err = ngx_http_strangler_api_msg(r->pool,
+                                          "\"%s\" must be a backend name or "
+                                          "null", key);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    name->data = (u_char *) json_string_value(v);
+    name->len = json_string_length(v);
+
+    if (strangler_backend_find(ctx->table->core, (char *) name->data,
+                               name->len)
+        < 0)
+    {
+        *err = ngx_http_strangler_api_msg(r->pool,
+                                          "\"%s\": unknown backend \"%V\"",
+                                          key, name);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    return 0;
+}
+
+
+/* a percentage, decimals allowed, or null for "not overridden" */
+
+static ngx_uint_t
+ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err)
+{
+    double  pct;
+
+    if (json_is_null(v)) {
+        ctx->patch.sample_ppm = -1;
+        return 0;
+    }
+
+    pct = json_number_value(v);
+
+    if (!json_is_number(v) || pct < 0 || pct > 100) {
+        *err = (u_char *) "\"shadow_sample\" must be a number from 0 to 100 "
+                          "or null";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (!ctx->route->shadow.enabled) {
+        *err = ngx_http_strangler_api_msg(r->pool,
+                                          "route \"%V\" has no shadow to "
+                                          "sample", &ctx->name);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ctx->patch.sample_ppm = (ngx_int_t) (pct * 10000 + 0.5);
+
+    return 0;
+}
+
+
+/*
+ * Change the override, log it, save the state, and answer once the state
+ * file holds it: a 200 means the change survives a restart.
+ */
+
+static ngx_int_t
+ngx_http_strangler_api_apply(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_str_t                          *state;
+    ngx_http_strangler_override_rec_t   old, now;
+
+    ctx->patch.by = r->connection->addr_text;
+    ctx->patch.at = ngx_time();
+
+    if (ngx_http_strangler_override_patch(ctx->zone, ctx->binding->shr,
+                                          ctx->fields, &ctx->patch, &old,
+                                          &now, r->pool)
+        != NGX_OK)
+    {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "strangler_zone \"%V\" is full: "
+                                            "nothing changed",
+                                            &ctx->zone->name);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "strangler: route \"%V\" %s by %V: override %s -> %s",
+                  &ctx->name, ctx->action, &r->connection->addr_text,
+                  ngx_http_strangler_api_override_text(r->pool, &old),
+                  ngx_http_strangler_api_override_text(r->pool, &now));
+
+    state = &ctx->zone->smcf->state_file;
+
+    if (state->len == 0) {
+        return ngx_http_strangler_api_send_route(r, ctx);
+    }
+
+    r->main->count++;
+
+    if (ngx_http_strangler_state_save(ctx->zone, r->pool, r->connection->log,
+                                      ngx_http_strangler_api_saved, r)
+        != NGX_OK)
+    {
+        r->main->count--;
+
+        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "the override applies, but "
+                                            "saving \"%V\" failed", state);
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_connection_t              *c;
+    ngx_http_strangler_api_ctx_t  *ctx;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_strangler_api_send_route(r, ctx);
+
+    } else {
+        rc = ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          "the override applies, but "
+                                          "writing \"%V\" failed: see the "
+                                          "error log",
+                                          &ctx->zone->smcf->state_file);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_send_route(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
+                         ngx_http_strangler_report_route(r, ctx, ctx->route));
+}
+
+
+/* for the log: the override as compact JSON, or "none" */
+
+static u_char *
+ngx_http_strangler_api_override_text(ngx_pool_t *pool,
+    ngx_http_strangler_override_rec_t *ov)
+{
+    char    *text;
+    json_t  *j;
+    u_char  *s;
+
+    if (ov->reads.len == 0 && ov->owner.len == 0 && ov->sample_ppm < 0) {
+        return (u_char *) "none";
+    }
+
+    j = ngx_http_strangler_override_json(ov);
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+
+    if (text == NULL) {
+        return (u_char *) "(out of memory)";
+    }
+
+    s = ngx_pnalloc(pool, ngx_strlen(text) + 1);
+    if (s != NULL) {
+        ngx_cpystrn(s, (u_char *) text, ngx_strlen(text) + 1);
+    }
+
+    free(text);
+
+    return s ? s : (u_char *) "(out of memory)";
+}
+
+
+static void
+ngx_http_strangler_api_json_cleanup(void *data)
+{
+    json_decref(data);
+}

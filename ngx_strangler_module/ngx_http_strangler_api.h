@@ -1,0 +1,63 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * What the API's files share: the call's context and the replies.
+ */
+
+
+#ifndef NGX_HTTP_STRANGLER_API_H_INCLUDED_
+#define NGX_HTTP_STRANGLER_API_H_INCLUDED_
+
+
+#include "ngx_http_strangler_zone.h"
+
+
+#define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
+
+
+typedef struct {
+    /*
+     * First, a dispatch context that says nothing was dispatched: the log
+     * phase and the variables read this module's context, and leave an
+     * API call alone.
+     */
+    ngx_http_strangler_ctx_t            none;
+
+    ngx_http_strangler_table_t         *table;
+    ngx_http_strangler_zone_ctx_t      *zone;
+    ngx_str_t                           name;     /* routes/NAME */
+    const strangler_route_t            *route;
+    ngx_http_strangler_binding_t       *binding;
+
+    const char                         *action;   /* for the log */
+    ngx_uint_t                          fields;   /* the patch sets */
+    ngx_http_strangler_override_rec_t   patch;
+} ngx_http_strangler_api_ctx_t;
+
+
+/* ngx_http_strangler_api_reply.c */
+ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *json);
+ngx_int_t ngx_http_strangler_api_send_text(ngx_http_request_t *r,
+    ngx_chain_t *out);
+ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *fmt, ...);
+u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
+
+/* ngx_http_strangler_api_report.c */
+json_t *ngx_http_strangler_report_status(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_report_route(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route);
+ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
+    int backend);
+
+/* ngx_http_strangler_api_explain.c */
+ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+
+#endif /* NGX_HTTP_STRANGLER_API_H_INCLUDED_ */

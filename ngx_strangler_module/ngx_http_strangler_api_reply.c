@@ -1,0 +1,148 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * The API's replies: JSON (application/json, indented, released once
+ * sent), Prometheus text, and {"error": "..."} for bad calls.
+ */
+
+
+#include "ngx_http_strangler_api.h"
+
+
+/* sends the tree and releases it; NULL: out of memory */
+
+ngx_int_t
+ngx_http_strangler_api_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json)
+{
+    char         *text;
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text = json_dumps(json, JSON_INDENT(2));
+    json_decref(json);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(text);
+    b = ngx_create_temp_buf(r->pool, len + 1);
+
+    if (b != NULL) {
+        b->last = ngx_cpymem(b->last, text, len);
+        *b->last++ = '\n';
+    }
+
+    free(text);
+
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_strangler_api_send_text(ngx_http_request_t *r, ngx_chain_t *out)
+{
+    off_t         len;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = out; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+
+        if (cl->next == NULL) {
+            cl->buf->last_buf = (r == r->main);
+            cl->buf->last_in_chain = 1;
+        }
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, out);
+}
+
+
+/* {"error": "..."}, after discarding any body left unread */
+
+ngx_int_t
+ngx_http_strangler_api_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char   *p, msg[NGX_MAX_ERROR_STR];
+    va_list   args;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    va_end(args);
+
+    return ngx_http_strangler_api_send_json(r, status,
+                                           json_pack("{s:s%}", "error", msg,
+                                                     (size_t) (p - msg)));
+}
+
+
+/* a message that lives as long as the request */
+
+u_char *
+ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...)
+{
+    u_char   *msg, *p;
+    va_list   args;
+
+    msg = ngx_pnalloc(pool, NGX_MAX_ERROR_STR);
+    if (msg == NULL) {
+        return (u_char *) "out of memory";
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + NGX_MAX_ERROR_STR - 1, fmt, args);
+    va_end(args);
+
+    *p = '\0';
+
+    return msg;
+}

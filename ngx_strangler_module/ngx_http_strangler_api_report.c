@@ -1,0 +1,665 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * What the API reports: the status JSON (the table, every route with its
+ * configured and effective targets, override and counters) and the same
+ * counters in the Prometheus text format 0.0.4.
+ *
+ * Counters are read without the mutex: each is one atomic word, and the
+ * lists of backends are only ever prepended to, a block filled in before
+ * it is linked.
+ */
+
+
+#include "ngx_http_strangler_api.h"
+
+
+#define NGX_HTTP_STRANGLER_TEXT_BUF   16384
+#define NGX_HTTP_STRANGLER_TEXT_LINE  1024
+
+
+/* a chain of buffers that Prometheus lines are printed into */
+typedef struct {
+    ngx_pool_t                       *pool;
+    ngx_chain_t                      *first;
+    ngx_chain_t                     **last;
+    ngx_buf_t                        *buf;
+    ngx_uint_t                        failed;
+} ngx_http_strangler_text_t;
+
+
+static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static json_t *ngx_http_strangler_report_configured(
+    ngx_http_strangler_table_t *t, const strangler_route_t *route);
+static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route);
+static json_t *ngx_http_strangler_report_effective(
+    ngx_http_strangler_table_t *t, const strangler_route_t *route,
+    ngx_http_strangler_override_rec_t *ov);
+static json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
+    ngx_http_strangler_override_rec_t *ov);
+static json_t *ngx_http_strangler_report_paths(const strangler_route_t *route);
+static json_t *ngx_http_strangler_report_methods(
+    const strangler_route_t *route);
+static json_t *ngx_http_strangler_report_counters(
+    ngx_http_strangler_binding_t *b);
+static json_t *ngx_http_strangler_report_backend(
+    ngx_http_strangler_counters_t *c);
+static json_t *ngx_http_strangler_report_sample(uint32_t ppm);
+static char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
+static void ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t);
+static void ngx_http_strangler_metrics_histogram(
+    ngx_http_strangler_text_t *out, ngx_http_strangler_table_t *t);
+static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t);
+static ngx_str_t *ngx_http_strangler_metrics_route(
+    ngx_http_strangler_table_t *t, size_t i);
+static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
+static void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
+    const char *fmt, ...);
+
+
+static const char  *ngx_http_strangler_classes[] = {
+    "1xx", "2xx", "3xx", "4xx", "5xx"
+};
+
+
+static const char  *ngx_http_strangler_shadow_events[] = {
+    "sent", "dropped", "timed_out", "matched", "mismatched"
+};
+
+
+json_t *
+ngx_http_strangler_report_status(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    size_t                       i;
+    json_t                      *routes, *backends, *state;
+    ngx_str_t                   *file;
+    ngx_http_strangler_table_t  *t;
+
+    t = ctx->table;
+    file = &ctx->zone->smcf->state_file;
+
+    routes = json_array();
+    backends = json_array();
+
+    for (i = 0; routes && i < t->core->nroutes; i++) {
+        if (json_array_append_new(routes,
+                                  ngx_http_strangler_report_route(r, ctx,
+                                                     &t->core->routes[i])))
+        {
+            json_decref(routes);
+            routes = NULL;
+        }
+    }
+
+    for (i = 0; backends && i < t->core->nbackends; i++) {
+        if (json_array_append_new(backends,
+                                  ngx_http_strangler_backend_json(t, i)))
+        {
+            json_decref(backends);
+            backends = NULL;
+        }
+    }
+
+    state = file->len ? json_stringn((char *) file->data, file->len)
+                      : json_null();
+
+    return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
+                     "table",
+                       "file", t->file.data, t->file.len,
+                       "sha256", t->core->sha256,
+                       "loaded", ngx_http_strangler_report_time(r->pool,
+                                                                t->loaded),
+                       "loaded_unix", (json_int_t) t->loaded,
+                       "backends", backends,
+                     "zone", ctx->zone->name.data, ctx->zone->name.len,
+                     "state_file", state,
+                     "routes", routes,
+                     "default", ngx_http_strangler_report_default(r, ctx));
+}
+
+
+json_t *
+ngx_http_strangler_report_route(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route)
+{
+    ngx_int_t                           rc;
+    ngx_http_strangler_table_t         *t;
+    ngx_http_strangler_binding_t       *b;
+    ngx_http_strangler_override_rec_t   ov;
+
+    t = ctx->table;
+    b = ngx_http_strangler_binding(t, route);
+
+    rc = ngx_http_strangler_override_read(ctx->zone, b->shr, &ov, r->pool);
+    if (rc == NGX_ERROR) {
+        return NULL;
+    }
+
+    return json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "name", route->name.data, route->name.len,
+                     "paths", ngx_http_strangler_report_paths(route),
+                     "methods", ngx_http_strangler_report_methods(route),
+                     "configured",
+                       ngx_http_strangler_report_configured(t, route),
+                     "effective",
+                       ngx_http_strangler_report_effective(t, route, &ov),
+                     "override", ngx_http_strangler_report_override(r, &ov),
+                     "counters", ngx_http_strangler_report_counters(b));
+}
+
+
+static json_t *
+ngx_http_strangler_report_default(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_table_t  *t;
+
+    t = ctx->table;
+
+    return json_pack("{s:s, s:o, s:o}",
+                     "name", NGX_HTTP_STRANGLER_DEFAULT_ROUTE,
+                     "backend",
+                       ngx_http_strangler_backend_json(t,
+                                                 t->core->default_backend),
+                     "counters",
+                       ngx_http_strangler_report_counters(
+                                                ngx_http_strangler_binding(t,
+                                                                      NULL)));
+}
+
+
+static json_t *
+ngx_http_strangler_report_configured(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route)
+{
+    json_t                    *shadow;
+    const strangler_shadow_t  *sh;
+
+    sh = &route->shadow;
+
+    if (sh->enabled) {
+        shadow = json_pack("{s:o, s:o}",
+                           "to", (sh->to >= 0)
+                                 ? ngx_http_strangler_backend_json(t, sh->to)
+                                 : json_null(),
+                           "sample",
+                             ngx_http_strangler_report_sample(sh->sample_ppm));
+
+    } else {
+        shadow = json_null();
+    }
+
+    return json_pack("{s:o, s:o, s:o}",
+                     "owner", ngx_http_strangler_backend_json(t, route->owner),
+                     "reads", ngx_http_strangler_report_reads(t, route),
+                     "shadow", shadow);
+}
+
+
+/* a backend name, or {"name": weight, ...} for a split */
+
+static json_t *
+ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route)
+{
+    size_t      i;
+    json_t     *split;
+    ngx_str_t  *name;
+
+    if (route->nreads == 0) {
+        return ngx_http_strangler_backend_json(t, route->owner);
+    }
+
+    if (route->nreads == 1) {
+        return ngx_http_strangler_backend_json(t, route->reads[0].backend);
+    }
+
+    split = json_object();
+
+    for (i = 0; split && i < route->nreads; i++) {
+        name = ngx_http_strangler_backend_name(t, route->reads[i].backend);
+
+        if (json_object_setn_new(split, (char *) name->data, name->len,
+                                 json_integer(route->reads[i].weight)))
+        {
+            json_decref(split);
+            split = NULL;
+        }
+    }
+
+    return split;
+}
+
+
+static json_t *
+ngx_http_strangler_report_effective(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, ngx_http_strangler_override_rec_t *ov)
+{
+    json_t  *owner, *reads, *sample;
+
+    owner = ov->owner.len
+            ? json_stringn((char *) ov->owner.data, ov->owner.len)
+            : ngx_http_strangler_backend_json(t, route->owner);
+
+    reads = ov->reads.len
+            ? json_stringn((char *) ov->reads.data, ov->reads.len)
+            : ngx_http_strangler_report_reads(t, route);
+
+    if (!route->shadow.enabled) {
+        sample = json_null();
+
+    } else if (ov->sample_ppm >= 0) {
+        sample = ngx_http_strangler_report_sample(ov->sample_ppm);
+
+    } else {
+        sample = ngx_http_strangler_report_sample(route->shadow.sample_ppm);
+    }
+
+    return json_pack("{s:o, s:o, s:o}", "owner", owner, "reads", reads,
+                     "shadow_sample", sample);
+}
+
+
+static json_t *
+ngx_http_strangler_report_override(ngx_http_request_t *r,
+    ngx_http_strangler_override_rec_t *ov)
+{
+    json_t  *j;
+
+    if (ov->reads.len == 0 && ov->owner.len == 0 && ov->sample_ppm < 0) {
+        return json_null();
+    }
+
+    j = ngx_http_strangler_override_json(ov);
+
+    if (j && json_object_set_new(j, "at",
+                        json_string(ngx_http_strangler_report_time(r->pool,
+                                                                   ov->at))))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
+    return j;
+}
+
+
+static json_t *
+ngx_http_strangler_report_paths(const strangler_route_t *route)
+{
+    size_t   i;
+    json_t  *paths;
+
+    paths = json_array();
+
+    for (i = 0; paths && i < route->paths.n; i++) {
+        if (json_array_append_new(paths,
+                                  json_stringn(route->paths.items[i].data,
+                                               route->paths.items[i].len)))
+        {
+            json_decref(paths);
+            paths = NULL;
+        }
+    }
+
+    return paths;
+}
+
+
+/* the methods a route is limited to, or null: all */
+
+static json_t *
+ngx_http_strangler_report_methods(const strangler_route_t *route)
+{
+    size_t       m;
+    json_t      *methods;
+    const char  *name;
+
+    if (route->methods == 0) {
+        return json_null();
+    }
+
+    methods = json_array();
+
+    for (m = 0; methods && m < STRANGLER_M_OTHER; m++) {
+        name = strangler_method_name((strangler_method_t) m);
+
+        if ((route->methods & (1u << m))
+            && json_array_append_new(methods, json_string(name)))
+        {
+            json_decref(methods);
+            methods = NULL;
+        }
+    }
+
+    return methods;
+}
+
+
+static json_t *
+ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
+{
+    size_t                            i;
+    json_t                           *backends, *shadow, *counters;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    backends = json_object();
+    shadow = json_object();
+
+    for (shb = b->shr->backends; backends && shb; shb = shb->next) {
+        counters = ngx_http_strangler_report_backend(&shb->counters);
+
+        if (json_object_setn_new(backends, (char *) shb->name.data,
+                                 shb->name.len, counters))
+        {
+            json_decref(backends);
+            backends = NULL;
+        }
+    }
+
+    for (i = 0; shadow && i < NGX_HTTP_STRANGLER_SHADOW_NEVENTS; i++) {
+        if (json_object_set_new(shadow, ngx_http_strangler_shadow_events[i],
+                                json_integer(b->shr->shadow[i])))
+        {
+            json_decref(shadow);
+            shadow = NULL;
+        }
+    }
+
+    return json_pack("{s:o, s:o}", "backends", backends, "shadow", shadow);
+}
+
+
+static json_t *
+ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
+{
+    return json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+                     "requests", (json_int_t) c->requests,
+                     "responses",
+                       "1xx", (json_int_t) c->status[0],
+                       "2xx", (json_int_t) c->status[1],
+                       "3xx", (json_int_t) c->status[2],
+                       "4xx", (json_int_t) c->status[3],
+                       "5xx", (json_int_t) c->status[4],
+                     "upstream_time",
+                       "count", (json_int_t) c->timed,
+                       "sum_ms", (json_int_t) c->time_sum);
+}
+
+
+json_t *
+ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t, int backend)
+{
+    ngx_str_t  *name;
+
+    name = ngx_http_strangler_backend_name(t, backend);
+
+    return json_stringn((char *) name->data, name->len);
+}
+
+
+/* a sample in percent: 12.5 */
+
+static json_t *
+ngx_http_strangler_report_sample(uint32_t ppm)
+{
+    return json_real(ppm / 10000.0);
+}
+
+
+/* ISO 8601, UTC */
+
+static char *
+ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t)
+{
+    u_char    *p;
+    ngx_tm_t   tm;
+
+    p = ngx_pnalloc(pool, sizeof("1970-01-01T00:00:00Z"));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_gmtime(t, &tm);
+
+    ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02dZ%Z",
+                tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+
+    return (char *) p;
+}
+
+
+ngx_chain_t *
+ngx_http_strangler_report_metrics(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_text_t  out;
+
+    ngx_memzero(&out, sizeof(ngx_http_strangler_text_t));
+    out.pool = r->pool;
+    out.last = &out.first;
+
+    ngx_http_strangler_metrics_counters(&out, ctx->table);
+    ngx_http_strangler_metrics_histogram(&out, ctx->table);
+    ngx_http_strangler_metrics_routes(&out, ctx->table);
+
+    ngx_http_strangler_text(&out,
+        "# HELP strangler_table_loaded_timestamp_seconds "
+        "When the route table was loaded.\n"
+        "# TYPE strangler_table_loaded_timestamp_seconds gauge\n"
+        "strangler_table_loaded_timestamp_seconds{sha256=\"%s\"} %T\n",
+        ctx->table->core->sha256, ctx->table->loaded);
+
+    return out.failed ? NULL : out.first;
+}
+
+
+/* requests and responses by class, per route and backend */
+
+static void
+ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t)
+{
+    size_t                            i, k;
+    ngx_str_t                        *route;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_requests_total "
+        "Requests the strangler dispatched, by route and backend.\n"
+        "# TYPE strangler_requests_total counter\n");
+
+    for (i = 0; i <= t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
+            ngx_http_strangler_text(out,
+                "strangler_requests_total{route=\"%V\",backend=\"%V\"} %uA\n",
+                route, &shb->name, shb->counters.requests);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_responses_total "
+        "Responses by route, backend and status class.\n"
+        "# TYPE strangler_responses_total counter\n");
+
+    for (i = 0; i <= t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
+            for (k = 0; k < 5; k++) {
+                ngx_http_strangler_text(out,
+                    "strangler_responses_total{route=\"%V\",backend=\"%V\","
+                    "code=\"%s\"} %uA\n", route, &shb->name,
+                    ngx_http_strangler_classes[k], shb->counters.status[k]);
+            }
+        }
+    }
+}
+
+
+static void
+ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t)
+{
+    size_t                            i, k;
+    u_char                            le[NGX_INT_T_LEN + 8], *p;
+    ngx_str_t                        *route;
+    ngx_atomic_uint_t                 acc;
+    ngx_http_strangler_counters_t    *c;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_upstream_response_seconds "
+        "Upstream response time, summed over the tries of a request.\n"
+        "# TYPE strangler_upstream_response_seconds histogram\n");
+
+    for (i = 0; i <= t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
+            c = &shb->counters;
+            acc = 0;
+
+            for (k = 0; k < NGX_HTTP_STRANGLER_NBUCKETS; k++) {
+                acc += c->time_bucket[k];
+
+                if (k < NGX_HTTP_STRANGLER_NBUCKETS - 1) {
+                    p = ngx_http_strangler_metrics_seconds(le,
+                                           ngx_http_strangler_time_bounds[k]);
+                } else {
+                    p = ngx_cpymem(le, "+Inf", 4);
+                }
+
+                ngx_http_strangler_text(out,
+                    "strangler_upstream_response_seconds_bucket{route=\"%V\","
+                    "backend=\"%V\",le=\"%*s\"} %uA\n",
+                    route, &shb->name, p - le, le, acc);
+            }
+
+            p = ngx_http_strangler_metrics_seconds(le, c->time_sum);
+
+            ngx_http_strangler_text(out,
+                "strangler_upstream_response_seconds_sum{route=\"%V\","
+                "backend=\"%V\"} %*s\n"
+                "strangler_upstream_response_seconds_count{route=\"%V\","
+                "backend=\"%V\"} %uA\n",
+                route, &shb->name, p - le, le, route, &shb->name, c->timed);
+        }
+    }
+}
+
+
+/* per route: shadow outcomes, and whether an override applies */
+
+static void
+ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t)
+{
+    size_t                          i, k;
+    ngx_str_t                      *route;
+    ngx_http_strangler_sh_route_t  *shr;
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_total Shadow requests by route and outcome.\n"
+        "# TYPE strangler_shadow_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+        shr = t->bindings[i].shr;
+
+        for (k = 0; k < NGX_HTTP_STRANGLER_SHADOW_NEVENTS; k++) {
+            ngx_http_strangler_text(out,
+                "strangler_shadow_total{route=\"%V\",outcome=\"%s\"} %uA\n",
+                route, ngx_http_strangler_shadow_events[k], shr->shadow[k]);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_override "
+        "Whether a runtime override applies to the route.\n"
+        "# TYPE strangler_override gauge\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        ngx_http_strangler_text(out, "strangler_override{route=\"%V\"} %d\n",
+                                ngx_http_strangler_metrics_route(t, i),
+                                t->bindings[i].shr->override != NULL);
+    }
+}
+
+
+static ngx_str_t *
+ngx_http_strangler_metrics_route(ngx_http_strangler_table_t *t, size_t i)
+{
+    return &t->bindings[i].shr->name;
+}
+
+
+/* milliseconds as seconds, without trailing zeros: 0.005, 2.5, 10 */
+
+static u_char *
+ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms)
+{
+    ngx_uint_t  frac;
+
+    p = ngx_sprintf(p, "%ui", (ngx_uint_t) (ms / 1000));
+    frac = ms % 1000;
+
+    if (frac == 0) {
+        return p;
+    }
+
+    p = ngx_sprintf(p, ".%03ui", frac);
+
+    while (p[-1] == '0') {
+        p--;
+    }
+
+    return p;
+}
+
+
+static void
+ngx_http_strangler_text(ngx_http_strangler_text_t *out, const char *fmt, ...)
+{
+    va_list       args;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (out->failed) {
+        return;
+    }
+
+    b = out->buf;
+
+    if (b == NULL
+        || (size_t) (b->end - b->last) < NGX_HTTP_STRANGLER_TEXT_LINE)
+    {
+        b = ngx_create_temp_buf(out->pool, NGX_HTTP_STRANGLER_TEXT_BUF);
+        cl = ngx_alloc_chain_link(out->pool);
+
+        if (b == NULL || cl == NULL) {
+            out->failed = 1;
+            return;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+
+        *out->last = cl;
+        out->last = &cl->next;
+        out->buf = b;
+    }
+
+    va_start(args, fmt);
+    b->last = ngx_vslprintf(b->last, b->end, fmt, args);
+    va_end(args);
+}

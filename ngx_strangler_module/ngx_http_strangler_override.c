@@ -1,0 +1,481 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * Runtime overrides of a route's reads, owner and shadow sample.
+ *
+ * The zone keeps an override by backend NAME, so it means the same after a
+ * reload that renumbers the backends, and a per-route generation that every
+ * change bumps.  Each process keeps the override resolved to its table's
+ * backend indexes with the generation it saw: a request compares two
+ * numbers, and only the first request after a change takes the mutex to
+ * resolve it again.  So a change reaches every worker by its next request
+ * without any lock in the steady state.
+ */
+
+
+#include "ngx_http_strangler_zone.h"
+
+
+static void ngx_http_strangler_override_resolve(ngx_http_strangler_table_t *t,
+    ngx_http_strangler_binding_t *b);
+static int ngx_http_strangler_override_backend(ngx_http_strangler_table_t *t,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_strangler_override_copy(
+    ngx_http_strangler_override_rec_t *dst,
+    ngx_http_strangler_override_rec_t *src, ngx_pool_t *pool);
+static ngx_http_strangler_override_rec_t *ngx_http_strangler_override_store(
+    ngx_slab_pool_t *shpool, ngx_http_strangler_override_rec_t *rec);
+static ngx_uint_t ngx_http_strangler_override_prune_route(
+    ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr,
+    ngx_log_t *log);
+static ngx_http_strangler_table_t *ngx_http_strangler_override_table(
+    ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr);
+static void ngx_http_strangler_override_saved(void *data, ngx_int_t rc);
+
+
+ngx_int_t
+ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, strangler_override_t *ov)
+{
+    ngx_http_strangler_binding_t  *b;
+
+    if (route == NULL || t->bindings == NULL) {
+        return NGX_DECLINED;
+    }
+
+    b = &t->bindings[route->index];
+
+    if (b->generation != b->shr->generation) {
+        ngx_http_strangler_override_resolve(t, b);
+    }
+
+    if (!b->has_override) {
+        return NGX_DECLINED;
+    }
+
+    *ov = b->override;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_strangler_override_resolve(ngx_http_strangler_table_t *t,
+    ngx_http_strangler_binding_t *b)
+{
+    ngx_slab_pool_t                    *shpool;
+    strangler_override_t               *ov;
+    ngx_http_strangler_override_rec_t  *rec;
+
+    shpool = b->zone->shpool;
+    ov = &b->override;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    rec = b->shr->override;
+
+    if (rec) {
+        ov->reads = ngx_http_strangler_override_backend(t, &rec->reads);
+        ov->owner = ngx_http_strangler_override_backend(t, &rec->owner);
+        ov->sample_ppm = (int32_t) rec->sample_ppm;
+
+    } else {
+        ov->reads = STRANGLER_NONE;
+        ov->owner = STRANGLER_NONE;
+        ov->sample_ppm = -1;
+    }
+
+    b->generation = b->shr->generation;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    b->has_override = (ov->reads >= 0 || ov->owner >= 0
+                       || ov->sample_ppm >= 0);
+}
+
+
+static int
+ngx_http_strangler_override_backend(ngx_http_strangler_table_t *t,
+    ngx_str_t *name)
+{
+    if (name->len == 0) {
+        return STRANGLER_NONE;
+    }
+
+    return strangler_backend_find(t->core, (char *) name->data, name->len);
+}
+
+
+/* a copy of a route's override into the pool; NGX_DECLINED: none */
+
+ngx_int_t
+ngx_http_strangler_override_read(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
+    ngx_pool_t *pool)
+{
+    ngx_int_t  rc;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    rc = ngx_http_strangler_override_copy(rec, shr->override, pool);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Change the `fields` of a route's override to those of `patch` (an empty
+ * name or a sample of -1 removes a field), in one step under the mutex so
+ * that concurrent changes of different fields all land.  With a pool, `old`
+ * and `now` receive copies of the override before and after.  NGX_ERROR:
+ * nothing changed.
+ */
+
+ngx_int_t
+ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_uint_t fields,
+    ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool)
+{
+    ngx_http_strangler_override_rec_t   next, *cur, *stored;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    cur = shr->override;
+
+    if (pool && ngx_http_strangler_override_copy(old, cur, pool) == NGX_ERROR)
+    {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    if (cur) {
+        next = *cur;
+
+    } else {
+        ngx_memzero(&next, sizeof(ngx_http_strangler_override_rec_t));
+        next.sample_ppm = -1;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_READS) {
+        next.reads = patch->reads;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_OWNER) {
+        next.owner = patch->owner;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_SAMPLE) {
+        next.sample_ppm = patch->sample_ppm;
+    }
+
+    next.by = patch->by;
+    next.at = patch->at;
+
+    stored = NULL;
+
+    if (next.reads.len || next.owner.len || next.sample_ppm >= 0) {
+        stored = ngx_http_strangler_override_store(z->shpool, &next);
+        if (stored == NULL) {
+            ngx_shmtx_unlock(&z->shpool->mutex);
+            return NGX_ERROR;
+        }
+    }
+
+    if (pool
+        && ngx_http_strangler_override_copy(now, stored, pool) == NGX_ERROR)
+    {
+        if (stored) {
+            ngx_slab_free_locked(z->shpool, stored);
+        }
+
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    shr->override = stored;
+
+    if (cur) {
+        ngx_slab_free_locked(z->shpool, cur);
+    }
+
+    (void) ngx_atomic_fetch_add(&shr->generation, 1);
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* one slab block: the record, then its strings */
+
+static ngx_http_strangler_override_rec_t *
+ngx_http_strangler_override_store(ngx_slab_pool_t *shpool,
+    ngx_http_strangler_override_rec_t *rec)
+{
+    u_char                             *p;
+    ngx_http_strangler_override_rec_t  *s;
+
+    s = ngx_slab_alloc_locked(shpool, sizeof(ngx_http_strangler_override_rec_t)
+                                      + rec->reads.len + rec->owner.len
+                                      + rec->by.len);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    *s = *rec;
+    p = (u_char *) (s + 1);
+
+    s->reads.data = p;
+    p = ngx_cpymem(p, rec->reads.data, rec->reads.len);
+
+    s->owner.data = p;
+    p = ngx_cpymem(p, rec->owner.data, rec->owner.len);
+
+    s->by.data = p;
+    ngx_memcpy(p, rec->by.data, rec->by.len);
+
+    return s;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_override_copy(ngx_http_strangler_override_rec_t *dst,
+    ngx_http_strangler_override_rec_t *src, ngx_pool_t *pool)
+{
+    u_char  *p;
+
+    ngx_memzero(dst, sizeof(ngx_http_strangler_override_rec_t));
+    dst->sample_ppm = -1;
+
+    if (src == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_pnalloc(pool, src->reads.len + src->owner.len + src->by.len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *dst = *src;
+
+    dst->reads.data = p;
+    p = ngx_cpymem(p, src->reads.data, src->reads.len);
+
+    dst->owner.data = p;
+    p = ngx_cpymem(p, src->owner.data, src->owner.len);
+
+    dst->by.data = p;
+    ngx_memcpy(p, src->by.data, src->by.len);
+
+    return NGX_OK;
+}
+
+
+/* {"reads", "owner", "shadow_sample" (percent), "by"}: the fields set */
+
+json_t *
+ngx_http_strangler_override_json(ngx_http_strangler_override_rec_t *ov)
+{
+    json_t  *j;
+
+    j = json_object();
+
+    if (j == NULL
+        || ngx_http_strangler_json_set_str(j, "reads", &ov->reads)
+        || ngx_http_strangler_json_set_str(j, "owner", &ov->owner)
+        || (ov->sample_ppm >= 0
+            && json_object_set_new(j, "shadow_sample",
+                                   json_real(ov->sample_ppm / 10000.0)))
+        || ngx_http_strangler_json_set_str(j, "by", &ov->by))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
+    return j;
+}
+
+
+/* sets obj[key] to the string unless it is empty; -1: no memory */
+
+int
+ngx_http_strangler_json_set_str(json_t *obj, const char *key, ngx_str_t *s)
+{
+    if (s->len == 0) {
+        return 0;
+    }
+
+    return json_object_set_new(obj, key,
+                               json_stringn((char *) s->data, s->len));
+}
+
+
+/*
+ * In a new worker, once the configuration it runs is final (unlike in the
+ * zone's init, which a failed reload would not undo): drop the overrides,
+ * kept in the zone or just loaded from the state file, of routes the
+ * tables no longer have, and their fields naming backends the tables no
+ * longer have; then save the state if that changed it.  Every new worker
+ * runs this; the first one finds the work.
+ */
+
+ngx_int_t
+ngx_http_strangler_override_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                       changed;
+    ngx_queue_t                     *q;
+    ngx_http_strangler_zone_ctx_t   *z;
+    ngx_http_strangler_sh_route_t   *shr;
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_strangler_module);
+    z = smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
+
+    if (z == NULL) {
+        return NGX_OK;
+    }
+
+    if (smcf->state_file.len) {
+        (void) ngx_http_strangler_file_check(&smcf->state_file, cycle->log);
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    changed = 0;
+
+    for (q = ngx_queue_head(&z->sh->routes);
+         q != ngx_queue_sentinel(&z->sh->routes);
+         q = ngx_queue_next(q))
+    {
+        shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
+
+        if (shr->override) {
+            changed |= ngx_http_strangler_override_prune_route(smcf, shr,
+                                                               cycle->log);
+        }
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (changed && smcf->state_file.len) {
+        (void) ngx_http_strangler_state_save(z, cycle->pool, cycle->log,
+                                             ngx_http_strangler_override_saved,
+                                             cycle->log);
+    }
+
+    return NGX_OK;
+}
+
+
+/* called with the mutex held; 1: the override changed */
+
+static ngx_uint_t
+ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
+    ngx_http_strangler_sh_route_t *shr, ngx_log_t *log)
+{
+    ngx_uint_t                          changed;
+    ngx_http_strangler_table_t         *t;
+    ngx_http_strangler_override_rec_t  *ov;
+
+    ov = shr->override;
+    t = ngx_http_strangler_override_table(smcf, shr);
+
+    if (t == NULL) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "strangler: route \"%V\" of \"%V\" no longer exists, "
+                      "its override is dropped", &shr->name, &shr->file);
+
+        shr->override = NULL;
+        ngx_slab_free_locked(ngx_http_strangler_zone_ctx(smcf)->shpool, ov);
+        (void) ngx_atomic_fetch_add(&shr->generation, 1);
+
+        return 1;
+    }
+
+    changed = 0;
+
+    /* the record changes in place: every reader holds the mutex */
+
+    if (ov->reads.len
+        && ngx_http_strangler_override_backend(t, &ov->reads) < 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "strangler: route \"%V\": backend \"%V\" no longer "
+                      "exists, the override of its reads is dropped",
+                      &shr->name, &ov->reads);
+        ov->reads.len = 0;
+        changed = 1;
+    }
+
+    if (ov->owner.len
+        && ngx_http_strangler_override_backend(t, &ov->owner) < 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "strangler: route \"%V\": backend \"%V\" no longer "
+                      "exists, the override of its owner is dropped",
+                      &shr->name, &ov->owner);
+        ov->owner.len = 0;
+        changed = 1;
+    }
+
+    if (!changed) {
+        return 0;
+    }
+
+    if (ov->reads.len == 0 && ov->owner.len == 0 && ov->sample_ppm < 0) {
+        shr->override = NULL;
+        ngx_slab_free_locked(ngx_http_strangler_zone_ctx(smcf)->shpool, ov);
+    }
+
+    (void) ngx_atomic_fetch_add(&shr->generation, 1);
+
+    return 1;
+}
+
+
+/* the table a route block belongs to in this configuration, if any */
+
+static ngx_http_strangler_table_t *
+ngx_http_strangler_override_table(ngx_http_strangler_main_conf_t *smcf,
+    ngx_http_strangler_sh_route_t *shr)
+{
+    ngx_uint_t                    i;
+    ngx_http_strangler_table_t  **tables, *t;
+
+    tables = smcf->tables.elts;
+
+    for (i = 0; i < smcf->tables.nelts; i++) {
+        t = tables[i];
+
+        if (t->file.len != shr->file.len
+            || ngx_strncmp(t->file.data, shr->file.data, t->file.len) != 0)
+        {
+            continue;
+        }
+
+        if (strangler_route_find(t->core, (char *) shr->name.data,
+                                 shr->name.len))
+        {
+            return t;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_strangler_override_saved(void *data, ngx_int_t rc)
+{
+    /* a failure is logged by the writer; the next change saves again */
+}

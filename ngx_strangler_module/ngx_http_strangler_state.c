@@ -1,0 +1,493 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * `strangler_state FILE`: the overrides, saved as JSON on every change so
+ * that a restart does not undo a rollback.
+ *
+ * The file is read when the zone is created (start-up, restart, or a
+ * reload that resizes the zone); a reload otherwise finds the overrides in
+ * the zone.  A file that cannot be read or parsed stops nginx with the
+ * reason: starting without the overrides would silently undo rollbacks.
+ *
+ *     {"version": 1, "overrides": [{"table": "/etc/nginx/routes.yaml",
+ *      "route": "users", "reads": "monolith", "owner": "monolith",
+ *      "shadow_sample": 5, "by": "10.0.0.7", "at": 1700000000}]}
+ */
+
+
+#include "ngx_http_strangler_zone.h"
+
+
+#define NGX_HTTP_STRANGLER_STATE_MAX  (16 * 1024 * 1024)
+
+
+static ngx_int_t ngx_http_strangler_state_read(ngx_str_t *file,
+    ngx_str_t *text, ngx_log_t *log);
+static ngx_int_t ngx_http_strangler_state_apply(
+    ngx_http_strangler_zone_ctx_t *z, json_t *root, ngx_log_t *log);
+static ngx_int_t ngx_http_strangler_state_entry(
+    ngx_http_strangler_zone_ctx_t *z, json_t *e, size_t i, ngx_log_t *log);
+static const char *ngx_http_strangler_state_fields(json_t *e,
+    ngx_str_t *table, ngx_str_t *route,
+    ngx_http_strangler_override_rec_t *rec, const char **key);
+static const char *ngx_http_strangler_state_string(json_t *e,
+    const char *key, ngx_uint_t required, ngx_str_t *s);
+static json_t *ngx_http_strangler_state_snapshot(
+    ngx_http_strangler_zone_ctx_t *z);
+static json_t *ngx_http_strangler_state_record(
+    ngx_http_strangler_sh_route_t *shr);
+static void ngx_http_strangler_state_json_cleanup(void *data);
+
+
+char *
+ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_strangler_main_conf_t *smcf = conf;
+
+    ngx_str_t  *value;
+
+    if (smcf->state_file.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    smcf->state_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &smcf->state_file, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_strangler_file_init_conf(cf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* at the zone's creation: NGX_ERROR stops nginx, the reason logged */
+
+ngx_int_t
+ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log)
+{
+    json_t        *root;
+    ngx_int_t      rc;
+    ngx_str_t     *file, text;
+    json_error_t   err;
+
+    file = &z->smcf->state_file;
+
+    if (file->len == 0) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_strangler_state_read(file, &text, log);
+
+    if (rc != NGX_OK) {
+        /* NGX_DECLINED: no file yet, the first start */
+        return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
+    }
+
+    root = json_loadb((char *) text.data, text.len, JSON_REJECT_DUPLICATES,
+                      &err);
+    ngx_free(text.data);
+
+    if (root == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_state \"%V\" is corrupt: line %d, "
+                      "column %d: %s", file, err.line, err.column, err.text);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_strangler_state_apply(z, root, log);
+    json_decref(root);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_state_read(ngx_str_t *file, ngx_str_t *text,
+    ngx_log_t *log)
+{
+    ssize_t          n;
+    ngx_err_t        err;
+    ngx_file_t       f;
+    ngx_file_info_t  fi;
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+
+    f.name = *file;
+    f.log = log;
+
+    f.fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (f.fd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "strangler_state \"%V\" does not exist yet: "
+                          "starting without overrides", file);
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, log, err,
+                      "strangler_state \"%V\" cannot be read: "
+                      ngx_open_file_n " failed", file);
+        return NGX_ERROR;
+    }
+
+    text->data = NULL;
+
+    if (ngx_fd_info(f.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "strangler_state \"%V\" cannot be read: "
+                      ngx_fd_info_n " failed", file);
+        goto failed;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_state \"%V\" cannot be read: "
+                      "not a regular file", file);
+        goto failed;
+    }
+
+    text->len = ngx_file_size(&fi);
+
+    if (text->len > NGX_HTTP_STRANGLER_STATE_MAX) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_state \"%V\" is corrupt: %uz bytes, "
+                      "more than any state", file, text->len);
+        goto failed;
+    }
+
+    text->data = ngx_alloc(text->len + 1, log);
+    if (text->data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&f, text->data, text->len, 0);
+
+    if (n != (ssize_t) text->len) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_state \"%V\" cannot be read: "
+                      "read %z of %uz bytes", file, n, text->len);
+        goto failed;
+    }
+
+    (void) ngx_close_file(f.fd);
+
+    return NGX_OK;
+
+failed:
+
+    if (text->data) {
+        ngx_free(text->data);
+    }
+
+    (void) ngx_close_file(f.fd);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_state_apply(ngx_http_strangler_zone_ctx_t *z,
+    json_t *root, ngx_log_t *log)
+{
+    size_t   i;
+    json_t  *version, *list;
+
+    version = json_object_get(root, "version");
+    list = json_object_get(root, "overrides");
+
+    if (!json_is_integer(version) || json_integer_value(version) != 1
+        || !json_is_array(list))
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_state \"%V\" is corrupt: expected "
+                      "{\"version\": 1, \"overrides\": [...]}",
+                      &z->smcf->state_file);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < json_array_size(list); i++) {
+        if (ngx_http_strangler_state_entry(z, json_array_get(list, i), i,
+                                           log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An entry becomes the override of its route's block, added if needed: a
+ * route the tables no longer have is dropped, with a notice, by the first
+ * worker (ngx_http_strangler_override_init_process()).
+ */
+
+static ngx_int_t
+ngx_http_strangler_state_entry(ngx_http_strangler_zone_ctx_t *z, json_t *e,
+    size_t i, ngx_log_t *log)
+{
+    ngx_str_t                           table, route;
+    const char                         *key, *problem;
+    ngx_http_strangler_sh_route_t      *shr;
+    ngx_http_strangler_override_rec_t   rec;
+
+    key = "";
+    problem = ngx_http_strangler_state_fields(e, &table, &route, &rec, &key);
+
+    if (problem) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_state \"%V\" is corrupt: "
+                      "overrides[%uz]%s%s: %s",
+                      &z->smcf->state_file, i, *key ? "." : "", key, problem);
+        return NGX_ERROR;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    shr = ngx_http_strangler_zone_add(z, &table, &route);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (shr == NULL
+        || ngx_http_strangler_override_patch(z, shr,
+                                             NGX_HTTP_STRANGLER_OV_ALL, &rec,
+                                             NULL, NULL, NULL)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_zone \"%V\" is too small for the overrides "
+                      "in \"%V\"", &z->name, &z->smcf->state_file);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* NULL, or what is wrong with the entry and in which field (*key) */
+
+static const char *
+ngx_http_strangler_state_fields(json_t *e, ngx_str_t *table,
+    ngx_str_t *route, ngx_http_strangler_override_rec_t *rec,
+    const char **key)
+{
+    double       pct;
+    json_t      *v;
+    ngx_uint_t   i;
+    const char  *problem;
+
+    struct {
+        const char  *key;
+        ngx_str_t   *value;
+        ngx_uint_t   required;
+    } strings[] = {
+        { "table", table, 1 },
+        { "route", route, 1 },
+        { "reads", &rec->reads, 0 },
+        { "owner", &rec->owner, 0 },
+        { "by", &rec->by, 0 }
+    };
+
+    ngx_memzero(rec, sizeof(ngx_http_strangler_override_rec_t));
+    rec->sample_ppm = -1;
+
+    if (!json_is_object(e)) {
+        return "not an object";
+    }
+
+    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        *key = strings[i].key;
+        problem = ngx_http_strangler_state_string(e, *key,
+                                                  strings[i].required,
+                                                  strings[i].value);
+        if (problem) {
+            return problem;
+        }
+    }
+
+    *key = "shadow_sample";
+    v = json_object_get(e, *key);
+
+    if (v) {
+        pct = json_number_value(v);
+
+        if (!json_is_number(v) || pct < 0 || pct > 100) {
+            return "not a number from 0 to 100";
+        }
+
+        rec->sample_ppm = (ngx_int_t) (pct * 10000 + 0.5);
+    }
+
+    *key = "at";
+    v = json_object_get(e, *key);
+
+    if (v && !json_is_integer(v)) {
+        return "not an integer";
+    }
+
+    rec->at = v ? (time_t) json_integer_value(v) : 0;
+
+    return NULL;
+}
+
+
+/* NULL, or what is wrong with the string field `key` */
+
+static const char *
+ngx_http_strangler_state_string(json_t *e, const char *key,
+    ngx_uint_t required, ngx_str_t *s)
+{
+    json_t  *v;
+
+    v = json_object_get(e, key);
+
+    if (v == NULL) {
+        ngx_str_null(s);
+        return required ? "missing" : NULL;
+    }
+
+    if (!json_is_string(v)) {
+        return "not a string";
+    }
+
+    s->data = (u_char *) json_string_value(v);
+    s->len = json_string_length(v);
+
+    return NULL;
+}
+
+
+/*
+ * Save every override: a snapshot taken under the mutex and numbered, so
+ * that of two concurrent saves the older never replaces the newer
+ * (ngx_http_strangler_file_replace_seq()).  `done` is called when the file
+ * is in place; NGX_ERROR: no save was started.
+ */
+
+ngx_int_t
+ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_http_strangler_file_done_pt done,
+    void *data)
+{
+    char                *text;
+    json_t              *root;
+    ngx_str_t            content;
+    ngx_atomic_uint_t    seq;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    seq = ++z->sh->state_seq;
+    root = ngx_http_strangler_state_snapshot(z);
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (root == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_strangler_state_json_cleanup;
+    cln->data = root;
+
+    text = json_dumps(root, JSON_INDENT(2));
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    content.len = ngx_strlen(text);
+    content.data = ngx_pnalloc(pool, content.len + 1);
+
+    if (content.data != NULL) {
+        *ngx_cpymem(content.data, text, content.len) = '\n';
+        content.len++;
+    }
+
+    free(text);
+
+    if (content.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_strangler_file_replace_seq(&z->smcf->state_file,
+                                               &content,
+                                               &z->sh->state_landed, seq,
+                                               log, done, data);
+}
+
+
+/* called with the mutex held */
+
+static json_t *
+ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z)
+{
+    json_t                         *list, *rec;
+    ngx_queue_t                    *q;
+    ngx_http_strangler_sh_route_t  *shr;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    for (q = ngx_queue_head(&z->sh->routes);
+         q != ngx_queue_sentinel(&z->sh->routes);
+         q = ngx_queue_next(q))
+    {
+        shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
+
+        if (shr->override == NULL) {
+            continue;
+        }
+
+        rec = ngx_http_strangler_state_record(shr);
+
+        if (json_array_append_new(list, rec) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+
+    return json_pack("{s:i, s:o}", "version", 1, "overrides", list);
+}
+
+
+static json_t *
+ngx_http_strangler_state_record(ngx_http_strangler_sh_route_t *shr)
+{
+    json_t  *rec;
+
+    rec = ngx_http_strangler_override_json(shr->override);
+
+    if (rec == NULL
+        || ngx_http_strangler_json_set_str(rec, "table", &shr->file)
+        || ngx_http_strangler_json_set_str(rec, "route", &shr->name)
+        || json_object_set_new(rec, "at", json_integer(shr->override->at)))
+    {
+        json_decref(rec);
+        return NULL;
+    }
+
+    return rec;
+}
+
+
+static void
+ngx_http_strangler_state_json_cleanup(void *data)
+{
+    json_decref(data);
+}

@@ -1,0 +1,298 @@
+# Overrides across `nginx -s reload` and restarts, the state file on disk,
+# and the status JSON and Prometheus metrics parsed in full.  Plain
+# Test::More: Test::Nginx restarts nginx for every block, and this needs
+# one nginx across reloads.
+use strict;
+use warnings;
+
+use Test::More;
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use Time::HiRes qw(sleep);
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
+my $prefix = tempdir(CLEANUP => 1);
+
+mkdir "$prefix/$_" for qw(conf logs state);
+chmod 0777, "$prefix/state";    # workers may run as another user
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1) or die $!;
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+my ($front, $mono, $msgs) = (free_port(), free_port(), free_port());
+
+sub write_file {
+    my ($name, $text) = @_;
+    open my $fh, '>', "$prefix/$name" or die "$name: $!";
+    print $fh $text;
+    close $fh;
+}
+
+sub read_file {
+    my ($name) = @_;
+    open my $fh, '<', "$prefix/$name" or return '';
+    local $/;
+    return <$fh>;
+}
+
+# the table: conversations, then the routes named
+sub table {
+    my @extra = @_;
+    my $routes = join '', map { <<"END" } @extra;
+  - name: $_
+    paths: ["/api/$_/*"]
+    owner: monolith
+    reads: messages
+END
+    return <<"END";
+version: 1
+default: monolith
+backends: { monolith: {}, messages: {} }
+routes:
+  - name: conversations
+    paths: ["/api/conversations/{id}"]
+    owner: monolith
+    reads: messages
+$routes
+END
+}
+
+sub config {
+    my ($zone_size) = @_;
+    my $load = join '', map { "load_module $_;\n" } split ' ', $modules;
+    my $user = $> == 0 ? 'user root;' : '';
+    write_file('conf/nginx.conf', <<"END");
+$load
+$user
+master_process on;
+worker_processes 2;
+daemon on;
+error_log logs/error.log notice;
+pid logs/nginx.pid;
+events { worker_connections 64; accept_mutex off; }
+http {
+    access_log off;
+    strangler_zone strangler $zone_size;
+    strangler_state state/strangler.state;
+    server {
+        listen 127.0.0.1:$mono;
+        location / { return 200 "monolith\\n"; }
+    }
+    server {
+        listen 127.0.0.1:$msgs;
+        location / { return 200 "messages\\n"; }
+    }
+    server {
+        listen 127.0.0.1:$front;
+        strangler_routes routes.yaml;
+        location / { strangler; }
+        location \@monolith { proxy_pass http://127.0.0.1:$mono; }
+        location \@messages { proxy_pass http://127.0.0.1:$msgs; }
+        location /_strangler/ { strangler_api; }
+    }
+}
+END
+}
+
+# runs the nginx binary; what it prints goes to logs/stderr.log
+sub nginx {
+    my @args = @_;
+    open my $saved, '>&', \*STDERR or die $!;
+    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
+    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
+    open STDERR, '>&', $saved or die $!;
+    return $rc;
+}
+
+sub stop {
+    nginx('-s', 'quit');
+    for (1 .. 100) { last unless -e "$prefix/logs/nginx.pid"; sleep 0.05 }
+}
+
+sub reload {
+    my $rc = nginx('-s', 'reload');
+    sleep 0.5;      # the new workers start, the old ones leave
+    return $rc;
+}
+
+my $http = HTTP::Tiny->new(timeout => 3);
+
+sub call {
+    my ($method, $path, $body) = @_;
+    return $http->request($method, "http://127.0.0.1:$front$path",
+                          defined $body ? { content => $body } : {});
+}
+
+sub api_json {
+    my ($method, $path, $body) = @_;
+    my $res = call($method, "/_strangler/$path", $body);
+    return eval { decode_json($res->{content}) } // { status => $res->{status} };
+}
+
+sub get {
+    my $res = call('GET', '/api/conversations/1');
+    return $res->{success} ? $res->{content} : "failed: $res->{status}";
+}
+
+# every worker serves the expected backend
+sub settles_on {
+    my ($want) = @_;
+    for (1 .. 50) {
+        my $all = 1;
+        for (1 .. 10) { $all = 0 if get() ne $want }
+        return 1 if $all;
+        sleep 0.1;
+    }
+    return 0;
+}
+
+sub saved_overrides {
+    my $state = eval { decode_json(read_file('state/strangler.state')) };
+    return { map { $_->{route} => $_ } @{ $state->{overrides} || [] } };
+}
+
+# a Prometheus text exposition: { "name{labels}" => value }, or dies
+sub parse_metrics {
+    my ($text) = @_;
+    my (%value, %type);
+    for my $line (split /\n/, $text) {
+        next if $line =~ /^# HELP \w+ .+$/;
+        if ($line =~ /^# TYPE (\w+) (counter|gauge|histogram)$/) {
+            $type{$1} = $2;
+            next;
+        }
+        $line =~ /^(\w+)(\{(?:\w+="[^"]*")(?:,\w+="[^"]*")*\})? (\S+)$/
+            or die "not a sample line: $line\n";
+        my ($name, $labels, $v) = ($1, $2 // '', $3);
+        (my $family = $name) =~ s/_(bucket|sum|count)$//;
+        die "no TYPE before $name\n" unless $type{$name} || $type{$family};
+        die "not a number: $line\n" unless $v =~ /^(?:[0-9.]+|\+Inf)$/;
+        $value{"$name$labels"} = $v;
+    }
+    return \%value;
+}
+
+write_file('conf/routes.yaml', table(qw(orders users)));
+config('1m');
+
+is nginx(), 0, 'nginx starts';
+like read_file('logs/error.log'), qr/strangler_state ".*" does not exist yet/,
+     'a first start without a state file';
+
+# -- counters, the status JSON and the metrics, parsed ----------------------
+
+call('GET', "/api/conversations/$_") for 1 .. 25;
+call('POST', "/api/conversations/$_", 'x') for 1 .. 5;
+call('GET', '/elsewhere') for 1 .. 3;
+
+my $status = api_json('GET', 'status');
+my ($conv) = grep { $_->{name} eq 'conversations' } @{ $status->{routes} };
+is $status->{table}{sha256}, do {
+    require Digest::SHA;
+    Digest::SHA::sha256_hex(read_file('conf/routes.yaml'));
+}, 'status: the table checksum is the file\'s sha256';
+is $conv->{counters}{backends}{messages}{requests}, 25,
+   'status: 25 reads counted for messages, over both workers';
+is $conv->{counters}{backends}{monolith}{responses}{'2xx'}, 5,
+   'status: 5 writes answered 2xx by the monolith';
+is $status->{default}{counters}{backends}{monolith}{requests}, 3,
+   'status: 3 requests for the default';
+
+my $metrics = call('GET', '/_strangler/metrics');
+my $m = eval { parse_metrics($metrics->{content}) };
+ok $m, 'metrics parse as Prometheus text' or diag $@;
+my $series = '{route="conversations",backend="messages"}';
+is $m->{"strangler_requests_total$series"}, 25, 'metrics: requests';
+my @buckets = map {
+    $m->{'strangler_upstream_response_seconds_bucket'
+         . qq({route="conversations",backend="messages",le="$_"})}
+} qw(0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 +Inf);
+is scalar(grep { defined } @buckets), 12, 'metrics: 12 buckets';
+is_deeply [ sort { $a <=> $b } @buckets ], \@buckets,
+          'metrics: the buckets are cumulative';
+is $buckets[-1], $m->{"strangler_upstream_response_seconds_count$series"},
+   'metrics: the +Inf bucket holds every timed response';
+
+# -- overrides, concurrent changes, the state file -------------------------
+
+is api_json('PUT', 'routes/conversations', '{"reads": "monolith"}')
+       ->{effective}{reads}, 'monolith', 'override the reads';
+ok settles_on("monolith\n"), 'every worker serves the override';
+
+# concurrent changes from several clients: the file ends with all of them
+my @kids;
+for my $route (qw(orders users)) {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $res = call('POST', "/_strangler/routes/$route/rollback");
+        exit($res->{status} == 200 ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+for my $pid (@kids) {
+    waitpid($pid, 0);
+    is $?, 0, 'a concurrent rollback answers 200';
+}
+
+my $saved = saved_overrides();
+is $saved->{conversations}{reads}, 'monolith', 'the state file has the reads';
+is $saved->{orders}{owner}, 'monolith', 'and one concurrent rollback';
+is $saved->{users}{owner}, 'monolith', 'and the other';
+ok !-e "$prefix/state/strangler.state.tmp", 'no temporary file is left';
+
+# -- reload ----------------------------------------------------------------
+
+is reload(), 0, 'reload with the same table';
+ok settles_on("monolith\n"), 'the override survives the reload';
+is api_json('GET', 'routes/conversations')->{counters}{backends}{messages}
+       {requests}, 25, 'and so do the counters';
+
+write_file('conf/routes.yaml', table(qw(orders)));
+is reload(), 0, 'reload with a table without "users"';
+ok settles_on("monolith\n"), 'the override of a route still there stays';
+like read_file('logs/error.log'),
+     qr/\[notice\] .*route "users" of ".*routes\.yaml" no longer exists, its override is dropped/,
+     'the override of the route gone is dropped, with a notice';
+for (1 .. 20) { last unless saved_overrides()->{users}; sleep 0.1 }
+ok !saved_overrides()->{users}, 'and dropped from the state file';
+ok saved_overrides()->{orders}, 'the others stay in the state file';
+
+# -- restart: the state file is read back ------------------------------------
+
+stop();
+is nginx(), 0, 'nginx starts again';
+ok settles_on("monolith\n"), 'a restart does not undo the override';
+is api_json('GET', 'routes/orders')->{override}{owner}, 'monolith',
+   'nor the rollback';
+
+# a reload that resizes the zone makes a new zone: from the state file
+config('2m');
+is reload(), 0, 'reload with a larger zone';
+ok settles_on("monolith\n"), 'the new zone starts from the state file';
+
+is api_json('DELETE', 'routes/conversations')->{override}, undef,
+   'delete the override';
+ok settles_on("messages\n"), 'every worker serves the table again';
+
+# -- a corrupt state file stops nginx with the reason ----------------------
+
+stop();
+write_file('state/strangler.state', "{\"version\": 1, \"overrides\": [}\n");
+my $rc = nginx();
+isnt $rc, 0, 'nginx refuses to start with a corrupt state file';
+is $rc & 127, 0, 'without crashing';
+like read_file('logs/stderr.log'),
+     qr/\[emerg\] strangler_state ".*strangler\.state" is corrupt: line 1, column \d+: /,
+     'and says which file, where, and why';
+
+stop() if -e "$prefix/logs/nginx.pid";
+
+done_testing();

@@ -12,8 +12,9 @@
 
 
 static void ngx_http_strangler_ctx_cleanup(void *data);
-static ngx_http_strangler_ctx_t *ngx_http_strangler_create_ctx(
-    ngx_http_request_t *r);
+static void ngx_http_strangler_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_strangler_to_backend(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx);
 static ngx_table_elt_t *ngx_http_strangler_find_header(ngx_http_request_t *r,
     u_char *name, size_t len);
 static void ngx_http_strangler_sticky_key(ngx_http_request_t *r,
@@ -25,9 +26,11 @@ static void ngx_http_strangler_log_decision(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                       rc;
     ngx_table_elt_t                *force;
     strangler_match_t               match;
     strangler_request_t             req;
+    strangler_override_t            ov;
     ngx_http_strangler_ctx_t       *ctx;
     ngx_http_strangler_table_t     *t;
     ngx_http_strangler_loc_conf_t  *slcf;
@@ -65,12 +68,55 @@ ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
         ngx_http_strangler_sticky_key(r, match.route, &req.sticky_key);
     }
 
+    if (ngx_http_strangler_get_override(t, match.route, &ov) == NGX_OK) {
+        req.override = &ov;
+    }
+
     strangler_decide(t->core, &match, &req, &ctx->decision);
     ctx->dispatched = 1;
 
     ngx_http_strangler_log_decision(r, ctx, &req);
 
-    return ngx_http_named_location(r, &t->locations[ctx->decision.backend]);
+    /* a shadow needs a copy of the body: read it first, only then */
+
+    if (ctx->decision.shadow_to != STRANGLER_NONE
+        && ngx_http_strangler_shadow_needs_body(r))
+    {
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_strangler_body_read);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    return ngx_http_strangler_to_backend(r, ctx);
+}
+
+
+static void
+ngx_http_strangler_body_read(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r,
+        ngx_http_strangler_to_backend(r, ngx_http_strangler_get_ctx(r)));
+}
+
+
+static ngx_int_t
+ngx_http_strangler_to_backend(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx)
+{
+    ngx_str_t  *location;
+
+    location = &ctx->table->locations[ctx->decision.backend];
+
+    if (ctx->decision.shadow_to != STRANGLER_NONE) {
+        ngx_http_strangler_shadow_start(r, ctx);
+    }
+
+    return ngx_http_named_location(r, location);
 }
 
 
@@ -115,7 +161,7 @@ ngx_http_strangler_log_decision(ngx_http_request_t *r,
  * module keeps its own across internal redirects.
  */
 
-static ngx_http_strangler_ctx_t *
+ngx_http_strangler_ctx_t *
 ngx_http_strangler_create_ctx(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t        *cln;

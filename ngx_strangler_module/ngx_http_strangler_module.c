@@ -48,6 +48,55 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       offsetof(ngx_http_strangler_loc_conf_t, force_header),
       NULL },
 
+    { ngx_string("strangler_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_strangler_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_state"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_state,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_strangler_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_shadow_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_strangler_main_conf_t, shadow_limit),
+      NULL },
+
+    { ngx_string("strangler_shadow_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_strangler_main_conf_t, shadow_timeout),
+      NULL },
+
+    { ngx_string("strangler_compare_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_strangler_main_conf_t, compare_max_body),
+      NULL },
+
+    { ngx_string("strangler_diff_log"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_diff_log,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -74,7 +123,7 @@ ngx_module_t  ngx_http_strangler_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_strangler_override_init_process, /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -108,10 +157,21 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&smcf->dispatchers, cf->pool, 4,
                        sizeof(ngx_http_strangler_dispatcher_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&smcf->apis, cf->pool, 1,
+                          sizeof(ngx_http_strangler_dispatcher_t))
+           != NGX_OK
+        || ngx_array_init(&smcf->tables, cf->pool, 4,
+                          sizeof(ngx_http_strangler_table_t *))
+           != NGX_OK)
     {
         return NULL;
     }
+
+    smcf->shadow_limit = NGX_CONF_UNSET_UINT;
+    smcf->shadow_timeout = NGX_CONF_UNSET_MSEC;
+    smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
+    smcf->diff_log = NGX_CONF_UNSET_PTR;
 
     return smcf;
 }
@@ -159,13 +219,14 @@ ngx_http_strangler_routes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_strangler_loc_conf_t *slcf = conf;
 
-    size_t                       i;
-    ngx_str_t                   *value, file;
-    strangler_table_t           *core;
-    strangler_errors_t           errs;
-    strangler_backend_t         *b;
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_strangler_table_t  *t;
+    size_t                           i;
+    ngx_str_t                       *value, file;
+    strangler_table_t               *core;
+    strangler_errors_t               errs;
+    strangler_backend_t             *b;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_strangler_table_t      *t, **tp;
+    ngx_http_strangler_main_conf_t  *smcf;
 
     if (slcf->table != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -229,6 +290,16 @@ ngx_http_strangler_routes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->table = t;
+
+    /* the zone binds every loaded table's routes to their blocks */
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
+
+    tp = ngx_array_push(&smcf->tables);
+    if (tp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *tp = t;
 
     return NGX_CONF_OK;
 }
@@ -344,6 +415,13 @@ ngx_http_strangler_init(ngx_conf_t *cf)
         if (ngx_http_strangler_check_backends(cf, &d[i]) != NGX_OK) {
             return NGX_ERROR;
         }
+    }
+
+    if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_api_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -25,6 +25,8 @@ typedef struct {
     ngx_str_t                      *backend_names;  /* per backend */
     ngx_str_t                      *locations;      /* per backend, "@x" */
     time_t                          loaded;
+    /* per route by index, then the default; NULL: no zone */
+    struct ngx_http_strangler_binding_s  *bindings;
 } ngx_http_strangler_table_t;
 
 
@@ -46,7 +48,21 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                     dispatchers;
+    ngx_array_t                     tables;     /* of table_t *, loaded */
+    ngx_array_t                     apis;       /* `strangler_api` places */
+    ngx_shm_zone_t                 *shm_zone;   /* strangler_zone */
+    ngx_str_t                       state_file; /* strangler_state */
+
+    /* shadowing (ngx_http_strangler_shadow*.c) */
+    ngx_uint_t                      shadow_limit;     /* per worker */
+    ngx_msec_t                      shadow_timeout;
+    size_t                          compare_max_body;
+    struct ngx_http_strangler_diff_log_s  *diff_log;  /* NULL: none */
 } ngx_http_strangler_main_conf_t;
+
+
+typedef struct ngx_http_strangler_shadow_s     ngx_http_strangler_shadow_t;
+typedef struct ngx_http_strangler_diff_log_s   ngx_http_strangler_diff_log_t;
 
 
 /* the decision for one request; survives the internal redirect */
@@ -56,14 +72,86 @@ typedef struct {
     unsigned                        dispatched:1;
     unsigned                        shadow_sent:1;
     unsigned                        shadow_dropped:1;
+    unsigned                        is_shadow:1;  /* the shadow's copy */
+    ngx_http_strangler_shadow_t    *shadow;  /* comparing this response */
 } ngx_http_strangler_ctx_t;
 
 
+ngx_http_strangler_ctx_t *ngx_http_strangler_create_ctx(
+    ngx_http_request_t *r);
 ngx_http_strangler_ctx_t *ngx_http_strangler_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 ngx_str_t *ngx_http_strangler_backend_name(ngx_http_strangler_table_t *t,
     int backend);
+
+
+
+/* what became of a shadow: counted per route in the zone */
+typedef enum {
+    NGX_HTTP_STRANGLER_SHADOW_SENT = 0,
+    NGX_HTTP_STRANGLER_SHADOW_DROPPED,
+    NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT,
+    NGX_HTTP_STRANGLER_SHADOW_MATCHED,
+    NGX_HTTP_STRANGLER_SHADOW_MISMATCHED,
+    NGX_HTTP_STRANGLER_SHADOW_NEVENTS
+} ngx_http_strangler_shadow_event_e;
+
+
+/* the zone (ngx_http_strangler_zone.c); all are no-ops without a zone */
+char *ngx_http_strangler_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_strangler_zone_init_conf(ngx_conf_t *cf);
+void ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t what);
+ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, strangler_override_t *ov);
+ngx_int_t ngx_http_strangler_override_init_process(ngx_cycle_t *cycle);
+
+/* the API (ngx_http_strangler_api.c) */
+char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
+
+/* shadowing (ngx_http_strangler_shadow.c, _difflog.c) */
+ngx_int_t ngx_http_strangler_shadow_init_conf(ngx_conf_t *cf);
+ngx_int_t ngx_http_strangler_shadow_needs_body(ngx_http_request_t *r);
+void ngx_http_strangler_shadow_start(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx);
+char *ngx_http_strangler_diff_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* persisted overrides (ngx_http_strangler_state.c) */
+char *ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+/*
+ * File writing off the event loop (ngx_http_strangler_fileio.c): in
+ * nginx's "default" thread pool when built with threads, inline otherwise.
+ * `done` is called in the event loop with NGX_OK or NGX_ERROR; the content
+ * must live until then.  Both return NGX_ERROR when nothing was started.
+ */
+
+typedef void (*ngx_http_strangler_file_done_pt)(void *data, ngx_int_t rc);
+
+ngx_int_t ngx_http_strangler_file_init_conf(ngx_conf_t *cf);
+/* atomic replace: tmp file in the same directory, fsync, rename */
+ngx_int_t ngx_http_strangler_file_replace(ngx_str_t *path,
+    ngx_str_t *content, ngx_log_t *log,
+    ngx_http_strangler_file_done_pt done, void *data);
+/*
+ * the same, for snapshots numbered `seq`: a snapshot older than the one
+ * that landed last (`*landed`, in shared memory) is not written
+ */
+ngx_int_t ngx_http_strangler_file_replace_seq(ngx_str_t *path,
+    ngx_str_t *content, ngx_atomic_t *landed, ngx_atomic_uint_t seq,
+    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data);
+/* whether this process can replace the file; logs why not */
+ngx_int_t ngx_http_strangler_file_check(ngx_str_t *path, ngx_log_t *log);
+/* append to an fd opened with O_APPEND */
+ngx_int_t ngx_http_strangler_file_append(ngx_fd_t fd, ngx_str_t *content,
+    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data);
 
 
 extern ngx_module_t  ngx_http_strangler_module;

@@ -1,0 +1,87 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * Shadowing: what the parts of it share.  A shadow is a copy of a client's
+ * request that runs on a connection of its own, owned by the worker, not
+ * by the client's connection: the client's response and its next request
+ * never wait for it.  Both responses are captured by this module's filters
+ * and compared when both are complete.
+ */
+
+
+#ifndef NGX_HTTP_STRANGLER_SHADOW_H_INCLUDED_
+#define NGX_HTTP_STRANGLER_SHADOW_H_INCLUDED_
+
+
+#include "ngx_http_strangler_module.h"
+#include "strangler_compare.h"
+
+
+#define NGX_HTTP_STRANGLER_PRIMARY  0
+#define NGX_HTTP_STRANGLER_SHADOW   1
+
+
+/* one side's response as the capture filters saw it */
+typedef struct {
+    ngx_uint_t                      status;
+    strangler_str_t                *headers;  /* per shadow.headers */
+    strangler_body_t                body;
+    unsigned                        started:1;  /* the header went by */
+    unsigned                        done:1;     /* the last buffer did */
+} ngx_http_strangler_capture_t;
+
+
+struct ngx_http_strangler_shadow_s {
+    ngx_pool_t                     *pool;     /* everything below */
+    ngx_log_t                      *log;
+    ngx_http_strangler_main_conf_t *smcf;
+    const strangler_shadow_t       *conf;     /* the route's `shadow` */
+
+    /* the decision, for the counters; outlives the client's request */
+    ngx_http_strangler_ctx_t        decided;
+
+    /* the client's request: NULL once it is gone or no longer needed */
+    ngx_http_strangler_ctx_t       *primary;
+    ngx_pool_cleanup_t             *primary_cln;
+
+    /* the shadow's own connection and request: NULL once closed */
+    ngx_connection_t               *connection;
+    ngx_http_request_t             *request;
+
+    ngx_http_strangler_capture_t    side[2];  /* PRIMARY, SHADOW */
+    ngx_str_t                      *location; /* the shadow backend's */
+    ngx_event_t                     run;      /* posted: starts it */
+    ngx_event_t                     timer;    /* strangler_shadow_timeout */
+
+    /* for the diff log line */
+    ngx_str_t                       method;
+    ngx_str_t                       uri;
+    ngx_str_t                       request_id;
+
+    unsigned                        compare:1;  /* the responses are */
+    unsigned                        over:1;     /* compared or given up */
+};
+
+
+/* ngx_http_strangler_shadow_request.c */
+ngx_int_t ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *r);
+void ngx_http_strangler_shadow_run(ngx_event_t *ev);
+void ngx_http_strangler_shadow_end(ngx_http_strangler_shadow_t *s);
+
+/* ngx_http_strangler_shadow.c */
+void ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s);
+void ngx_http_strangler_shadow_closed(void *data);
+
+/* ngx_http_strangler_capture.c */
+ngx_int_t ngx_http_strangler_capture_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_strangler_capture_prepare(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t side);
+
+/* ngx_http_strangler_difflog.c */
+void ngx_http_strangler_diff_log_write(ngx_http_strangler_shadow_t *s,
+    strangler_diffs_t *diffs);
+
+
+#endif /* NGX_HTTP_STRANGLER_SHADOW_H_INCLUDED_ */

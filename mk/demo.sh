@@ -2,13 +2,21 @@
 # make demo: nginx on 127.0.0.1:8080 in front of a demo "monolith" and a
 # demo "messages" service (extra nginx servers on 8081 and 8082), routed by
 # routes/demo.yaml.  Runs in the foreground; Ctrl-C stops it.
+#
+# DEMO_PORT (8080; the backends take the next two ports) and DEMO_PREFIX
+# (build/demo) let tests/050-readme.t run the same demo beside others.
 set -euo pipefail
 
 module=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-prefix=$top/build/demo
+prefix=${DEMO_PREFIX:-$top/build/demo}
+port=${DEMO_PORT:-8080}
+monolith_port=$((port + 1))
+messages_port=$((port + 2))
 
-mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/html"
+mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/html" "$prefix/state"
+# the worker processes write the state file: as root they run as nobody
+if [ "$(id -u)" = 0 ]; then chown nobody "$prefix/state"; fi
 cp "$top/routes/demo.yaml" "$prefix/conf/routes.yaml"
 
 cat > "$prefix/conf/nginx.conf" <<END
@@ -24,7 +32,7 @@ events { worker_connections 1024; }
 
 http {
     strangler_zone     strangler 1m;
-    strangler_state    $prefix/logs/strangler.state;
+    strangler_state    $prefix/state/strangler.state;
     strangler_diff_log $prefix/logs/strangler-diff.jsonl;
 
     log_format strangler '\$remote_addr "\$request" \$status '
@@ -34,7 +42,8 @@ http {
 
     # the legacy monolith
     server {
-        listen 127.0.0.1:8081;
+        listen 127.0.0.1:$monolith_port;
+        access_log off;
         default_type application/json;
         location / {
             return 200 '{"served_by":"monolith","uri":"\$uri"}\n';
@@ -43,20 +52,21 @@ http {
 
     # the new messages service
     server {
-        listen 127.0.0.1:8082;
+        listen 127.0.0.1:$messages_port;
+        access_log off;
         default_type application/json;
         location / {
             return 200 '{"served_by":"messages","uri":"\$uri"}\n';
         }
     }
 
-    upstream monolith { server 127.0.0.1:8081; keepalive 8; }
-    upstream messages { server 127.0.0.1:8082; keepalive 8; }
+    upstream monolith { server 127.0.0.1:$monolith_port; keepalive 8; }
+    upstream messages { server 127.0.0.1:$messages_port; keepalive 8; }
 
     server {
-        listen 127.0.0.1:8080;
+        listen 127.0.0.1:$port;
 
-        strangler_routes       conf/routes.yaml;
+        strangler_routes       routes.yaml;
         strangler_force_header X-Strangler-Backend;
 
         location / {
@@ -92,17 +102,18 @@ nginx=${NGINX:-/usr/sbin/nginx}
 "$nginx" -p "$prefix/" -c conf/nginx.conf -t -q
 
 cat <<END
-strangler demo: nginx on http://127.0.0.1:8080 (Ctrl-C stops it)
+strangler demo: nginx on http://127.0.0.1:$port (Ctrl-C stops it)
 route table: $prefix/conf/routes.yaml (from routes/demo.yaml)
+the README's walkthrough moves /api/users/{id}/inbox, one step at a time
 
-  curl -i http://127.0.0.1:8080/api/conversations/42          # a read
-  curl -i -X POST http://127.0.0.1:8080/api/conversations     # a write
+  curl -i http://127.0.0.1:$port/api/conversations/42          # a read
+  curl -i -X POST http://127.0.0.1:$port/api/conversations     # a write
   curl -i -H 'X-Strangler-Backend: monolith' \\
-       http://127.0.0.1:8080/api/conversations/42             # pin a read
-  curl -s http://127.0.0.1:8080/_strangler/status             # the state
-  curl -s http://127.0.0.1:8080/_strangler/metrics
-  curl -s -X POST http://127.0.0.1:8080/_strangler/routes/conversations/rollback
-  curl -s 'http://127.0.0.1:8080/_strangler/explain?method=GET&path=/api/conversations/42'
+       http://127.0.0.1:$port/api/conversations/42             # pin a read
+  curl -s http://127.0.0.1:$port/_strangler/status             # the state
+  curl -s http://127.0.0.1:$port/_strangler/metrics
+  curl -s -X POST http://127.0.0.1:$port/_strangler/routes/conversations/rollback
+  curl -s 'http://127.0.0.1:$port/_strangler/explain?method=GET&path=/api/conversations/42'
   tail -f $prefix/logs/access.log $prefix/logs/strangler-diff.jsonl
 
 END

@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_strangler_capture_header_filter(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_capture_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static void ngx_http_strangler_capture_end(ngx_http_strangler_shadow_t *s,
+    ngx_http_strangler_capture_t *cap);
 static ngx_int_t ngx_http_strangler_capture_headers(ngx_http_request_t *r,
     ngx_http_strangler_shadow_t *s, ngx_http_strangler_capture_t *cap);
 static ngx_int_t ngx_http_strangler_capture_header(ngx_http_request_t *r,
@@ -126,6 +128,7 @@ ngx_http_strangler_capture_get(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_strangler_capture_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                      rc;
     ngx_http_strangler_shadow_t   *s;
     ngx_http_strangler_capture_t  *cap;
 
@@ -154,7 +157,15 @@ ngx_http_strangler_capture_header_filter(ngx_http_request_t *r)
         r->filter_need_in_memory = 1;
     }
 
-    return ngx_http_next_header_filter(r);
+    rc = ngx_http_next_header_filter(r);
+
+    /* HEAD, 204, 304: nginx sends no last buffer after the header */
+
+    if (r->header_only && rc != NGX_ERROR) {
+        ngx_http_strangler_capture_end(s, cap);
+    }
+
+    return rc;
 }
 
 
@@ -193,14 +204,23 @@ ngx_http_strangler_capture_body_filter(ngx_http_request_t *r,
     }
 
     if (last) {
-        strangler_body_end(&cap->body);
-        cap->done = 1;
-
-        /* may compare, and free s: neither is touched after this */
-        ngx_http_strangler_shadow_captured(s);
+        ngx_http_strangler_capture_end(s, cap);
     }
 
     return ngx_http_next_body_filter(r, in);
+}
+
+
+/* may compare, and free s: neither is touched after this */
+
+static void
+ngx_http_strangler_capture_end(ngx_http_strangler_shadow_t *s,
+    ngx_http_strangler_capture_t *cap)
+{
+    strangler_body_end(&cap->body);
+    cap->done = 1;
+
+    ngx_http_strangler_shadow_captured(s);
 }
 
 
@@ -284,7 +304,10 @@ ngx_http_strangler_capture_header(ngx_http_request_t *r, ngx_pool_t *pool,
     value->data = (char *) p;
     value->len = len;
 
-    p = ngx_cpymem(p, v.data, v.len);
+    if (v.data) {
+        p = ngx_cpymem(p, v.data, v.len);
+    }
+
     n = v.data ? 1 : 0;
 
     for (h = NULL; (h = ngx_http_strangler_header_next(r, h, name)); n++) {

@@ -397,11 +397,9 @@ ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
         ngx_http_strangler_shadow_compare(s);
     }
 
-    s->over = 1;
+    /* the timer still bounds the shadow's request, if it goes on */
 
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
-    }
+    s->over = 1;
 
     ngx_http_strangler_shadow_detach(s);
 }

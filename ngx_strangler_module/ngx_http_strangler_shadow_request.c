@@ -25,6 +25,8 @@ static ngx_int_t ngx_http_strangler_shadow_addresses(ngx_connection_t *c,
     ngx_connection_t *client);
 static ngx_int_t ngx_http_strangler_shadow_copy(ngx_http_request_t *sr,
     ngx_http_request_t *r);
+static u_char *ngx_http_strangler_shadow_copy_str(u_char *p, ngx_str_t *dst,
+    ngx_str_t *src);
 static ngx_int_t ngx_http_strangler_shadow_headers(
     ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr,
     ngx_http_request_t *r);
@@ -339,7 +341,7 @@ ngx_http_strangler_shadow_copy(ngx_http_request_t *sr, ngx_http_request_t *r)
 
     len = r->request_line.len + r->unparsed_uri.len + r->uri.len
           + r->args.len + r->exten.len + r->http_protocol.len
-          + r->method_name.len;
+          + r->method_name.len + r->headers_in.server.len;
 
     p = ngx_pnalloc(sr->pool, len);
     if (p == NULL) {
@@ -347,9 +349,7 @@ ngx_http_strangler_shadow_copy(ngx_http_request_t *sr, ngx_http_request_t *r)
     }
 
 #define ngx_http_strangler_copy_str(field)                                    \
-    sr->field.data = p;                                                       \
-    sr->field.len = r->field.len;                                             \
-    p = ngx_cpymem(p, r->field.data, r->field.len)
+    p = ngx_http_strangler_shadow_copy_str(p, &sr->field, &r->field)
 
     ngx_http_strangler_copy_str(request_line);
     ngx_http_strangler_copy_str(unparsed_uri);
@@ -358,6 +358,9 @@ ngx_http_strangler_shadow_copy(ngx_http_request_t *sr, ngx_http_request_t *r)
     ngx_http_strangler_copy_str(exten);
     ngx_http_strangler_copy_str(http_protocol);
     ngx_http_strangler_copy_str(method_name);
+
+    /* the client's server: the Host header handler looks for no other */
+    ngx_http_strangler_copy_str(headers_in.server);
 
 #undef ngx_http_strangler_copy_str
 
@@ -386,6 +389,16 @@ ngx_http_strangler_shadow_copy(ngx_http_request_t *sr, ngx_http_request_t *r)
 #endif
 
     return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_strangler_shadow_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
+{
+    dst->data = p;
+    dst->len = src->len;
+
+    return src->len ? ngx_cpymem(p, src->data, src->len) : p;
 }
 
 
@@ -552,7 +565,9 @@ ngx_http_strangler_shadow_body(ngx_http_request_t *sr, ngx_http_request_t *r)
     p = b->pos;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        if (cl->buf->last > cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     b->last = p;

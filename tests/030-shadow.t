@@ -4,7 +4,7 @@
 # shadow backend hangs.  Writes are shadowed only as dry runs.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 374;
+plan tests => repeat_each() * 375;
 
 no_root_location();
 no_shuffle();
@@ -408,6 +408,7 @@ X-Shadow: sent
 --- error_log
 shadow-seen HEAD /api/users/7 shadow=1
 --- no_error_log
+without a complete response
 [error]
 
 

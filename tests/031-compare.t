@@ -6,7 +6,7 @@
 # for it there.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 47;
+plan tests => repeat_each() * 55;
 
 no_root_location();
 no_shuffle();
@@ -53,6 +53,10 @@ our $Backends = <<'_EOC_';
 
         location / { return 200 '{"id":1,"name":"ann"}'; }
         location /api/status/ { return 200 '{"id":1}'; }
+        location /api/status/slow {
+            limit_rate 100;
+            return 200 '{"id":1,"pad":"0123456789012345678901234567890"}';
+        }
         location /api/headers/ {
             add_header X-Version 1;
             add_header X-Trace abc;
@@ -282,4 +286,29 @@ qr/"route":"json".*"diffs":\[\{"path":"body","primary":"\(27 bytes, sha256:[0-9a
  qr/${\ main::counters(1, 0, 0, 0, 1)}.*${\ main::counters(2, 0, 0, 1, 1)}/s]
 --- timeout: 10
 --- no_error_log
+[error]
+
+
+
+=== TEST 10: HEAD responses have no body, and are compared all the same
+--- request
+HEAD /api/status/2
+--- wait: 1.5
+--- error_log eval
+qr/"route":"status","method":"HEAD".*"diffs":\[\{"path":"status","primary":"200","shadow":"404"\}\]\}$/
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: a primary slower than its shadow is compared when it ends
+--- request
+GET /api/status/slow
+--- response_body chomp
+{"id":1,"pad":"0123456789012345678901234567890"}
+--- wait: 2.5
+--- error_log eval
+qr/"uri":"\/api\/status\/slow".*"diffs":\[\{"path":"status","primary":"200","shadow":"404"\}\]\}$/
+--- no_error_log
+timed out
 [error]

@@ -34,9 +34,17 @@ our $Backends = <<'_EOC_';
     }
 _EOC_
 
+our $Front = <<'_EOC_';
+    strangler_routes ../html/routes.yaml;
+    location / { strangler; }
+    location @monolith { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
+    location @messages { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2; }
+_EOC_
+
 add_block_preprocessor(sub {
     my $block = shift;
     $block->set_value("http_config", $Backends);
+    $block->set_value("config", $Front) unless $block->config;
 });
 
 run_tests();
@@ -54,11 +62,6 @@ routes:
     paths: ["/api/conversations", "/api/conversations/*"]
     owner: monolith
     reads: messages
---- config
-    strangler_routes ../html/routes.yaml;
-    location / { strangler; }
-    location @monolith { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
-    location @messages { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2; }
 --- request
 POST /api/conversations?draft=1
 {"subject":"hello"}
@@ -80,11 +83,6 @@ routes:
     paths: ["/api/conversations/*"]
     owner: monolith
     reads: messages
---- config
-    strangler_routes ../html/routes.yaml;
-    location / { strangler; }
-    location @monolith { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
-    location @messages { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2; }
 --- request
 PUT /api/conversations/4
 subject=changed
@@ -134,11 +132,6 @@ routes:
     paths: ["/api/conversations"]
     owner: monolith
     reads: messages
---- config
-    strangler_routes ../html/routes.yaml;
-    location / { strangler; }
-    location @monolith { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
-    location @messages { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2; }
 --- raw_request eval
 "POST /api/conversations HTTP/1.1\r
 Host: localhost\r
@@ -170,11 +163,6 @@ routes:
     paths: ["/api/search"]
     owner: messages
     reads: monolith
---- config
-    strangler_routes ../html/routes.yaml;
-    location / { strangler; }
-    location @monolith { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
-    location @messages { proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_2; }
 --- request
 GET /api/search
 {"q":"x"}

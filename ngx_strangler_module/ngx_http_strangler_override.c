@@ -46,8 +46,17 @@ ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
 
     b = &t->bindings[route->index];
 
-    if (b->generation != b->shr->generation) {
-        ngx_http_strangler_override_resolve(t, b);
+    /*
+     * The zone's generation moves with any route's override: while it
+     * stands still, the route's own line of shared memory is not touched.
+     */
+
+    if (b->zone_generation != b->zone->sh->generation) {
+        b->zone_generation = b->zone->sh->generation;
+
+        if (b->generation != b->shr->generation) {
+            ngx_http_strangler_override_resolve(t, b);
+        }
     }
 
     if (!b->has_override) {
@@ -57,6 +66,20 @@ ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
     *ov = b->override;
 
     return NGX_OK;
+}
+
+
+/*
+ * The route's generation moves first: a reader that sees the zone's new
+ * generation must find the route's moved too.
+ */
+
+void
+ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr)
+{
+    (void) ngx_atomic_fetch_add(&shr->generation, 1);
+    (void) ngx_atomic_fetch_add(&z->sh->generation, 1);
 }
 
 
@@ -201,7 +224,7 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
         ngx_slab_free_locked(z->shpool, cur);
     }
 
-    (void) ngx_atomic_fetch_add(&shr->generation, 1);
+    ngx_http_strangler_override_changed(z, shr);
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
@@ -385,8 +408,10 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
 {
     ngx_uint_t                          changed;
     ngx_http_strangler_table_t         *t;
+    ngx_http_strangler_zone_ctx_t      *z;
     ngx_http_strangler_override_rec_t  *ov;
 
+    z = ngx_http_strangler_zone_ctx(smcf);
     ov = shr->override;
     t = ngx_http_strangler_override_table(smcf, shr);
 
@@ -396,8 +421,8 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
                       "its override is dropped", &shr->name, &shr->file);
 
         shr->override = NULL;
-        ngx_slab_free_locked(ngx_http_strangler_zone_ctx(smcf)->shpool, ov);
-        (void) ngx_atomic_fetch_add(&shr->generation, 1);
+        ngx_slab_free_locked(z->shpool, ov);
+        ngx_http_strangler_override_changed(z, shr);
 
         return 1;
     }
@@ -434,10 +459,10 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
 
     if (ov->reads.len == 0 && ov->owner.len == 0 && ov->sample_ppm < 0) {
         shr->override = NULL;
-        ngx_slab_free_locked(ngx_http_strangler_zone_ctx(smcf)->shpool, ov);
+        ngx_slab_free_locked(z->shpool, ov);
     }
 
-    (void) ngx_atomic_fetch_add(&shr->generation, 1);
+    ngx_http_strangler_override_changed(z, shr);
 
     return 1;
 }

@@ -184,6 +184,7 @@ ngx_http_strangler_zone_alloc_bindings(ngx_conf_t *cf,
 
         /* no generation matches: the first request resolves the override */
         t->bindings[i].generation = (ngx_atomic_uint_t) -1;
+        t->bindings[i].zone_generation = (ngx_atomic_uint_t) -1;
     }
 
     return NGX_OK;

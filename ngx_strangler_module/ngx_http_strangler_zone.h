@@ -78,6 +78,7 @@ typedef struct {
     ngx_rbtree_t                        rbtree;
     ngx_rbtree_node_t                   sentinel;
     ngx_queue_t                         routes;
+    ngx_atomic_t                        generation;   /* of any override */
     ngx_atomic_t                        state_seq;    /* snapshots taken */
     ngx_atomic_t                        state_landed; /* newest written */
 } ngx_http_strangler_shctx_t;
@@ -97,6 +98,7 @@ struct ngx_http_strangler_binding_s {
     ngx_http_strangler_sh_route_t      *shr;
     ngx_http_strangler_sh_backend_t   **backends;   /* by index, cached */
     ngx_atomic_uint_t                   generation; /* of `override` */
+    ngx_atomic_uint_t                   zone_generation; /* last checked */
     strangler_override_t                override;
     ngx_uint_t                          has_override;
 };
@@ -127,6 +129,10 @@ ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_lookup(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
 ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_add(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
+
+/* ngx_http_strangler_override.c */
+void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr);
 
 /* ngx_http_strangler_state.c */
 ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,

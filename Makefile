@@ -5,6 +5,11 @@
 #   make demo       nginx on 127.0.0.1:8080 with routes/demo.yaml
 #   make asan       nginx 1.22.1 from source with the module and ASan/UBSan
 #   make test-asan  the Test::Nginx suite against that build
+#   make test-nginx126  the suite against nginx 1.26.3 with the module in
+#   make test-valgrind  the suite under valgrind memcheck
+#   make reload-load    50 reloads under wrk load (tests/reload-under-load.sh)
+#   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
+#   make bench      benchmarks against nginx and HAProxy (not part of test)
 #
 # `make NGINX_SRC=/path/to/nginx-x.y.z` builds against your own nginx source
 # tree instead of the system nginx (configure it as your nginx was).
@@ -38,6 +43,12 @@ ASAN_PREFIX  := $(BUILD)/asan
 ASAN_NGINX   := $(ASAN_PREFIX)/sbin/nginx
 ASAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=undefined
+# nginx is built with clang, whose UBSan writes to ASAN_OPTIONS' log_path
+# as ASan does (GCC's writes to stderr, the error log of the test that is
+# removed by the next one), and goes on after a report, so that
+# tests/sanitizers/ubsan.supp can hold nginx's own
+ASAN_CC      := clang
+ASAN_NGX_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 TEST_FILES   ?= tests/*.t
 PROVE        := prove
@@ -49,6 +60,8 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
                             || echo $(CURDIR)/tests/lib)
 
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
+.PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
+.PHONY: bench
 
 all: deps module cli
 
@@ -64,12 +77,13 @@ cli: $(CLI)
 ifeq ($(NGINX_SRC),)
 # copy the system nginx's configure tree and configure it with the flags
 # the system nginx was built with, so the module is binary-compatible
+# (conf_flags leaves out the -O2 Debian's own build passes)
 $(NGINX_TREE)/objs/Makefile: config $(SRC_DIR)
 	rm -rf $(NGINX_TREE)
 	mkdir -p $(BUILD)
 	cp -a $(SYSTEM_NGINX_SRC) $(NGINX_TREE)
 	source $(SYSTEM_NGINX_SRC)/conf_flags && cd $(NGINX_TREE) \
-	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="-g -O2" \
 	       --add-dynamic-module=$(CURDIR) >configure.log \
 	    || { tail -20 $(NGINX_TREE)/configure.log; exit 1; }
 else
@@ -81,6 +95,7 @@ endif
 
 $(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 	$(MAKE) -C $(NGINX_TREE) -f objs/Makefile modules
+	@mkdir -p $(BUILD)
 	cp $(NGINX_TREE)/objs/$(MODULE).so $@
 
 
@@ -120,26 +135,128 @@ $(ASAN_SRC)/configure:
 	mk/nginx-source.sh bookworm $(ASAN_SRC)
 
 $(ASAN_NGINX): $(ASAN_SRC)/configure config $(SRC_DIR) $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
-	@mk/deps.sh build
+	@mk/deps.sh build fuzz
 	cd $(ASAN_SRC) && ./configure --prefix=$(CURDIR)/$(ASAN_PREFIX) \
+	    --with-cc=$(ASAN_CC) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
 	    --with-http_realip_module --with-http_auth_request_module \
 	    --with-threads --add-module=$(CURDIR) \
-	    --with-cc-opt="-O1 -g $(ASAN_FLAGS)" \
-	    --with-ld-opt="$(ASAN_FLAGS)" >configure.log \
+	    --with-cc-opt="-O1 -g $(ASAN_NGX_FLAGS)" \
+	    --with-ld-opt="$(ASAN_NGX_FLAGS)" >configure.log \
 	    || { tail -20 configure.log; exit 1; }
 	$(MAKE) -C $(ASAN_SRC) -f objs/Makefile
 	$(MAKE) -C $(ASAN_SRC) -f objs/Makefile install >/dev/null
 
 asan: $(ASAN_NGINX)
 
+# Sanitizer reports go to files, one per process (nginx sends stderr to its
+# error log, where no test looks for them); any file there fails the run.
+# A memory error aborts the process; a leak is only reported (exitcode=0),
+# so that `nginx -t` and `nginx -s reload` exit as they would, and
+# tests/sanitizers/check.pl decides which leaks are nginx's own.
+ASAN_LOGS     = $(CURDIR)/$(BUILD)/asan-logs-$(TEST_PORT)
+ASAN_RUN_OPTIONS = detect_leaks=1:abort_on_error=1:exitcode=0:log_path=$(ASAN_LOGS)/san
+
 test-asan: deps asan cli
 	@mk/deps.sh test
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	$(TEST_ENV) TEST_NGINX_BINARY=$(CURDIR)/$(ASAN_NGINX) \
 	    TEST_NGINX_LOAD_MODULES= STRANGLER_CLI=$(CURDIR)/$(CLI) \
-	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ASAN_OPTIONS=$(ASAN_RUN_OPTIONS) \
+	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp \
+	    $(PROVE) $(TEST_FILES); rc=$$?; \
+	perl tests/sanitizers/check.pl $(ASAN_LOGS) || rc=1; exit $$rc
+
+
+# nginx 1.26.3 (Debian trixie's source) with the module compiled in -------
+
+NGINX126_SRC    := $(BUILD)/src/nginx-1.26.3
+NGINX126_PREFIX := $(BUILD)/nginx126
+NGINX126        := $(NGINX126_PREFIX)/sbin/nginx
+
+$(NGINX126_SRC)/configure:
+	mk/nginx-source.sh trixie $(NGINX126_SRC)
+
+$(NGINX126): $(NGINX126_SRC)/configure config $(SRC_DIR) $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+	@mk/deps.sh build
+	cd $(NGINX126_SRC) && ./configure --prefix=$(CURDIR)/$(NGINX126_PREFIX) \
+	    --with-debug --with-pcre-jit --with-http_ssl_module \
+	    --with-http_realip_module --with-http_auth_request_module \
+	    --with-threads --add-module=$(CURDIR) \
+	    --with-cc-opt="-O2 -g" >configure.log \
+	    || { tail -20 configure.log; exit 1; }
+	$(MAKE) -C $(NGINX126_SRC) -f objs/Makefile
+	$(MAKE) -C $(NGINX126_SRC) -f objs/Makefile install >/dev/null
+
+nginx126: $(NGINX126)
+
+test-nginx126: deps nginx126 cli
+	@mk/deps.sh test
+	$(TEST_ENV) TEST_NGINX_BINARY=$(CURDIR)/$(NGINX126) \
+	    TEST_NGINX_LOAD_MODULES= STRANGLER_CLI=$(CURDIR)/$(CLI) \
 	    $(PROVE) $(TEST_FILES)
+
+
+# valgrind and reload under load ----------------------------------------------
+
+# the suite under valgrind memcheck (slow: nginx restarts under valgrind for
+# every block); valgrind.suppress holds nginx's own reports only.  The
+# options are Test::Nginx's for TEST_NGINX_USE_VALGRIND=1, with the
+# suppressions by their full path, for tests that run nginx elsewhere.
+VALGRIND_OPTS = --tool=memcheck --leak-check=full --keep-debuginfo=yes \
+                --show-possibly-lost=no --num-callers=100 \
+                --gen-suppressions=all \
+                --suppressions=$(CURDIR)/valgrind.suppress
+test-valgrind: deps
+	@mk/deps.sh test
+	@$(MAKE) --no-print-directory module cli
+	$(TEST_ENV) TEST_NGINX_BINARY=$${TEST_NGINX_BINARY:-/usr/sbin/nginx} \
+	    TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE_SO) \
+	    STRANGLER_CLI=$(CURDIR)/$(CLI) TEST_NGINX_TIMEOUT=10 \
+	    TEST_NGINX_USE_VALGRIND="$(VALGRIND_OPTS)" \
+	    $(PROVE) $(TEST_FILES)
+
+# wrk through nginx + strangler while the table changes and nginx reloads
+# 50 times (tests/reload-under-load.sh; NGINX=... MODULE=... to choose)
+reload-load: deps
+	@mk/deps.sh test bench
+	@$(MAKE) --no-print-directory module
+	PATH=/usr/sbin:$$PATH tests/reload-under-load.sh
+
+
+# fuzzing: clang's libFuzzer with ASan and UBSan (fuzz/, README "Fuzzing") --
+
+FUZZ_CC      := clang
+FUZZ_TIME    ?= 60
+FUZZ_TARGETS := load match compare
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+                -std=gnu99 -Wall -Wextra -Wno-unused-parameter \
+                -Ingx_strangler_module -I$(BUILD)/fuzz
+
+$(BUILD)/fuzz/tables.h: fuzz/embed.pl $(wildcard routes/*.yaml fuzz/tables/*.yaml)
+	@mkdir -p $(BUILD)/fuzz
+	perl fuzz/embed.pl routes/*.yaml fuzz/tables/*.yaml >$@
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/fuzz/tables.h $(CORE_SRCS) $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+fuzz-build: deps
+	@mk/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+# each target for FUZZ_TIME seconds, after its regression inputs and seeds
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do fuzz/run.sh $$t $(FUZZ_TIME); done
+
+
+# benchmarks: nginx, nginx + strangler and HAProxy under wrk, and the
+# lookup micro-benchmark; tables in build/bench/results.md (bench/run.sh)
+
+bench: all
+	@mk/deps.sh bench
+	CC="$(CC)" bench/run.sh
 
 
 # the demo ------------------------------------------------------------------

@@ -1,0 +1,55 @@
+#!/usr/bin/perl
+# Reads the sanitizer report files of `make test-asan` (ASan, UBSan and
+# LeakSanitizer write one per process, see ASAN_OPTIONS=log_path), drops
+# nginx's own known leaks, prints the rest and fails if anything is left.
+#
+#   perl tests/sanitizers/check.pl DIR
+#
+# nginx's own leaks, recognised by the first frames of their allocation
+# stack, so that a leak of the module is never mistaken for one of them:
+#   - the init cycle's pool, made by main() and not destroyed when main()
+#     returns early (nginx -t, nginx -s reload, a configuration error);
+#   - the connections and events ngx_event_process_init() allocates, never
+#     freed when a worker or a single process exits.
+# UBSan reports in nginx's own sources are suppressed at run time instead,
+# by tests/sanitizers/ubsan.supp.
+use strict;
+use warnings;
+
+my $dir = shift or die "usage: $0 DIR\n";
+my ($files, $known, @left) = (0, 0);
+
+for my $file (sort glob "$dir/*") {
+    open my $in, '<', $file or die "$file: $!\n";
+    my $text = do { local $/; <$in> };
+    close $in;
+    $files++;
+
+    # one process may write several reports; a leak report holds records
+    for my $report (split /(?=^=+\n==\d+==ERROR)/m, $text) {
+        next unless $report =~ /\S/;
+        if ($report !~ /ERROR: LeakSanitizer/) {
+            push @left, "$file:\n$report";
+            next;
+        }
+        my @records = split /\n(?=(?:Direct|Indirect) leak of)/, $report;
+        shift @records;     # the header
+        my @kept = grep { !nginx_own($_) } @records;
+        $known += @records - @kept;
+        push @left, "$file:\n" . join "\n", @kept if @kept;
+    }
+}
+
+print "sanitizers: $files report files, $known known nginx leaks ignored, ",
+      scalar(@left), " reports left\n";
+print "$_\n" for @left;
+exit(@left ? 1 : 0);
+
+sub nginx_own {
+    my ($record) = @_;
+    my @f = $record =~ /^\s+#\d+ 0x[0-9a-f]+ in (\S+)/mg;
+    return 1 if @f >= 4 && $f[1] eq 'ngx_memalign'
+                && $f[2] eq 'ngx_create_pool' && $f[3] eq 'main';
+    return 1 if grep { $_ eq 'ngx_event_process_init' } @f[1 .. 2];
+    return 0;
+}

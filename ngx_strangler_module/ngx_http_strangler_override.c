@@ -32,6 +32,7 @@ static ngx_uint_t ngx_http_strangler_override_prune_route(
 static ngx_http_strangler_table_t *ngx_http_strangler_override_table(
     ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr);
 static void ngx_http_strangler_override_saved(void *data, ngx_int_t rc);
+static u_char *ngx_http_strangler_str_move(ngx_str_t *s, u_char *p);
 
 
 ngx_int_t
@@ -251,16 +252,29 @@ ngx_http_strangler_override_store(ngx_slab_pool_t *shpool,
     *s = *rec;
     p = (u_char *) (s + 1);
 
-    s->reads.data = p;
-    p = ngx_cpymem(p, rec->reads.data, rec->reads.len);
-
-    s->owner.data = p;
-    p = ngx_cpymem(p, rec->owner.data, rec->owner.len);
-
-    s->by.data = p;
-    ngx_memcpy(p, rec->by.data, rec->by.len);
+    p = ngx_http_strangler_str_move(&s->reads, p);
+    p = ngx_http_strangler_str_move(&s->owner, p);
+    (void) ngx_http_strangler_str_move(&s->by, p);
 
     return s;
+}
+
+
+/*
+ * Copies a string's bytes to p and points it there.  An empty string may
+ * have no data at all, and memcpy() must not be given NULL.
+ */
+
+static u_char *
+ngx_http_strangler_str_move(ngx_str_t *s, u_char *p)
+{
+    if (s->len) {
+        ngx_memcpy(p, s->data, s->len);
+    }
+
+    s->data = p;
+
+    return p + s->len;
 }
 
 
@@ -284,14 +298,9 @@ ngx_http_strangler_override_copy(ngx_http_strangler_override_rec_t *dst,
 
     *dst = *src;
 
-    dst->reads.data = p;
-    p = ngx_cpymem(p, src->reads.data, src->reads.len);
-
-    dst->owner.data = p;
-    p = ngx_cpymem(p, src->owner.data, src->owner.len);
-
-    dst->by.data = p;
-    ngx_memcpy(p, src->by.data, src->by.len);
+    p = ngx_http_strangler_str_move(&dst->reads, p);
+    p = ngx_http_strangler_str_move(&dst->owner, p);
+    (void) ngx_http_strangler_str_move(&dst->by, p);
 
     return NGX_OK;
 }

@@ -8,6 +8,7 @@
 #   make test-nginx126  the suite against nginx 1.26.3 with the module in
 #   make test-valgrind  the suite under valgrind memcheck
 #   make reload-load    50 reloads under wrk load (tests/reload-under-load.sh)
+#   make reload-load-asan   the same against the ASan/UBSan build
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
 #
@@ -61,6 +62,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
+.PHONY: reload-load-asan
 .PHONY: bench
 
 all: deps module cli
@@ -217,11 +219,24 @@ test-valgrind: deps
 	    $(PROVE) $(TEST_FILES)
 
 # wrk through nginx + strangler while the table changes and nginx reloads
-# 50 times (tests/reload-under-load.sh; NGINX=... MODULE=... to choose)
+# 50 times (tests/reload-under-load.sh; NGINX_BIN=... MODULE=... to choose)
 reload-load: deps
 	@mk/deps.sh test bench
 	@$(MAKE) --no-print-directory module
 	PATH=/usr/sbin:$$PATH tests/reload-under-load.sh
+
+# the same against the ASan/UBSan build (leaks are test-asan's business:
+# old workers exit on every reload)
+RELOAD_ASAN_LOGS = $(CURDIR)/$(BUILD)/asan-logs-reload
+
+reload-load-asan: deps asan
+	@mk/deps.sh test bench
+	@rm -rf $(RELOAD_ASAN_LOGS) && mkdir -p $(RELOAD_ASAN_LOGS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(RELOAD_ASAN_LOGS)/san \
+	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp \
+	    PATH=/usr/sbin:$$PATH \
+	    tests/reload-under-load.sh $(CURDIR)/$(ASAN_NGINX) ""; rc=$$?; \
+	perl tests/sanitizers/check.pl $(RELOAD_ASAN_LOGS) || rc=1; exit $$rc
 
 
 # fuzzing: clang's libFuzzer with ASan and UBSan (fuzz/, README "Fuzzing") --

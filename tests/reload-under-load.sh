@@ -16,13 +16,18 @@
 #
 #   tests/reload-under-load.sh [NGINX [MODULE.so]]
 #
-# NGINX defaults to /usr/sbin/nginx and MODULE.so to the module `make`
-# builds; an empty MODULE.so is for an nginx with the module compiled in.
+# NGINX (or $NGINX_BIN) defaults to /usr/sbin/nginx and MODULE.so (or
+# $MODULE) to the module `make` builds; an empty MODULE.so is for an nginx
+# with the module compiled in, e.g. the ASan build:
+#   ASAN_OPTIONS=detect_leaks=0 tests/reload-under-load.sh build/asan/sbin/nginx ""
 # The backends run in an nginx of their own, which is not reloaded.
 set -euo pipefail
 
+# nginx reads $NGINX as sockets inherited from an old binary
+unset NGINX
+
 top=$(cd "$(dirname "$0")/.." && pwd)
-nginx=${1:-${NGINX:-/usr/sbin/nginx}}
+nginx=${1:-${NGINX_BIN:-/usr/sbin/nginx}}
 module=${2-${MODULE-$top/build/ngx_http_strangler_module.so}}
 reloads=${RELOADS:-50}
 interval=${INTERVAL:-0.2}
@@ -219,10 +224,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# the daemon writes its pid file after the starting process has returned
+pid_of() {
+    for _ in $(seq 100); do
+        [ -s "$1" ] && { cat "$1"; return 0; }
+        sleep 0.1
+    done
+    echo "reload-under-load: no pid file $1" >&2
+    return 1
+}
+
 "$nginx" -p "$prefix/backends/" -c conf/nginx.conf
-backends=$(cat "$prefix/backends/logs/nginx.pid")
+backends=$(pid_of "$prefix/backends/logs/nginx.pid")
 ngx
-master=$(cat "$prefix/logs/nginx.pid")
+master=$(pid_of "$prefix/logs/nginx.pid")
 
 for _ in $(seq 50); do
     curl -fs "http://127.0.0.1:$front/api/conversations/1" >/dev/null && break

@@ -93,9 +93,8 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 char *
 ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t         *clcf;
-    ngx_http_strangler_main_conf_t   *smcf;
-    ngx_http_strangler_dispatcher_t  *d;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_strangler_main_conf_t  *smcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -108,15 +107,9 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* checked once the configuration is read: a table and a zone */
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
 
-    d = ngx_array_push(&smcf->apis);
-    if (d == NULL) {
+    if (ngx_http_strangler_add_dispatcher(cf, &smcf->apis, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    d->slcf = conf;
-    d->cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
-    d->conf_file = cf->conf_file->file.name;
-    d->conf_line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -134,11 +127,7 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 
     for (i = 0; i < smcf->apis.nelts; i++) {
 
-        if (d[i].slcf->table == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"strangler_api\" needs a route table: "
-                          "no \"strangler_routes\" applies to it in %V:%ui",
-                          &d[i].conf_file, d[i].conf_line);
+        if (ngx_http_strangler_has_table(cf, &d[i]) != NGX_OK) {
             return NGX_ERROR;
         }
 

@@ -317,9 +317,8 @@ ngx_http_strangler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_strangler_loc_conf_t *slcf = conf;
 
-    ngx_http_core_loc_conf_t         *clcf;
-    ngx_http_strangler_main_conf_t   *smcf;
-    ngx_http_strangler_dispatcher_t  *d;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_strangler_main_conf_t  *smcf;
 
     if (slcf->dispatch != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -332,17 +331,60 @@ ngx_http_strangler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
 
-    d = ngx_array_push(&smcf->dispatchers);
-    if (d == NULL) {
+    if (ngx_http_strangler_add_dispatcher(cf, &smcf->dispatchers, slcf)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Remembers a location whose directive (`strangler`, `strangler_api`)
+ * needs the route table in scope, and where it was written: the table is
+ * only known once the configuration is merged.
+ */
+
+ngx_int_t
+ngx_http_strangler_add_dispatcher(ngx_conf_t *cf, ngx_array_t *list,
+    ngx_http_strangler_loc_conf_t *slcf)
+{
+    ngx_str_t                        *value;
+    ngx_http_strangler_dispatcher_t  *d;
+
+    d = ngx_array_push(list);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    value = cf->args->elts;
 
     d->slcf = slcf;
     d->cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
     d->conf_file = cf->conf_file->file.name;
     d->conf_line = cf->conf_file->line;
+    d->directive = value[0];
 
-    return NGX_CONF_OK;
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_strangler_has_table(ngx_conf_t *cf,
+    ngx_http_strangler_dispatcher_t *d)
+{
+    if (d->slcf->table) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"%V\" needs a route table: "
+                  "no \"strangler_routes\" applies to it in %V:%ui",
+                  &d->directive, &d->conf_file, d->conf_line);
+
+    return NGX_ERROR;
 }
 
 
@@ -360,15 +402,11 @@ ngx_http_strangler_check_backends(ngx_conf_t *cf,
     ngx_http_core_loc_conf_t   **named;
     ngx_http_strangler_table_t  *t;
 
-    t = d->slcf->table;
-
-    if (t == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"strangler\" needs a route table: "
-                      "no \"strangler_routes\" applies to it in %V:%ui",
-                      &d->conf_file, d->conf_line);
+    if (ngx_http_strangler_has_table(cf, d) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    t = d->slcf->table;
 
     for (i = 0; i < t->core->nbackends; i++) {
         loc = &t->locations[i];

@@ -43,6 +43,7 @@ typedef struct {
     ngx_http_core_srv_conf_t       *cscf;
     ngx_str_t                       conf_file;
     ngx_uint_t                      conf_line;
+    ngx_str_t                       directive;      /* for messages */
 } ngx_http_strangler_dispatcher_t;
 
 
@@ -81,6 +82,10 @@ ngx_http_strangler_ctx_t *ngx_http_strangler_create_ctx(
     ngx_http_request_t *r);
 ngx_http_strangler_ctx_t *ngx_http_strangler_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_strangler_add_dispatcher(ngx_conf_t *cf,
+    ngx_array_t *list, ngx_http_strangler_loc_conf_t *slcf);
+ngx_int_t ngx_http_strangler_has_table(ngx_conf_t *cf,
+    ngx_http_strangler_dispatcher_t *d);
 ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 ngx_str_t *ngx_http_strangler_backend_name(ngx_http_strangler_table_t *t,
     int backend);

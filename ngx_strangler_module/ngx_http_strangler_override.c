@@ -26,6 +26,9 @@ static ngx_int_t ngx_http_strangler_override_copy(
     ngx_http_strangler_override_rec_t *src, ngx_pool_t *pool);
 static ngx_http_strangler_override_rec_t *ngx_http_strangler_override_store(
     ngx_slab_pool_t *shpool, ngx_http_strangler_override_rec_t *rec);
+static ngx_uint_t ngx_http_strangler_override_prune_field(
+    ngx_http_strangler_table_t *t, ngx_http_strangler_sh_route_t *shr,
+    ngx_str_t *backend, const char *field, ngx_log_t *log);
 static ngx_uint_t ngx_http_strangler_override_prune_route(
     ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr,
     ngx_log_t *log);
@@ -436,31 +439,12 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
         return 1;
     }
 
-    changed = 0;
-
     /* the record changes in place: every reader holds the mutex */
 
-    if (ov->reads.len
-        && ngx_http_strangler_override_backend(t, &ov->reads) < 0)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "strangler: route \"%V\": backend \"%V\" no longer "
-                      "exists, the override of its reads is dropped",
-                      &shr->name, &ov->reads);
-        ov->reads.len = 0;
-        changed = 1;
-    }
-
-    if (ov->owner.len
-        && ngx_http_strangler_override_backend(t, &ov->owner) < 0)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "strangler: route \"%V\": backend \"%V\" no longer "
-                      "exists, the override of its owner is dropped",
-                      &shr->name, &ov->owner);
-        ov->owner.len = 0;
-        changed = 1;
-    }
+    changed = ngx_http_strangler_override_prune_field(t, shr, &ov->reads,
+                                                      "reads", log);
+    changed |= ngx_http_strangler_override_prune_field(t, shr, &ov->owner,
+                                                       "owner", log);
 
     if (!changed) {
         return 0;
@@ -472,6 +456,29 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
     }
 
     ngx_http_strangler_override_changed(z, shr);
+
+    return 1;
+}
+
+
+/* drops one field of an override that names a backend gone from the table */
+
+static ngx_uint_t
+ngx_http_strangler_override_prune_field(ngx_http_strangler_table_t *t,
+    ngx_http_strangler_sh_route_t *shr, ngx_str_t *backend,
+    const char *field, ngx_log_t *log)
+{
+    if (backend->len == 0
+        || ngx_http_strangler_override_backend(t, backend) >= 0)
+    {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "strangler: route \"%V\": backend \"%V\" no longer "
+                  "exists, the override of its %s is dropped",
+                  &shr->name, backend, field);
+    backend->len = 0;
 
     return 1;
 }

@@ -25,17 +25,17 @@ SYSTEM_NGINX_SRC := /usr/share/nginx/src
 NGINX_SRC        ?=
 NGINX_TREE       := $(BUILD)/nginx-dynamic
 
+SRC_DIR      := ngx_strangler_module
 CC           ?= cc
 WARN         := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS       ?= -O2 -g
-CORE_CFLAGS  := -std=gnu99 $(WARN) -Ingx_strangler_module
+CORE_CFLAGS  := -std=gnu99 $(WARN) -I$(SRC_DIR)/core
 CORE_LIBS    := -lyaml -lpcre2-8 -ljansson -lz
 
-SRC_DIR      := ngx_strangler_module
-CORE_SRCS    := $(filter-out $(SRC_DIR)/strangler_cli.c, \
-                    $(wildcard $(SRC_DIR)/strangler_*.c))
-NGX_SRCS     := $(wildcard $(SRC_DIR)/ngx_http_strangler_*.c)
-HEADERS      := $(wildcard $(SRC_DIR)/*.h)
+CORE_SRCS    := $(wildcard $(SRC_DIR)/core/*.c)
+CLI_SRCS     := $(wildcard $(SRC_DIR)/cli/*.c)
+NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c)
+HEADERS      := $(wildcard $(SRC_DIR)/*/*.h)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -80,7 +80,7 @@ ifeq ($(NGINX_SRC),)
 # copy the system nginx's configure tree and configure it with the flags
 # the system nginx was built with, so the module is binary-compatible
 # (conf_flags leaves out the -O2 Debian's own build passes)
-$(NGINX_TREE)/objs/Makefile: config $(SRC_DIR)
+$(NGINX_TREE)/objs/Makefile: config
 	rm -rf $(NGINX_TREE)
 	mkdir -p $(BUILD)
 	cp -a $(SYSTEM_NGINX_SRC) $(NGINX_TREE)
@@ -90,7 +90,7 @@ $(NGINX_TREE)/objs/Makefile: config $(SRC_DIR)
 	    || { tail -20 $(NGINX_TREE)/configure.log; exit 1; }
 else
 NGINX_TREE := $(NGINX_SRC)
-$(NGINX_TREE)/objs/Makefile: config $(SRC_DIR)
+$(NGINX_TREE)/objs/Makefile: config
 	cd $(NGINX_TREE) && ./configure --with-compat \
 	    --add-dynamic-module=$(CURDIR) $(NGINX_CONFIGURE_ARGS)
 endif
@@ -103,10 +103,10 @@ $(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 
 # the command and the unit tests --------------------------------------------
 
-$(CLI): $(CORE_SRCS) $(SRC_DIR)/strangler_cli.c $(HEADERS)
+$(CLI): $(CORE_SRCS) $(CLI_SRCS) $(HEADERS)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(CORE_CFLAGS) -o $@ $(CORE_SRCS) \
-	    $(SRC_DIR)/strangler_cli.c $(CORE_LIBS)
+	$(CC) $(CFLAGS) $(CORE_CFLAGS) -I$(SRC_DIR)/cli -o $@ $(CORE_SRCS) \
+	    $(CLI_SRCS) $(CORE_LIBS)
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_SRCS) $(HEADERS)
 	@mkdir -p $(BUILD)/unit
@@ -136,7 +136,7 @@ test-nginx:
 $(ASAN_SRC)/configure:
 	mk/nginx-source.sh bookworm $(ASAN_SRC)
 
-$(ASAN_NGINX): $(ASAN_SRC)/configure config $(SRC_DIR) $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 	@mk/deps.sh build fuzz
 	cd $(ASAN_SRC) && ./configure --prefix=$(CURDIR)/$(ASAN_PREFIX) \
 	    --with-cc=$(ASAN_CC) \
@@ -179,7 +179,7 @@ NGINX126        := $(NGINX126_PREFIX)/sbin/nginx
 $(NGINX126_SRC)/configure:
 	mk/nginx-source.sh trixie $(NGINX126_SRC)
 
-$(NGINX126): $(NGINX126_SRC)/configure config $(SRC_DIR) $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 	@mk/deps.sh build
 	cd $(NGINX126_SRC) && ./configure --prefix=$(CURDIR)/$(NGINX126_PREFIX) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
@@ -248,7 +248,7 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
                 -std=gnu99 -Wall -Wextra -Wno-unused-parameter \
-                -Ingx_strangler_module -I$(BUILD)/fuzz
+                -I$(SRC_DIR)/core -I$(BUILD)/fuzz
 
 $(BUILD)/fuzz/tables.h: fuzz/embed.pl $(wildcard routes/*.yaml fuzz/tables/*.yaml)
 	@mkdir -p $(BUILD)/fuzz

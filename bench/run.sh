@@ -49,9 +49,9 @@ python3 bench/gen.py --out "$out" --ns "$BENCH_NS" \
     --port-base "$BENCH_PORT_BASE" --module "$module" --zone "$BENCH_ZONE"
 
 echo "== building the lookup micro-benchmark"
-core=$(ls ngx_strangler_module/strangler_*.c | grep -v '/strangler_cli\.c$')
+core=$(ls ngx_strangler_module/core/*.c)
 ${CC:-cc} -O2 -g -std=gnu99 -Wall -Wextra -Wno-unused-parameter \
-    -Ingx_strangler_module -o "$out/lookup" bench/lookup.c $core \
+    -Ingx_strangler_module/core -o "$out/lookup" bench/lookup.c $core \
     -lyaml -lpcre2-8 -ljansson -lz
 
 rc=0

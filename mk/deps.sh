@@ -41,7 +41,9 @@ fi
 
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# several builds may install at once: wait for dpkg's lock, do not fail
+apt_wait="-o DPkg::Lock::Timeout=600"
+apt-get $apt_wait update -qq
 # the nginx package starts a server on port 80; we only need its binary
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.strangler
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -51,4 +53,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 else
     rm -f /usr/sbin/policy-rc.d.strangler
 fi
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get $apt_wait install -y -qq --no-install-recommends $missing >/dev/null

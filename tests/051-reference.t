@@ -19,7 +19,7 @@ sub slurp {
     return <$fh>;
 }
 
-my %code = map { $_ => slurp($_) } glob "$src/*.c";
+my %code = map { $_ => slurp($_) } glob "$src/*/*.c";
 my $glue = join "\n", map { $code{$_} } grep { m{/ngx_http_} } keys %code;
 
 

@@ -357,32 +357,13 @@ ngx_http_strangler_json_set_str(json_t *obj, const char *key, ngx_str_t *s)
  * runs this; the first one finds the work.
  */
 
-ngx_int_t
-ngx_http_strangler_override_init_process(ngx_cycle_t *cycle)
+void
+ngx_http_strangler_override_prune(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_zone_ctx_t *z)
 {
     ngx_uint_t                       changed;
     ngx_queue_t                     *q;
-    ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_sh_route_t   *shr;
-    ngx_http_strangler_main_conf_t  *smcf;
-
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    smcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_strangler_module);
-    z = smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
-
-    if (z == NULL) {
-        return NGX_OK;
-    }
-
-    if (smcf->state_file.len) {
-        (void) ngx_http_strangler_file_check(&smcf->state_file, cycle->log);
-    }
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
@@ -407,8 +388,6 @@ ngx_http_strangler_override_init_process(ngx_cycle_t *cycle)
                                              ngx_http_strangler_override_saved,
                                              cycle->log);
     }
-
-    return NGX_OK;
 }
 
 

@@ -78,17 +78,26 @@ typedef struct {
 } ngx_http_strangler_ctx_t;
 
 
+/* the request context (ngx_http_strangler_ctx.c) */
 ngx_http_strangler_ctx_t *ngx_http_strangler_create_ctx(
     ngx_http_request_t *r);
 ngx_http_strangler_ctx_t *ngx_http_strangler_get_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
+
+/* the route table (ngx_http_strangler_table.c) */
+char *ngx_http_strangler_routes(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_strangler_add_dispatcher(ngx_conf_t *cf,
     ngx_array_t *list, ngx_http_strangler_loc_conf_t *slcf);
 ngx_int_t ngx_http_strangler_has_table(ngx_conf_t *cf,
     ngx_http_strangler_dispatcher_t *d);
-ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_strangler_check_backends(ngx_conf_t *cf,
+    ngx_http_strangler_dispatcher_t *d);
 ngx_str_t *ngx_http_strangler_backend_name(ngx_http_strangler_table_t *t,
     int backend);
+
+/* dispatch (ngx_http_strangler_dispatch.c), variables */
+ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 
 
 
@@ -111,7 +120,6 @@ void ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
     ngx_uint_t what);
 ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, strangler_override_t *ov);
-ngx_int_t ngx_http_strangler_override_init_process(ngx_cycle_t *cycle);
 
 /* the API (ngx_http_strangler_api.c) */
 char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -231,7 +231,7 @@ ngx_http_strangler_state_apply(ngx_http_strangler_zone_ctx_t *z,
 /*
  * An entry becomes the override of its route's block, added if needed: a
  * route the tables no longer have is dropped, with a notice, by the first
- * worker (ngx_http_strangler_override_init_process()).
+ * worker (ngx_http_strangler_override_prune()).
  */
 
 static ngx_int_t

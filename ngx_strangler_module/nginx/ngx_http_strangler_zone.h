@@ -113,6 +113,8 @@ ngx_http_strangler_zone_ctx_t *ngx_http_strangler_zone_ctx(
     ngx_http_strangler_main_conf_t *smcf);
 ngx_http_strangler_binding_t *ngx_http_strangler_binding(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
+void ngx_http_strangler_override_prune(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_zone_ctx_t *z);
 ngx_int_t ngx_http_strangler_override_read(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
     ngx_pool_t *pool);

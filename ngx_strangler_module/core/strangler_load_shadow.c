@@ -54,6 +54,17 @@ static const char  *strangler_compare_names[] = {
 };
 
 
+const char *
+strangler_compare_name(strangler_compare_t compare)
+{
+    if ((size_t) compare >= strangler_nelts(strangler_compare_names)) {
+        return "-";
+    }
+
+    return strangler_compare_names[compare];
+}
+
+
 #define strangler_str_is(s, lit)                                              \
     ((s).len == sizeof(lit) - 1 && memcmp((s).data, lit, (s).len) == 0)
 

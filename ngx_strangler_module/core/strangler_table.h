@@ -235,6 +235,7 @@ const char *strangler_method_name(strangler_method_t method);
 int strangler_method_is_read(strangler_method_t method);
 const char *strangler_reason_name(strangler_reason_t reason);
 const char *strangler_rule_name(strangler_rule_t rule);
+const char *strangler_compare_name(strangler_compare_t compare);
 uint64_t strangler_hash(const char *data, size_t len);
 
 

@@ -1,0 +1,904 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * `strangler diff OLD NEW [--json]`: what a change of the route table does
+ * to traffic.  For each pattern and method, the route that serves it in
+ * each table and where it sends reads, writes and copies: only what
+ * changes is listed, owner changes first.  Then each old pattern is probed
+ * with example paths against both tables (the core's matching, through
+ * the tables of patterns), to find the paths another pattern now takes by
+ * precedence.  Exit status as diff(1): 0 no change, 1 changes, 2 trouble.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "strangler_cli.h"
+
+
+/* a pattern of a table, by its key: {name} written {} */
+typedef struct {
+    char                     *key;
+    const strangler_route_t  *route;
+    size_t                    path;
+} strangler_cli_entry_t;
+
+
+typedef struct {
+    strangler_cli_entry_t    *items;
+    size_t                    n;
+} strangler_cli_entries_t;
+
+
+static void strangler_cli_diff_usage(FILE *f);
+static int strangler_cli_entries_build(const strangler_table_t *table,
+    strangler_cli_entries_t *e);
+static void strangler_cli_entries_free(strangler_cli_entries_t *e);
+static int strangler_cli_entry_cmp(const void *a, const void *b);
+static char *strangler_cli_pattern_key(const strangler_str_t *p);
+static void strangler_cli_diff_default(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new);
+static void strangler_cli_diff_patterns(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_entries_t *eo, const strangler_cli_entries_t *en);
+static void strangler_cli_diff_key(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_entry_t *o, size_t no, const strangler_cli_entry_t *n,
+    size_t nn);
+static const strangler_cli_entry_t *strangler_cli_entry_serving(
+    const strangler_cli_entry_t *e, size_t n, strangler_method_t m);
+static void strangler_cli_diff_probe(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
+    const strangler_cli_entries_t *en);
+static void strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
+    const strangler_cli_entries_t *en, size_t i, int writes);
+static int strangler_cli_entries_serve(const strangler_cli_entries_t *e,
+    const char *key, strangler_method_t m);
+static void strangler_cli_describe_target(const strangler_table_t *table,
+    const strangler_route_t *route, int writes, char *buf, size_t size);
+static void strangler_cli_change_add(strangler_cli_diff_t *diff,
+    strangler_cli_change_t *list, size_t *n, const strangler_cli_change_t *c);
+static void strangler_cli_change_merge(strangler_cli_diff_t *diff,
+    const strangler_cli_change_t *c);
+static int strangler_cli_str_eq(const char *a, const char *b);
+static char *strangler_cli_strdup(strangler_cli_diff_t *diff, const char *s);
+static void strangler_cli_change_free(strangler_cli_change_t *c);
+
+
+static const char  *strangler_cli_change_names[] = {
+    "owner",
+    "reads",
+    "shadow",
+    "route",
+    "added",
+    "removed",
+    "precedence"
+};
+
+
+/* per pattern: a change for each aspect, its methods gathered */
+#define STRANGLER_CLI_KEY_CHANGES  (4 * STRANGLER_M_OTHER)
+
+
+static void
+strangler_cli_diff_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: strangler diff OLD NEW [--json]\n"
+        "\n"
+        "What changing the route table from OLD to NEW does to traffic:\n"
+        "for each pattern and method class (reads, writes), what serves it\n"
+        "before and after, only what changes: owner changes first (\"!\",\n"
+        "they move where events are emitted), reads, shadows, routes,\n"
+        "patterns added (\"+\") and removed (\"-\"), and paths that another\n"
+        "pattern takes by precedence (\">\", found by probing each old\n"
+        "pattern with example paths).  --json prints the same as JSON.\n"
+        "\n"
+        "exit status: 0 no change, 1 changes, 2 bad table, unreadable file\n"
+        "or usage error\n");
+}
+
+
+int
+strangler_cli_diff(int argc, char **argv)
+{
+    int                        i, rc, json, npos;
+    size_t                     k;
+    const char                *pos[2];
+    strangler_table_t         *old, *new;
+    strangler_cli_diff_t       diff;
+    strangler_cli_entries_t    eo, en;
+    strangler_cli_patterns_t   po, pn;
+
+    if (strangler_cli_wants_help(argc, argv)) {
+        strangler_cli_diff_usage(stdout);
+        return STRANGLER_EXIT_OK;
+    }
+
+    json = 0;
+    npos = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "strangler diff: unknown option \"%s\"\n",
+                    argv[i]);
+            return STRANGLER_EXIT_TROUBLE;
+
+        } else if (npos == 2) {
+            fprintf(stderr, "strangler diff: unexpected \"%s\"\n", argv[i]);
+            return STRANGLER_EXIT_TROUBLE;
+
+        } else {
+            pos[npos++] = argv[i];
+        }
+    }
+
+    if (npos != 2) {
+        fprintf(stderr, "strangler diff: OLD NEW expected\n");
+        strangler_cli_diff_usage(stderr);
+        return STRANGLER_EXIT_TROUBLE;
+    }
+
+    if (strcmp(pos[0], "-") == 0 && strcmp(pos[1], "-") == 0) {
+        fprintf(stderr, "strangler diff: only one table can be \"-\"\n");
+        return STRANGLER_EXIT_TROUBLE;
+    }
+
+    memset(&diff, 0, sizeof(strangler_cli_diff_t));
+    memset(&eo, 0, sizeof(strangler_cli_entries_t));
+    memset(&en, 0, sizeof(strangler_cli_entries_t));
+    memset(&po, 0, sizeof(strangler_cli_patterns_t));
+    memset(&pn, 0, sizeof(strangler_cli_patterns_t));
+
+    diff.old_file = pos[0];
+    diff.new_file = pos[1];
+
+    new = NULL;
+    rc = STRANGLER_EXIT_TROUBLE;
+
+    old = strangler_cli_table_load(pos[0], &i);
+    if (old == NULL) {
+        goto done;
+    }
+
+    new = strangler_cli_table_load(pos[1], &i);
+    if (new == NULL) {
+        goto done;
+    }
+
+    if (strangler_cli_entries_build(old, &eo) != 0
+        || strangler_cli_entries_build(new, &en) != 0
+        || strangler_cli_patterns_build(old, &po) != 0
+        || strangler_cli_patterns_build(new, &pn) != 0)
+    {
+        goto done;
+    }
+
+    strangler_cli_diff_default(&diff, old, new);
+    strangler_cli_diff_patterns(&diff, old, new, &eo, &en);
+    strangler_cli_diff_probe(&diff, old, new, &po, &pn, &en);
+
+    if (diff.failed) {
+        fprintf(stderr, "strangler diff: out of memory\n");
+        goto done;
+    }
+
+    if (json) {
+        if (strangler_cli_diff_json(&diff) != 0) {
+            goto done;
+        }
+
+    } else {
+        strangler_cli_diff_print(&diff);
+    }
+
+    rc = diff.n ? STRANGLER_EXIT_FAIL : STRANGLER_EXIT_OK;
+
+done:
+
+    for (k = 0; k < diff.n; k++) {
+        strangler_cli_change_free(&diff.changes[k]);
+    }
+
+    free(diff.changes);
+    strangler_cli_entries_free(&eo);
+    strangler_cli_entries_free(&en);
+    strangler_cli_patterns_free(&po);
+    strangler_cli_patterns_free(&pn);
+    strangler_table_free(old);
+    strangler_table_free(new);
+
+    return rc;
+}
+
+
+uint32_t
+strangler_cli_class_methods(int writes)
+{
+    uint32_t            mask;
+    strangler_method_t  m;
+
+    mask = 0;
+
+    for (m = 0; m < STRANGLER_M_OTHER; m++) {
+        if (writes < 0 || strangler_method_is_read(m) == !writes) {
+            mask |= 1u << m;
+        }
+    }
+
+    return mask;
+}
+
+
+const char *
+strangler_cli_change_name(strangler_cli_change_kind_t kind)
+{
+    return strangler_cli_change_names[kind];
+}
+
+
+/* the patterns of a table sorted by key, so that two tables merge */
+
+static int
+strangler_cli_entries_build(const strangler_table_t *table,
+    strangler_cli_entries_t *e)
+{
+    size_t                    i, j, n;
+    const strangler_route_t  *route;
+
+    for (i = 0, n = 0; i < table->nroutes; i++) {
+        n += table->routes[i].paths.n;
+    }
+
+    e->items = calloc(n + 1, sizeof(strangler_cli_entry_t));
+    if (e->items == NULL) {
+        fprintf(stderr, "strangler diff: out of memory\n");
+        return -1;
+    }
+
+    for (i = 0; i < table->nroutes; i++) {
+        route = &table->routes[i];
+
+        for (j = 0; j < route->paths.n; j++) {
+            e->items[e->n].key = strangler_cli_pattern_key(
+                                                     &route->paths.items[j]);
+            if (e->items[e->n].key == NULL) {
+                fprintf(stderr, "strangler diff: out of memory\n");
+                return -1;
+            }
+
+            e->items[e->n].route = route;
+            e->items[e->n].path = j;
+            e->n++;
+        }
+    }
+
+    qsort(e->items, e->n, sizeof(strangler_cli_entry_t),
+          strangler_cli_entry_cmp);
+
+    return 0;
+}
+
+
+static void
+strangler_cli_entries_free(strangler_cli_entries_t *e)
+{
+    size_t  i;
+
+    for (i = 0; i < e->n; i++) {
+        free(e->items[i].key);
+    }
+
+    free(e->items);
+    e->items = NULL;
+    e->n = 0;
+}
+
+
+static int
+strangler_cli_entry_cmp(const void *a, const void *b)
+{
+    int                           rc;
+    const strangler_cli_entry_t  *x, *y;
+
+    x = a;
+    y = b;
+
+    rc = strcmp(x->key, y->key);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->route->index != y->route->index) {
+        return x->route->index < y->route->index ? -1 : 1;
+    }
+
+    return x->path < y->path ? -1 : (x->path > y->path);
+}
+
+
+/* the pattern with each {name} written {}: "/a/{id}" is "/a/{x}" */
+
+static char *
+strangler_cli_pattern_key(const strangler_str_t *p)
+{
+    char        *key;
+    size_t       i, n;
+    const char  *close;
+
+    key = malloc(p->len + 1);
+    if (key == NULL) {
+        return NULL;
+    }
+
+    for (i = 0, n = 0; i < p->len; i++) {
+        key[n++] = p->data[i];
+
+        if (p->data[0] == '/' && p->data[i] == '{'
+            && (i == 0 || p->data[i - 1] == '/'))
+        {
+            close = memchr(p->data + i, '}', p->len - i);
+
+            if (close != NULL) {
+                i = close - p->data - 1;
+            }
+        }
+    }
+
+    key[n] = '\0';
+
+    return key;
+}
+
+
+/* unmatched requests: reads and writes move with the default */
+
+static void
+strangler_cli_diff_default(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new)
+{
+    char                   *pattern;
+    strangler_cli_change_t  c;
+
+    if (strcmp(old->backends[old->default_backend].name.data,
+               new->backends[new->default_backend].name.data) == 0)
+    {
+        return;
+    }
+
+    memset(&c, 0, sizeof(strangler_cli_change_t));
+
+    pattern = "(no route)";
+    c.kind = STRANGLER_CLI_CHANGE_OWNER;
+    c.writes = -1;
+    c.methods = strangler_cli_class_methods(-1);
+    c.patterns = &pattern;
+    c.npatterns = 1;
+    c.before = (char *) old->backends[old->default_backend].name.data;
+    c.after = (char *) new->backends[new->default_backend].name.data;
+
+    strangler_cli_change_merge(diff, &c);
+}
+
+
+static void
+strangler_cli_diff_patterns(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_entries_t *eo, const strangler_cli_entries_t *en)
+{
+    int          rc;
+    size_t       i, j, io, in;
+    const char  *key;
+
+    i = 0;
+    j = 0;
+
+    while (i < eo->n || j < en->n) {
+        if (i == eo->n) {
+            rc = 1;
+
+        } else if (j == en->n) {
+            rc = -1;
+
+        } else {
+            rc = strcmp(eo->items[i].key, en->items[j].key);
+        }
+
+        key = rc <= 0 ? eo->items[i].key : en->items[j].key;
+
+        for (io = i; io < eo->n && strcmp(eo->items[io].key, key) == 0;
+             io++)
+        {
+            /* void */
+        }
+
+        for (in = j; in < en->n && strcmp(en->items[in].key, key) == 0;
+             in++)
+        {
+            /* void */
+        }
+
+        strangler_cli_diff_key(diff, old, new, &eo->items[i], io - i,
+                               &en->items[j], in - j);
+
+        i = io;
+        j = in;
+    }
+}
+
+
+/*
+ * One pattern: for each method, the route that serves it in each table;
+ * the changes of each aspect, their methods gathered, then merged with
+ * those of other patterns.
+ */
+
+static void
+strangler_cli_diff_key(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_entry_t *o, size_t no, const strangler_cli_entry_t *n,
+    size_t nn)
+{
+    int                           writes;
+    char                         *pattern;
+    char                          bo[STRANGLER_CLI_DESC_LEN];
+    char                          bn[STRANGLER_CLI_DESC_LEN];
+    size_t                        k, nchanges;
+    strangler_method_t            m;
+    strangler_cli_change_t        c, list[STRANGLER_CLI_KEY_CHANGES];
+    const strangler_route_t      *ro, *rn, *r;
+    const strangler_cli_entry_t  *eo, *en;
+
+    nchanges = 0;
+
+    for (m = 0; m < STRANGLER_M_OTHER; m++) {
+        eo = strangler_cli_entry_serving(o, no, m);
+        en = strangler_cli_entry_serving(n, nn, m);
+
+        if (eo == NULL && en == NULL) {
+            continue;
+        }
+
+        writes = !strangler_method_is_read(m);
+        ro = eo ? eo->route : NULL;
+        rn = en ? en->route : NULL;
+
+        memset(&c, 0, sizeof(strangler_cli_change_t));
+        c.methods = 1u << m;
+        c.route_before = ro ? (char *) ro->name.data : NULL;
+        c.route_after = rn ? (char *) rn->name.data : NULL;
+        c.patterns = &pattern;
+        c.npatterns = 1;
+        pattern = (char *) (en ? &en->route->paths.items[en->path]
+                               : &eo->route->paths.items[eo->path])->data;
+
+        if (ro == NULL || rn == NULL) {
+            c.kind = ro ? STRANGLER_CLI_CHANGE_REMOVED
+                        : STRANGLER_CLI_CHANGE_ADDED;
+            c.writes = -1;
+            r = ro ? ro : rn;
+            strangler_cli_describe_route(ro ? old : new, r,
+                                         r->methods ? r->methods
+                                         : strangler_cli_class_methods(-1),
+                                         ro ? bo : bn, sizeof(bo));
+            c.before = ro ? bo : NULL;
+            c.after = rn ? bn : NULL;
+            strangler_cli_change_add(diff, list, &nchanges, &c);
+            continue;
+        }
+
+        c.writes = writes;
+
+        strangler_cli_describe_target(old, ro, writes, bo, sizeof(bo));
+        strangler_cli_describe_target(new, rn, writes, bn, sizeof(bn));
+
+        if (strcmp(bo, bn) != 0) {
+            c.kind = writes ? STRANGLER_CLI_CHANGE_OWNER
+                            : STRANGLER_CLI_CHANGE_READS;
+            c.before = bo;
+            c.after = bn;
+            strangler_cli_change_add(diff, list, &nchanges, &c);
+        }
+
+        strangler_cli_describe_shadow(old, ro, writes, bo, sizeof(bo));
+        strangler_cli_describe_shadow(new, rn, writes, bn, sizeof(bn));
+
+        if (strcmp(bo, bn) != 0) {
+            c.kind = STRANGLER_CLI_CHANGE_SHADOW;
+            c.before = bo;
+            c.after = bn;
+            strangler_cli_change_add(diff, list, &nchanges, &c);
+        }
+
+        if (strcmp(c.route_before, c.route_after) != 0) {
+            c.kind = STRANGLER_CLI_CHANGE_ROUTE;
+            c.before = NULL;
+            c.after = NULL;
+            strangler_cli_change_add(diff, list, &nchanges, &c);
+        }
+    }
+
+    for (k = 0; k < nchanges; k++) {
+        strangler_cli_change_merge(diff, &list[k]);
+
+        list[k].patterns = NULL;        /* borrowed */
+        strangler_cli_change_free(&list[k]);
+    }
+}
+
+
+/* the route of a pattern that lists the method, else the one for all */
+
+static const strangler_cli_entry_t *
+strangler_cli_entry_serving(const strangler_cli_entry_t *e, size_t n,
+    strangler_method_t m)
+{
+    size_t                        i;
+    const strangler_cli_entry_t  *all;
+
+    all = NULL;
+
+    for (i = 0; i < n; i++) {
+        if (e[i].route->methods & (1u << m)) {
+            return &e[i];
+        }
+
+        if (e[i].route->methods == 0 && all == NULL) {
+            all = &e[i];
+        }
+    }
+
+    return all;
+}
+
+
+static void
+strangler_cli_describe_target(const strangler_table_t *table,
+    const strangler_route_t *route, int writes, char *buf, size_t size)
+{
+    if (route == NULL) {
+        snprintf(buf, size, "%s (no route)",
+                 table->backends[table->default_backend].name.data);
+        return;
+    }
+
+    if (writes) {
+        snprintf(buf, size, "%s",
+                 table->backends[route->owner].name.data);
+        return;
+    }
+
+    strangler_cli_describe_reads(table, route, buf, size);
+}
+
+
+/*
+ * Precedence: each old pattern's example paths that the old table serves
+ * with that pattern, tried on the new table.  A path another pattern
+ * takes there, with another route or other targets, is a change.
+ */
+
+static void
+strangler_cli_diff_probe(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
+    const strangler_cli_entries_t *en)
+{
+    size_t  i;
+
+    for (i = 0; i < po->npatterns; i++) {
+        strangler_cli_diff_probe_one(diff, old, new, po, pn, en, i, 0);
+        strangler_cli_diff_probe_one(diff, old, new, po, pn, en, i, 1);
+    }
+}
+
+
+/* 1 when a route of the table serves the method on the pattern */
+
+static int
+strangler_cli_entries_serve(const strangler_cli_entries_t *e,
+    const char *key, strangler_method_t m)
+{
+    size_t  lo, hi, mid, n;
+
+    lo = 0;
+    hi = e->n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (strcmp(e->items[mid].key, key) < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    for (n = lo; n < e->n && strcmp(e->items[n].key, key) == 0; n++) {
+        /* void */
+    }
+
+    return strangler_cli_entry_serving(&e->items[lo], n - lo, m) != NULL;
+}
+
+
+static void
+strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
+    const strangler_table_t *old, const strangler_table_t *new,
+    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
+    const strangler_cli_entries_t *en, size_t i, int writes)
+{
+    int                             kept;
+    char                            bo[STRANGLER_CLI_DESC_LEN];
+    char                            bn[STRANGLER_CLI_DESC_LEN];
+    char                            example[STRANGLER_CLI_EXAMPLE_LEN + 16];
+    char                            ex[STRANGLER_CLI_EXAMPLES]
+                                      [STRANGLER_CLI_EXAMPLE_LEN];
+    char                           *pattern, *kp, *kn;
+    long                            j;
+    size_t                          e, n, len;
+    uint32_t                        mask;
+    strangler_method_t              m;
+    strangler_cli_change_t          c;
+    const strangler_str_t          *p, *q;
+    const strangler_route_t        *ro, *rn;
+    const strangler_cli_pattern_t  *pat;
+
+    pat = &po->patterns[i];
+    ro = pat->route;
+    p = strangler_cli_pattern_text(pat);
+
+    /* the first method of the class the route takes */
+
+    mask = strangler_cli_class_methods(writes)
+           & (ro->methods ? ro->methods : strangler_cli_class_methods(-1));
+
+    for (m = 0; m < STRANGLER_M_OTHER && !(mask & (1u << m)); m++) {
+        /* void */
+    }
+
+    if (m == STRANGLER_M_OTHER) {
+        return;
+    }
+
+    n = strangler_cli_examples(p, ex, STRANGLER_CLI_EXAMPLES);
+
+    for (e = 0; e < n; e++) {
+        len = strlen(ex[e]);
+
+        if (strangler_cli_patterns_match(po, m, ex[e], len) != (long) i) {
+            continue;       /* another pattern serves it already */
+        }
+
+        j = strangler_cli_patterns_match(pn, m, ex[e], len);
+        rn = (j >= 0) ? pn->patterns[j].route : NULL;
+        q = (j >= 0) ? strangler_cli_pattern_text(&pn->patterns[j]) : NULL;
+
+        kp = strangler_cli_pattern_key(p);
+        kn = q ? strangler_cli_pattern_key(q) : NULL;
+
+        if (kp == NULL || (q && kn == NULL)) {
+            diff->failed = 1;
+            free(kp);
+            free(kn);
+            return;
+        }
+
+        if (kn && strcmp(kp, kn) == 0) {
+            free(kp);
+            free(kn);
+            continue;       /* the same pattern: its changes are listed */
+        }
+
+        kept = strangler_cli_entries_serve(en, kp, m);
+
+        free(kp);
+        free(kn);
+
+        strangler_cli_describe_target(old, ro, writes, bo, sizeof(bo));
+        strangler_cli_describe_target(new, rn, writes, bn, sizeof(bn));
+
+        /*
+         * Listed: another route or other targets for a pattern still
+         * there; other targets for a pattern removed (listed as such).
+         */
+
+        if (strcmp(bo, bn) == 0
+            && (!kept || (rn && strcmp(ro->name.data, rn->name.data) == 0)))
+        {
+            continue;
+        }
+
+        memset(&c, 0, sizeof(strangler_cli_change_t));
+
+        snprintf(example, sizeof(example), "%s %s",
+                 strangler_method_name(m), ex[e]);
+
+        pattern = (char *) p->data;
+        c.kind = STRANGLER_CLI_CHANGE_PRECEDENCE;
+        c.writes = writes;
+        c.methods = 1u << m;
+        c.patterns = &pattern;
+        c.npatterns = 1;
+        c.route_before = (char *) ro->name.data;
+        c.route_after = rn ? (char *) rn->name.data : NULL;
+        c.before = bo;
+        c.after = bn;
+        c.example = example;
+        c.now = q ? (char *) q->data : NULL;
+
+        strangler_cli_change_merge(diff, &c);
+
+        return;             /* one example per pattern and class */
+    }
+}
+
+
+/* into a pattern's list: the same change for another method joins */
+
+static void
+strangler_cli_change_add(strangler_cli_diff_t *diff,
+    strangler_cli_change_t *list, size_t *n, const strangler_cli_change_t *c)
+{
+    size_t                   i;
+    strangler_cli_change_t  *l;
+
+    for (i = 0; i < *n; i++) {
+        l = &list[i];
+
+        if (l->kind == c->kind && l->writes == c->writes
+            && strangler_cli_str_eq(l->route_before, c->route_before)
+            && strangler_cli_str_eq(l->route_after, c->route_after)
+            && strangler_cli_str_eq(l->before, c->before)
+            && strangler_cli_str_eq(l->after, c->after))
+        {
+            l->methods |= c->methods;
+            return;
+        }
+    }
+
+    if (*n == STRANGLER_CLI_KEY_CHANGES) {
+        return;
+    }
+
+    l = &list[(*n)++];
+
+    *l = *c;
+    l->route_before = strangler_cli_strdup(diff, c->route_before);
+    l->route_after = strangler_cli_strdup(diff, c->route_after);
+    l->before = strangler_cli_strdup(diff, c->before);
+    l->after = strangler_cli_strdup(diff, c->after);
+    l->example = NULL;
+    l->now = NULL;
+
+    /* the pattern's text is the caller's */
+    l->patterns = c->patterns;
+    l->npatterns = 1;
+}
+
+
+/* into the diff: the same change of another pattern joins */
+
+static void
+strangler_cli_change_merge(strangler_cli_diff_t *diff,
+    const strangler_cli_change_t *c)
+{
+    char                    **p;
+    size_t                    i;
+    strangler_cli_change_t   *d, *changes;
+
+    for (i = 0; i < diff->n && c->example == NULL; i++) {
+        d = &diff->changes[i];
+
+        if (d->kind == c->kind && d->writes == c->writes
+            && d->methods == c->methods && d->example == NULL
+            && strangler_cli_str_eq(d->route_before, c->route_before)
+            && strangler_cli_str_eq(d->route_after, c->route_after)
+            && strangler_cli_str_eq(d->before, c->before)
+            && strangler_cli_str_eq(d->after, c->after))
+        {
+            p = realloc(d->patterns, (d->npatterns + 1) * sizeof(char *));
+            if (p == NULL) {
+                diff->failed = 1;
+                return;
+            }
+
+            d->patterns = p;
+            d->patterns[d->npatterns++] = strangler_cli_strdup(diff,
+                                                              c->patterns[0]);
+            return;
+        }
+    }
+
+    if (diff->n == diff->cap) {
+        changes = realloc(diff->changes, (diff->cap ? diff->cap * 2 : 16)
+                                         * sizeof(strangler_cli_change_t));
+        if (changes == NULL) {
+            diff->failed = 1;
+            return;
+        }
+
+        diff->changes = changes;
+        diff->cap = diff->cap ? diff->cap * 2 : 16;
+    }
+
+    d = &diff->changes[diff->n];
+    memset(d, 0, sizeof(strangler_cli_change_t));
+
+    d->patterns = malloc(sizeof(char *));
+    if (d->patterns == NULL) {
+        diff->failed = 1;
+        return;
+    }
+
+    diff->n++;
+
+    d->kind = c->kind;
+    d->writes = c->writes;
+    d->methods = c->methods;
+    d->patterns[0] = strangler_cli_strdup(diff, c->patterns[0]);
+    d->npatterns = 1;
+    d->route_before = strangler_cli_strdup(diff, c->route_before);
+    d->route_after = strangler_cli_strdup(diff, c->route_after);
+    d->before = strangler_cli_strdup(diff, c->before);
+    d->after = strangler_cli_strdup(diff, c->after);
+    d->example = strangler_cli_strdup(diff, c->example);
+    d->now = strangler_cli_strdup(diff, c->now);
+}
+
+
+static int
+strangler_cli_str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+
+    return strcmp(a, b) == 0;
+}
+
+
+static char *
+strangler_cli_strdup(strangler_cli_diff_t *diff, const char *s)
+{
+    char  *d;
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    d = strdup(s);
+    if (d == NULL) {
+        diff->failed = 1;
+    }
+
+    return d;
+}
+
+
+static void
+strangler_cli_change_free(strangler_cli_change_t *c)
+{
+    size_t  i;
+
+    for (i = 0; c->patterns && i < c->npatterns; i++) {
+        free(c->patterns[i]);
+    }
+
+    free(c->patterns);
+    free(c->route_before);
+    free(c->route_after);
+    free(c->before);
+    free(c->after);
+    free(c->example);
+    free(c->now);
+}

@@ -1,0 +1,305 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * `strangler explain FILE METHOD PATH [options]`: the route, rule,
+ * backend, reason and shadow that would serve a request.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "strangler_cli.h"
+
+
+static void strangler_cli_explain_usage(FILE *f);
+static int strangler_cli_explain_args(int argc, char **argv,
+    const char **file, strangler_cli_request_t *cr);
+static int strangler_cli_explain_pair(const char *opt, const char *v,
+    char sep, strangler_cli_pair_t *pair);
+static void strangler_cli_explain_print(const strangler_table_t *table,
+    const strangler_cli_result_t *res);
+static void strangler_cli_print_percent(const char *label, uint32_t ppm);
+
+
+static void
+strangler_cli_explain_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: strangler explain FILE METHOD PATH [--header NAME:VALUE]...\n"
+        "                 [--cookie NAME=VALUE]... [--ip ADDR] "
+        "[--force BACKEND]\n"
+        "\n"
+        "Prints the route, rule, backend, reason and shadow that would\n"
+        "serve the request.  PATH is normalised as nginx does (%%XX\n"
+        "decoded, \"//\" merged, \".\" and \"..\" resolved); its query\n"
+        "string is read only for \"arg:\" sticky keys.  --force is the\n"
+        "value of the force header (reads only).  FILE \"-\" reads the\n"
+        "table from standard input.\n"
+        "\n"
+        "exit status: 0 ok, 1 invalid table, 2 unreadable file or "
+        "usage error\n");
+}
+
+
+int
+strangler_cli_explain(int argc, char **argv)
+{
+    int                       rc;
+    const char               *file, *err;
+    strangler_table_t        *table;
+    strangler_cli_result_t    res;
+    strangler_cli_request_t   cr;
+
+    if (strangler_cli_wants_help(argc, argv)) {
+        strangler_cli_explain_usage(stdout);
+        return STRANGLER_EXIT_OK;
+    }
+
+    memset(&cr, 0, sizeof(strangler_cli_request_t));
+
+    cr.headers = calloc(argc + 1, sizeof(strangler_cli_pair_t));
+    cr.cookies = calloc(argc + 1, sizeof(strangler_cli_pair_t));
+    table = NULL;
+
+    if (cr.headers == NULL || cr.cookies == NULL) {
+        fprintf(stderr, "strangler explain: out of memory\n");
+        rc = STRANGLER_EXIT_TROUBLE;
+        goto done;
+    }
+
+    rc = strangler_cli_explain_args(argc, argv, &file, &cr);
+    if (rc != STRANGLER_EXIT_OK) {
+        goto done;
+    }
+
+    table = strangler_cli_table_load(file, &rc);
+    if (table == NULL) {
+        goto done;
+    }
+
+    if (strangler_cli_decide(table, &cr, &res, &err) != 0) {
+        fprintf(stderr, "strangler explain: bad PATH \"%s\": %s\n", cr.uri,
+                err);
+        rc = STRANGLER_EXIT_TROUBLE;
+        goto done;
+    }
+
+    strangler_cli_explain_print(table, &res);
+    strangler_cli_result_free(&res);
+
+done:
+
+    strangler_table_free(table);
+    free(cr.headers);
+    free(cr.cookies);
+
+    return rc;
+}
+
+
+static int
+strangler_cli_explain_args(int argc, char **argv, const char **file,
+    strangler_cli_request_t *cr)
+{
+    int          i, npos;
+    const char  *a, *v, *pos[3], *err;
+
+    npos = 0;
+
+    for (i = 0; i < argc; i++) {
+        a = argv[i];
+
+        if (a[0] != '-' || a[1] == '\0') {
+            if (npos == 3) {
+                fprintf(stderr, "strangler explain: unexpected \"%s\"\n", a);
+                return STRANGLER_EXIT_TROUBLE;
+            }
+
+            pos[npos++] = a;
+            continue;
+        }
+
+        if (strcmp(a, "--header") != 0 && strcmp(a, "--cookie") != 0
+            && strcmp(a, "--ip") != 0 && strcmp(a, "--force") != 0)
+        {
+            fprintf(stderr, "strangler explain: unknown option \"%s\"\n", a);
+            return STRANGLER_EXIT_TROUBLE;
+        }
+
+        if (i + 1 == argc) {
+            fprintf(stderr, "strangler explain: %s needs a value\n", a);
+            return STRANGLER_EXIT_TROUBLE;
+        }
+
+        v = argv[++i];
+
+        if (strcmp(a, "--header") == 0) {
+            if (strangler_cli_explain_pair(a, v, ':',
+                                           &cr->headers[cr->nheaders++])
+                != 0)
+            {
+                return STRANGLER_EXIT_TROUBLE;
+            }
+
+        } else if (strcmp(a, "--cookie") == 0) {
+            if (strangler_cli_explain_pair(a, v, '=',
+                                           &cr->cookies[cr->ncookies++])
+                != 0)
+            {
+                return STRANGLER_EXIT_TROUBLE;
+            }
+
+        } else if (strcmp(a, "--ip") == 0) {
+            cr->address = v;
+
+        } else {
+            cr->force = v;
+        }
+    }
+
+    if (npos != 3) {
+        fprintf(stderr, "strangler explain: FILE METHOD PATH expected\n");
+        strangler_cli_explain_usage(stderr);
+        return STRANGLER_EXIT_TROUBLE;
+    }
+
+    *file = pos[0];
+    cr->method = pos[1];
+    cr->uri = pos[2];
+
+    err = strangler_cli_request_check(cr);
+    if (err != NULL) {
+        fprintf(stderr, "strangler explain: bad request \"%s %s\": %s\n",
+                cr->method, cr->uri, err);
+        return STRANGLER_EXIT_TROUBLE;
+    }
+
+    return STRANGLER_EXIT_OK;
+}
+
+
+/* "Name:value" or "name=value", blanks around the value left out */
+
+static int
+strangler_cli_explain_pair(const char *opt, const char *v, char sep,
+    strangler_cli_pair_t *pair)
+{
+    const char  *s, *e;
+
+    s = strchr(v, sep);
+
+    if (s == NULL || s == v) {
+        fprintf(stderr, "strangler explain: %s \"%s\": NAME%cVALUE "
+                "expected\n", opt, v, sep);
+        return -1;
+    }
+
+    pair->name.data = v;
+    pair->name.len = s - v;
+
+    for (s++; *s == ' ' || *s == '\t'; s++) { /* void */ }
+    for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t'); e--) {
+        /* void */
+    }
+
+    pair->value.data = s;
+    pair->value.len = e - s;
+
+    return 0;
+}
+
+
+static void
+strangler_cli_explain_print(const strangler_table_t *table,
+    const strangler_cli_result_t *res)
+{
+    size_t                         i;
+    const strangler_route_t       *route;
+    const strangler_backend_t     *b;
+    const strangler_decision_t    *d;
+    const strangler_request_t     *req;
+
+    route = res->match.route;
+    d = &res->decision;
+    req = &res->req;
+    b = &table->backends[d->backend];
+
+    printf("path: %s\n", res->path);
+
+    if (route) {
+        printf("route: %.*s\n", (int) route->name.len, route->name.data);
+
+    } else {
+        printf("route: -\n");
+    }
+
+    printf("rule: %s\n", strangler_rule_name(res->match.rule));
+    printf("backend: %.*s\n", (int) b->name.len, b->name.data);
+    printf("location: %.*s\n", (int) b->location.len, b->location.data);
+    printf("reason: %s\n", strangler_reason_name(d->reason));
+    printf("write: %s\n", d->write ? "yes" : "no");
+
+    if (d->reason == STRANGLER_REASON_SPLIT) {
+        printf("split:");
+
+        for (i = 0; i < route->nreads; i++) {
+            b = &table->backends[route->reads[i].backend];
+            printf(" %.*s=%u", (int) b->name.len, b->name.data,
+                   route->reads[i].weight);
+        }
+
+        printf("\n");
+
+        if (route->sticky != STRANGLER_STICKY_NONE && req->sticky_key.data) {
+            printf("sticky_key: %.*s\n", (int) req->sticky_key.len,
+                   req->sticky_key.data);
+
+        } else if (route->sticky != STRANGLER_STICKY_NONE) {
+            printf("sticky_key: - (absent: a random pick, shown for 0)\n");
+        }
+    }
+
+    if (d->force_ignored) {
+        printf("force: ignored, a write goes to the owner\n");
+
+    } else if (d->force_unknown) {
+        printf("force: unknown backend \"%.*s\", ignored\n",
+               (int) req->force.len, req->force.data);
+    }
+
+    if (res->shadow.shadow_to == STRANGLER_NONE) {
+        printf("shadow: -\n");
+        return;
+    }
+
+    b = &table->backends[res->shadow.shadow_to];
+    printf("shadow: %.*s\n", (int) b->name.len, b->name.data);
+    strangler_cli_print_percent("shadow_sample", route->shadow.sample_ppm);
+}
+
+
+static void
+strangler_cli_print_percent(const char *label, uint32_t ppm)
+{
+    char      frac[8];
+    uint32_t  unit, rest;
+    size_t    n;
+
+    unit = STRANGLER_SAMPLE_SCALE / 100;
+
+    if (ppm % unit == 0) {
+        printf("%s: %u%%\n", label, ppm / unit);
+        return;
+    }
+
+    rest = ppm % unit;
+    n = (size_t) snprintf(frac, sizeof(frac), "%04u", rest);
+
+    while (n > 1 && frac[n - 1] == '0') {
+        frac[--n] = '\0';
+    }
+
+    printf("%s: %u.%s%%\n", label, ppm / unit, frac);
+}

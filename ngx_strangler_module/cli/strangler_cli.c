@@ -9,10 +9,11 @@
  *   strangler explain FILE METHOD PATH [--header NAME:VALUE]...
  *       [--cookie NAME=VALUE]... [--ip ADDR] [--force BACKEND]
  *
- * `explain` normalises PATH as nginx does before it matches (percent-escapes
- * decoded, "//" merged, "." and ".." resolved) and ignores its query string
- * except for `arg:` sticky keys.  Exit status: 0 ok, 1 an invalid table,
- * 2 a usage error.
+ * `explain` reads the request as nginx would, through the core's text
+ * accessor: PATH normalised as nginx routes it, the query string for
+ * `arg:` fields, Cookie headers (and --cookie) for `cookie:` ones.  Exit
+ * status: 0 ok, 1 an invalid table, 2 a usage error (a METHOD nginx
+ * refuses, such as "get", or a PATH it answers 400 to, included).
  */
 
 
@@ -29,16 +30,17 @@
 #define STRANGLER_EXIT_USAGE    2
 
 
+/* the name --force is given under: no --header can have it */
+#define STRANGLER_CLI_FORCE     ":force"
+
+
 typedef struct {
     const char           *file;
     const char           *method;
     const char           *uri;
-    const char          **headers;     /* "Name: value" */
+    strangler_header_t   *headers;     /* --header, --cookie, --force */
     size_t                nheaders;
-    const char          **cookies;     /* "name=value" */
-    size_t                ncookies;
     const char           *ip;
-    const char           *force;
 } strangler_cli_explain_t;
 
 
@@ -49,20 +51,11 @@ static int strangler_cli_check(int argc, char **argv);
 static int strangler_cli_explain(int argc, char **argv);
 static int strangler_cli_explain_args(int argc, char **argv,
     strangler_cli_explain_t *ex);
-static int strangler_cli_is_token(const char *s);
-static int strangler_cli_hex(int c);
-static const char *strangler_cli_normalise(const char *in, size_t len,
-    char *out, size_t *out_len);
-static int strangler_cli_sticky_key(const strangler_cli_explain_t *ex,
-    const strangler_route_t *route, const char *args, strangler_str_t *key);
-static int strangler_cli_pair(const char *s, size_t len, char sep,
-    const strangler_str_t *name, strangler_str_t *value);
-static int strangler_cli_list(const char *s, size_t len, char delim,
-    const strangler_str_t *name, strangler_str_t *value);
+static void strangler_cli_header_add(strangler_cli_explain_t *ex,
+    const char *name, const char *value);
 static void strangler_cli_print_explain(const strangler_table_t *table,
     const strangler_match_t *match, const strangler_decision_t *d,
-    const strangler_decision_t *shadow, const char *path,
-    const strangler_str_t *key, const strangler_request_t *req);
+    const strangler_decision_t *shadow, const strangler_request_t *req);
 static void strangler_cli_print_percent(const char *label, uint32_t ppm);
 
 
@@ -186,27 +179,28 @@ strangler_cli_check(int argc, char **argv)
 static int
 strangler_cli_explain(int argc, char **argv)
 {
-    int                       rc;
-    char                     *path;
-    size_t                    len, ulen;
-    const char               *uri, *args, *q, *err;
-    strangler_str_t           key;
-    strangler_table_t        *table;
-    strangler_match_t         match;
-    strangler_errors_t        errs;
-    strangler_request_t       req;
-    strangler_override_t      sample_all;
-    strangler_decision_t      d, shadow;
-    strangler_cli_explain_t   ex;
+    int                        rc;
+    char                      *path;
+    size_t                     len;
+    const char                *err;
+    strangler_table_t         *table;
+    strangler_match_t          match;
+    strangler_errors_t         errs;
+    strangler_request_t        req;
+    strangler_accessor_t       acc;
+    strangler_override_t       sample_all;
+    strangler_decision_t       d, shadow;
+    strangler_cli_explain_t    ex;
+    strangler_text_request_t   text;
 
     memset(&ex, 0, sizeof(strangler_cli_explain_t));
+    memset(&text, 0, sizeof(strangler_text_request_t));
 
-    ex.headers = calloc(argc + 1, sizeof(char *));
-    ex.cookies = calloc(argc + 1, sizeof(char *));
+    ex.headers = calloc(argc + 1, sizeof(strangler_header_t));
     path = NULL;
     table = NULL;
 
-    if (ex.headers == NULL || ex.cookies == NULL) {
+    if (ex.headers == NULL) {
         fprintf(stderr, "strangler explain: out of memory\n");
         rc = STRANGLER_EXIT_USAGE;
         goto done;
@@ -217,24 +211,21 @@ strangler_cli_explain(int argc, char **argv)
         goto done;
     }
 
-    /* the path as nginx matches it, the query string aside */
+    /* the path as nginx routes it, the query string aside */
 
-    uri = ex.uri;
-    q = strchr(uri, '?');
-    ulen = q ? (size_t) (q - uri) : strlen(uri);
-    args = q ? q + 1 : "";
-
-    path = malloc(ulen + 1);
+    path = malloc(strlen(ex.uri) + 1);
     if (path == NULL) {
         fprintf(stderr, "strangler explain: out of memory\n");
         rc = STRANGLER_EXIT_USAGE;
         goto done;
     }
 
-    err = strangler_cli_normalise(uri, ulen, path, &len);
-    if (err != NULL) {
-        fprintf(stderr, "strangler explain: bad PATH \"%s\": %s\n", uri,
-                err);
+    if (strangler_target_parse(ex.uri, strlen(ex.uri), path, &len,
+                               &text.args, &err)
+        != 0)
+    {
+        fprintf(stderr, "strangler explain: bad PATH \"%s\": %s "
+                "(nginx answers 400)\n", ex.uri, err);
         rc = STRANGLER_EXIT_USAGE;
         goto done;
     }
@@ -250,26 +241,24 @@ strangler_cli_explain(int argc, char **argv)
         goto done;
     }
 
+    text.headers = ex.headers;
+    text.nheaders = ex.nheaders;
+
+    if (ex.ip) {
+        text.addr.data = ex.ip;
+        text.addr.len = strlen(ex.ip);
+    }
+
+    strangler_text_accessor(&text, &acc);
+
     memset(&req, 0, sizeof(strangler_request_t));
     req.method = strangler_method_parse(ex.method, strlen(ex.method));
+    req.path.data = path;
+    req.path.len = len;
+    req.force_header.data = STRANGLER_CLI_FORCE;
+    req.force_header.len = sizeof(STRANGLER_CLI_FORCE) - 1;
 
-    if (ex.force) {
-        req.force.data = ex.force;
-        req.force.len = strlen(ex.force);
-    }
-
-    strangler_table_match(table, req.method, path, len, &match);
-
-    key.data = NULL;
-    key.len = 0;
-
-    if (match.route && match.route->sticky != STRANGLER_STICKY_NONE
-        && strangler_cli_sticky_key(&ex, match.route, args, &key))
-    {
-        req.sticky_key = key;
-    }
-
-    strangler_decide(table, &match, &req, &d);
+    strangler_request_route(table, &acc, &req, &match, &d);
 
     /* the shadow it would get when sampled */
 
@@ -277,20 +266,18 @@ strangler_cli_explain(int argc, char **argv)
     sample_all.owner = STRANGLER_NONE;
     sample_all.sample_ppm = STRANGLER_SAMPLE_SCALE;
     req.override = &sample_all;
-    req.shadow_random = 0;
 
     strangler_decide(table, &match, &req, &shadow);
 
     req.override = NULL;
 
-    strangler_cli_print_explain(table, &match, &d, &shadow, path, &key, &req);
+    strangler_cli_print_explain(table, &match, &d, &shadow, &req);
 
 done:
 
     strangler_table_free(table);
     free(path);
     free(ex.headers);
-    free(ex.cookies);
 
     return rc;
 }
@@ -332,13 +319,16 @@ strangler_cli_explain_args(int argc, char **argv, strangler_cli_explain_t *ex)
         v = argv[++i];
 
         if (strcmp(a, "--header") == 0) {
-            if (strchr(v, ':') == NULL || v[0] == ':') {
+            if (strangler_header_parse(v, strlen(v),
+                                       &ex->headers[ex->nheaders])
+                != 0)
+            {
                 fprintf(stderr, "strangler explain: --header \"%s\": "
                         "NAME:VALUE expected\n", v);
                 return STRANGLER_EXIT_USAGE;
             }
 
-            ex->headers[ex->nheaders++] = v;
+            ex->nheaders++;
 
         } else if (strcmp(a, "--cookie") == 0) {
             if (strchr(v, '=') == NULL || v[0] == '=') {
@@ -347,13 +337,14 @@ strangler_cli_explain_args(int argc, char **argv, strangler_cli_explain_t *ex)
                 return STRANGLER_EXIT_USAGE;
             }
 
-            ex->cookies[ex->ncookies++] = v;
+            /* as a browser sends it: a Cookie header */
+            strangler_cli_header_add(ex, "Cookie", v);
 
         } else if (strcmp(a, "--ip") == 0) {
             ex->ip = v;
 
         } else {
-            ex->force = v;
+            strangler_cli_header_add(ex, STRANGLER_CLI_FORCE, v);
         }
     }
 
@@ -367,8 +358,11 @@ strangler_cli_explain_args(int argc, char **argv, strangler_cli_explain_t *ex)
     ex->method = pos[1];
     ex->uri = pos[2];
 
-    if (!strangler_cli_is_token(ex->method)) {
-        fprintf(stderr, "strangler explain: bad METHOD \"%s\"\n", ex->method);
+    if (!strangler_method_is_valid(ex->method, strlen(ex->method))) {
+        fprintf(stderr, "strangler explain: bad METHOD \"%s\": nginx "
+                "refuses a request line whose method is not upper-case "
+                "letters, \"_\" or \"-\" (400): write it as a client "
+                "sends it, such as GET\n", ex->method);
         return STRANGLER_EXIT_USAGE;
     }
 
@@ -382,289 +376,38 @@ strangler_cli_explain_args(int argc, char **argv, strangler_cli_explain_t *ex)
 }
 
 
-/* an HTTP token (RFC 9110 tchar), as nginx accepts in a request line */
-
-static int
-strangler_cli_is_token(const char *s)
+static void
+strangler_cli_header_add(strangler_cli_explain_t *ex, const char *name,
+    const char *value)
 {
-    if (*s == '\0') {
-        return 0;
-    }
+    strangler_header_t  *h;
 
-    for ( /* void */ ; *s; s++) {
-        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')
-            || (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s))
-        {
-            continue;
-        }
+    h = &ex->headers[ex->nheaders++];
 
-        return 0;
-    }
-
-    return 1;
-}
-
-
-static int
-strangler_cli_hex(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-/*
- * What nginx's ngx_http_parse_complex_uri() does to a path before it is
- * matched: %XX decoded (a decoded "/" or "." counts as one, a decoded "%"
- * does not start another escape), "//" merged, "." and ".." resolved.  An
- * invalid escape, %00 or ".." above the root make nginx answer 400; they
- * are errors here.  out has room for len bytes, and is not terminated.
- */
-
-static const char *
-strangler_cli_normalise(const char *in, size_t len, char *out,
-    size_t *out_len)
-{
-    int      hi, lo, last;
-    char    *d;
-    size_t   i, j, n, o, slen;
-
-    d = out;
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        if (in[i] != '%') {
-            d[n++] = in[i];
-            continue;
-        }
-
-        hi = (i + 1 < len) ? strangler_cli_hex((unsigned char) in[i + 1])
-                           : -1;
-        lo = (i + 2 < len) ? strangler_cli_hex((unsigned char) in[i + 2])
-                           : -1;
-
-        if (hi < 0 || lo < 0) {
-            return "invalid percent-escape";
-        }
-
-        if (hi == 0 && lo == 0) {
-            return "%00 in the path";
-        }
-
-        d[n++] = (char) (hi * 16 + lo);
-        i += 2;
-    }
-
-    if (n == 0 || d[0] != '/') {
-        return "the path must start with \"/\"";
-    }
-
-    /* in place: the output never overtakes the input */
-
-    o = 1;
-
-    for (i = 1; i <= n; i = j + 1) {
-        for (j = i; j < n && d[j] != '/'; j++) {
-            /* void */
-        }
-
-        slen = j - i;
-        last = (j == n);
-
-        if (slen == 0 || (slen == 1 && d[i] == '.')) {
-            continue;
-        }
-
-        if (slen == 2 && d[i] == '.' && d[i + 1] == '.') {
-            if (o == 1) {
-                return "\"..\" above the root";
-            }
-
-            for (o--; out[o - 1] != '/'; o--) {
-                /* void */
-            }
-
-            continue;
-        }
-
-        memmove(out + o, d + i, slen);
-        o += slen;
-
-        if (!last) {
-            out[o++] = '/';
-        }
-    }
-
-    *out_len = o;
-
-    return NULL;
-}
-
-
-static int
-strangler_cli_sticky_key(const strangler_cli_explain_t *ex,
-    const strangler_route_t *route, const char *args, strangler_str_t *key)
-{
-    size_t                  i, n;
-    const char             *h, *colon;
-    const strangler_str_t  *name;
-
-    name = &route->sticky_name;
-
-    switch (route->sticky) {
-
-    case STRANGLER_STICKY_HEADER:
-        for (i = 0; i < ex->nheaders; i++) {
-            h = ex->headers[i];
-            colon = strchr(h, ':');
-            n = colon - h;
-
-            if (n == name->len && strncasecmp(h, name->data, n) == 0) {
-                for (h = colon + 1; *h == ' ' || *h == '\t'; h++) {
-                    /* void */
-                }
-
-                for (n = strlen(h); n && (h[n - 1] == ' ' || h[n - 1] == '\t');
-                     n--)
-                {
-                    /* void */
-                }
-
-                key->data = h;
-                key->len = n;
-                return 1;
-            }
-        }
-
-        return 0;
-
-    case STRANGLER_STICKY_COOKIE:
-        for (i = 0; i < ex->ncookies; i++) {
-            if (strangler_cli_pair(ex->cookies[i], strlen(ex->cookies[i]),
-                                   '=', name, key))
-            {
-                return 1;
-            }
-        }
-
-        /* or from a Cookie header, as a browser sends them */
-
-        for (i = 0; i < ex->nheaders; i++) {
-            h = ex->headers[i];
-
-            if (strncasecmp(h, "Cookie:", 7) == 0
-                && strangler_cli_list(h + 7, strlen(h + 7), ';', name, key))
-            {
-                return 1;
-            }
-        }
-
-        return 0;
-
-    case STRANGLER_STICKY_ARG:
-        return strangler_cli_list(args, strlen(args), '&', name, key);
-
-    case STRANGLER_STICKY_IP:
-        if (ex->ip == NULL) {
-            return 0;
-        }
-
-        key->data = ex->ip;
-        key->len = strlen(ex->ip);
-        return 1;
-
-    default:
-        return 0;
-    }
-}
-
-
-/* "name=value" with optional spaces around: the value of a matching name */
-
-static int
-strangler_cli_pair(const char *s, size_t len, char sep,
-    const strangler_str_t *name, strangler_str_t *value)
-{
-    const char  *end, *eq;
-
-    end = s + len;
-
-    while (s < end && (*s == ' ' || *s == '\t')) {
-        s++;
-    }
-
-    eq = memchr(s, sep, end - s);
-    if (eq == NULL || (size_t) (eq - s) != name->len
-        || strncasecmp(s, name->data, name->len) != 0)
-    {
-        return 0;
-    }
-
-    for (s = eq + 1; s < end && (*s == ' ' || *s == '\t'); s++) {
-        /* void */
-    }
-
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-
-    value->data = s;
-    value->len = end - s;
-
-    return 1;
-}
-
-
-/* the first "name=value" of "a=1&b=2" or "a=1; b=2" */
-
-static int
-strangler_cli_list(const char *s, size_t len, char delim,
-    const strangler_str_t *name, strangler_str_t *value)
-{
-    const char  *end, *p;
-
-    end = s + len;
-
-    while (s < end) {
-        p = memchr(s, delim, end - s);
-        if (p == NULL) {
-            p = end;
-        }
-
-        if (strangler_cli_pair(s, p - s, '=', name, value)) {
-            return 1;
-        }
-
-        s = p + 1;
-    }
-
-    return 0;
+    h->name.data = name;
+    h->name.len = strlen(name);
+    h->value.data = value;
+    h->value.len = strlen(value);
 }
 
 
 static void
 strangler_cli_print_explain(const strangler_table_t *table,
     const strangler_match_t *match, const strangler_decision_t *d,
-    const strangler_decision_t *shadow, const char *path,
-    const strangler_str_t *key, const strangler_request_t *req)
+    const strangler_decision_t *shadow, const strangler_request_t *req)
 {
+    const strangler_str_t       *key;
+    const strangler_field_t     *mo;
+
     size_t                      i;
     const strangler_route_t    *route;
     const strangler_backend_t  *b;
 
     route = match->route;
+    key = &req->sticky_key;
     b = &table->backends[d->backend];
 
-    printf("path: %s\n", path);
+    printf("path: %.*s\n", (int) req->path.len, req->path.data);
 
     if (route) {
         printf("route: %.*s\n", (int) route->name.len, route->name.data);
@@ -678,6 +421,14 @@ strangler_cli_print_explain(const strangler_table_t *table,
     printf("location: %.*s\n", (int) b->location.len, b->location.data);
     printf("reason: %s\n", strangler_reason_name(d->reason));
     printf("write: %s\n", d->write ? "yes" : "no");
+
+    mo = req->method_override;
+
+    if (mo) {
+        printf("method_override: %s:%.*s\n",
+               mo->from == STRANGLER_STICKY_ARG ? "arg" : "header",
+               (int) mo->name.len, mo->name.data);
+    }
 
     if (d->reason == STRANGLER_REASON_SPLIT) {
         printf("split:");

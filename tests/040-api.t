@@ -260,7 +260,8 @@ GET /_strangler/explain?method=GET&path=/api/conversations/7
   "write": false,
   "override": false,
   "random": false,
-  "shadow": null
+  "shadow": null,
+  "method_override": null
 }
 --- no_error_log
 [error]

@@ -48,20 +48,17 @@ void strangler_cli_errors_print(const char *file, strangler_errors_t *errs);
 char *strangler_cli_read(const char *file, size_t *len);
 
 
-/* a request as a command gives it: explain's options, a test case */
-
-typedef struct {
-    strangler_str_t           name;
-    strangler_str_t           value;
-} strangler_cli_pair_t;
-
+/*
+ * A request as a command gives it: explain's options, a test case.  It is
+ * read through the core's text accessor (strangler_text_accessor()).
+ */
 
 typedef struct {
     const char               *method;
     const char               *uri;        /* the path and the query */
-    strangler_cli_pair_t     *headers;
+    strangler_header_t       *headers;    /* in order, Cookie ones too */
     size_t                    nheaders;
-    strangler_cli_pair_t     *cookies;
+    strangler_header_t       *cookies;    /* sent as one Cookie header */
     size_t                    ncookies;
     const char               *address;    /* NULL: none */
     const char               *force;      /* the force header's value */
@@ -74,7 +71,8 @@ typedef struct {
 typedef struct {
     char                     *path;       /* normalised, malloc'd */
     size_t                    len;
-    const char               *args;       /* the query string */
+    strangler_header_t       *headers;    /* what the accessor reads */
+    char                     *cookie;     /* the Cookie header built */
     strangler_match_t         match;
     strangler_request_t       req;
     strangler_decision_t      decision;

@@ -74,7 +74,7 @@ static void strangler_cli_want_owner(void *ctx, void *obj,
     yaml_node_t *value);
 static int strangler_cli_cases_string(strangler_cli_cases_ctx_t *cx,
     yaml_node_t *value, const char *key, strangler_str_t *s);
-static strangler_cli_pair_t *strangler_cli_cases_pairs(
+static strangler_header_t *strangler_cli_cases_pairs(
     strangler_cli_cases_ctx_t *cx, yaml_node_t *value, const char *key,
     size_t *n);
 static int strangler_cli_want_check(strangler_cli_cases_ctx_t *cx,
@@ -648,13 +648,13 @@ strangler_cli_cases_string(strangler_cli_cases_ctx_t *cx, yaml_node_t *value,
 
 /* a mapping of names to strings: headers, cookies */
 
-static strangler_cli_pair_t *
+static strangler_header_t *
 strangler_cli_cases_pairs(strangler_cli_cases_ctx_t *cx, yaml_node_t *value,
     const char *key, size_t *n)
 {
     size_t                 i;
     yaml_node_pair_t      *pair;
-    strangler_cli_pair_t  *pairs;
+    strangler_header_t    *pairs;
 
     *n = 0;
 
@@ -665,7 +665,7 @@ strangler_cli_cases_pairs(strangler_cli_cases_ctx_t *cx, yaml_node_t *value,
     }
 
     pairs = calloc(strangler_yaml_pairs(value) + 1,
-                   sizeof(strangler_cli_pair_t));
+                   sizeof(strangler_header_t));
     if (pairs == NULL) {
         strangler_error(&cx->cs->errs, cx->cs->file, 0, 0, "out of memory");
         return NULL;

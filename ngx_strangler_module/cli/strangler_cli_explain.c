@@ -16,11 +16,8 @@
 static void strangler_cli_explain_usage(FILE *f);
 static int strangler_cli_explain_args(int argc, char **argv,
     const char **file, strangler_cli_request_t *cr);
-static int strangler_cli_explain_pair(const char *opt, const char *v,
-    char sep, strangler_cli_pair_t *pair);
 static void strangler_cli_explain_print(const strangler_table_t *table,
     const strangler_cli_result_t *res);
-static void strangler_cli_print_percent(const char *label, uint32_t ppm);
 
 
 static void
@@ -59,11 +56,10 @@ strangler_cli_explain(int argc, char **argv)
 
     memset(&cr, 0, sizeof(strangler_cli_request_t));
 
-    cr.headers = calloc(argc + 1, sizeof(strangler_cli_pair_t));
-    cr.cookies = calloc(argc + 1, sizeof(strangler_cli_pair_t));
+    cr.headers = calloc(argc + 1, sizeof(strangler_header_t));
     table = NULL;
 
-    if (cr.headers == NULL || cr.cookies == NULL) {
+    if (cr.headers == NULL) {
         fprintf(stderr, "strangler explain: out of memory\n");
         rc = STRANGLER_EXIT_TROUBLE;
         goto done;
@@ -80,8 +76,8 @@ strangler_cli_explain(int argc, char **argv)
     }
 
     if (strangler_cli_decide(table, &cr, &res, &err) != 0) {
-        fprintf(stderr, "strangler explain: bad PATH \"%s\": %s\n", cr.uri,
-                err);
+        fprintf(stderr, "strangler explain: bad PATH \"%s\": %s (nginx "
+                "answers 400)\n", cr.uri, err);
         rc = STRANGLER_EXIT_TROUBLE;
         goto done;
     }
@@ -93,7 +89,6 @@ done:
 
     strangler_table_free(table);
     free(cr.headers);
-    free(cr.cookies);
 
     return rc;
 }
@@ -103,8 +98,9 @@ static int
 strangler_cli_explain_args(int argc, char **argv, const char **file,
     strangler_cli_request_t *cr)
 {
-    int          i, npos;
-    const char  *a, *v, *pos[3], *err;
+    int                  i, npos;
+    const char          *a, *v, *pos[3], *err;
+    strangler_header_t  *h;
 
     npos = 0;
 
@@ -136,20 +132,31 @@ strangler_cli_explain_args(int argc, char **argv, const char **file,
         v = argv[++i];
 
         if (strcmp(a, "--header") == 0) {
-            if (strangler_cli_explain_pair(a, v, ':',
-                                           &cr->headers[cr->nheaders++])
+            if (strangler_header_parse(v, strlen(v),
+                                       &cr->headers[cr->nheaders])
                 != 0)
             {
+                fprintf(stderr, "strangler explain: --header \"%s\": "
+                        "NAME:VALUE expected\n", v);
                 return STRANGLER_EXIT_TROUBLE;
             }
 
+            cr->nheaders++;
+
         } else if (strcmp(a, "--cookie") == 0) {
-            if (strangler_cli_explain_pair(a, v, '=',
-                                           &cr->cookies[cr->ncookies++])
-                != 0)
-            {
+            if (strchr(v, '=') == NULL || v[0] == '=') {
+                fprintf(stderr, "strangler explain: --cookie \"%s\": "
+                        "NAME=VALUE expected\n", v);
                 return STRANGLER_EXIT_TROUBLE;
             }
+
+            /* as a browser sends it: a Cookie header */
+
+            h = &cr->headers[cr->nheaders++];
+            h->name.data = "Cookie";
+            h->name.len = sizeof("Cookie") - 1;
+            h->value.data = v;
+            h->value.len = strlen(v);
 
         } else if (strcmp(a, "--ip") == 0) {
             cr->address = v;
@@ -171,8 +178,9 @@ strangler_cli_explain_args(int argc, char **argv, const char **file,
 
     err = strangler_cli_request_check(cr);
     if (err != NULL) {
-        fprintf(stderr, "strangler explain: bad request \"%s %s\": %s\n",
-                cr->method, cr->uri, err);
+        fprintf(stderr, "strangler explain: bad %s \"%s\": %s\n",
+                cr->uri[0] == '/' ? "METHOD" : "PATH",
+                cr->uri[0] == '/' ? cr->method : cr->uri, err);
         return STRANGLER_EXIT_TROUBLE;
     }
 
@@ -180,46 +188,17 @@ strangler_cli_explain_args(int argc, char **argv, const char **file,
 }
 
 
-/* "Name:value" or "name=value", blanks around the value left out */
-
-static int
-strangler_cli_explain_pair(const char *opt, const char *v, char sep,
-    strangler_cli_pair_t *pair)
-{
-    const char  *s, *e;
-
-    s = strchr(v, sep);
-
-    if (s == NULL || s == v) {
-        fprintf(stderr, "strangler explain: %s \"%s\": NAME%cVALUE "
-                "expected\n", opt, v, sep);
-        return -1;
-    }
-
-    pair->name.data = v;
-    pair->name.len = s - v;
-
-    for (s++; *s == ' ' || *s == '\t'; s++) { /* void */ }
-    for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t'); e--) {
-        /* void */
-    }
-
-    pair->value.data = s;
-    pair->value.len = e - s;
-
-    return 0;
-}
-
-
 static void
 strangler_cli_explain_print(const strangler_table_t *table,
     const strangler_cli_result_t *res)
 {
-    size_t                         i;
-    const strangler_route_t       *route;
-    const strangler_backend_t     *b;
-    const strangler_decision_t    *d;
-    const strangler_request_t     *req;
+    char                         pct[16];
+    size_t                       i;
+    const strangler_field_t     *mo;
+    const strangler_route_t     *route;
+    const strangler_backend_t   *b;
+    const strangler_decision_t  *d;
+    const strangler_request_t   *req;
 
     route = res->match.route;
     d = &res->decision;
@@ -240,6 +219,14 @@ strangler_cli_explain_print(const strangler_table_t *table,
     printf("location: %.*s\n", (int) b->location.len, b->location.data);
     printf("reason: %s\n", strangler_reason_name(d->reason));
     printf("write: %s\n", d->write ? "yes" : "no");
+
+    mo = req->method_override;
+
+    if (mo) {
+        printf("method_override: %s:%.*s\n",
+               mo->from == STRANGLER_STICKY_ARG ? "arg" : "header",
+               (int) mo->name.len, mo->name.data);
+    }
 
     if (d->reason == STRANGLER_REASON_SPLIT) {
         printf("split:");
@@ -276,30 +263,6 @@ strangler_cli_explain_print(const strangler_table_t *table,
 
     b = &table->backends[res->shadow.shadow_to];
     printf("shadow: %.*s\n", (int) b->name.len, b->name.data);
-    strangler_cli_print_percent("shadow_sample", route->shadow.sample_ppm);
-}
-
-
-static void
-strangler_cli_print_percent(const char *label, uint32_t ppm)
-{
-    char      frac[8];
-    uint32_t  unit, rest;
-    size_t    n;
-
-    unit = STRANGLER_SAMPLE_SCALE / 100;
-
-    if (ppm % unit == 0) {
-        printf("%s: %u%%\n", label, ppm / unit);
-        return;
-    }
-
-    rest = ppm % unit;
-    n = (size_t) snprintf(frac, sizeof(frac), "%04u", rest);
-
-    while (n > 1 && frac[n - 1] == '0') {
-        frac[--n] = '\0';
-    }
-
-    printf("%s: %u.%s%%\n", label, ppm / unit, frac);
+    strangler_cli_percent(route->shadow.sample_ppm, pct, sizeof(pct));
+    printf("shadow_sample: %s\n", pct);
 }

@@ -3,37 +3,24 @@
  * Copyright (C) ngx_strangler_module authors
  *
  * A request as a command gives it (explain's options, a test case), and
- * what the table does with it: the path normalised as nginx does, the
- * match and the decision of the core, and the shadow it would get.
- *
- * The sticky key is read through a small accessor of the request's
- * header, cookie, argument and address, in the core's order.
+ * what the table does with it: read through the core's text accessor, so
+ * that the path, the force header, the sticky key and the method override
+ * are found as nginx finds them, then the core's match and decision, and
+ * the shadow the request would get when sampled.
  */
 
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "strangler_cli.h"
 
 
-static int strangler_cli_is_token(const char *s);
-static int strangler_cli_hex(int c);
-static const char *strangler_cli_normalise(const char *in, size_t len,
-    char *out, size_t *out_len);
-static int strangler_cli_sticky_key(const strangler_cli_request_t *cr,
-    const strangler_route_t *route, const char *args, strangler_str_t *key);
-static int strangler_cli_header(const strangler_cli_request_t *cr,
-    const strangler_str_t *name, strangler_str_t *value);
-static int strangler_cli_cookie(const strangler_cli_request_t *cr,
-    const strangler_str_t *name, strangler_str_t *value);
-static int strangler_cli_arg(const char *args, const strangler_str_t *name,
-    strangler_str_t *value);
-static int strangler_cli_pair(const char *s, size_t len,
-    const strangler_str_t *name, strangler_str_t *value);
-static int strangler_cli_list(const char *s, size_t len, char delim,
-    const strangler_str_t *name, strangler_str_t *value);
+/* the name the force header is given under: no header can have it */
+#define STRANGLER_CLI_FORCE  ":force"
+
+
+static char *strangler_cli_cookie_line(const strangler_cli_request_t *cr);
 
 
 /* every shadow sampled: the target the request would get when sampled */
@@ -46,12 +33,14 @@ static const strangler_override_t  strangler_cli_sample_all = {
 const char *
 strangler_cli_request_check(const strangler_cli_request_t *cr)
 {
-    if (!strangler_cli_is_token(cr->method)) {
-        return "the method must be an HTTP token, as in \"GET\"";
-    }
-
     if (cr->uri[0] != '/') {
         return "the path must start with \"/\"";
+    }
+
+    if (!strangler_method_is_valid(cr->method, strlen(cr->method))) {
+        return "nginx refuses a request line whose method is not "
+               "upper-case letters, \"_\" or \"-\" (400): write it as a "
+               "client sends it, such as GET";
     }
 
     return NULL;
@@ -63,54 +52,87 @@ strangler_cli_decide(const strangler_table_t *table,
     const strangler_cli_request_t *cr, strangler_cli_result_t *res,
     const char **err)
 {
-    size_t                  ulen;
-    const char             *q;
-    strangler_request_t    *req;
-    const strangler_route_t  *route;
+    size_t                     n, len;
+    strangler_header_t        *h;
+    strangler_request_t       *req;
+    strangler_accessor_t       acc;
+    strangler_text_request_t   text;
 
     memset(res, 0, sizeof(strangler_cli_result_t));
+    memset(&text, 0, sizeof(strangler_text_request_t));
 
-    /* the path as nginx matches it, the query string aside */
+    len = strlen(cr->uri);
 
-    q = strchr(cr->uri, '?');
-    ulen = q ? (size_t) (q - cr->uri) : strlen(cr->uri);
-    res->args = q ? q + 1 : "";
+    res->path = malloc(len + 1);
+    res->headers = calloc(cr->nheaders + 2, sizeof(strangler_header_t));
 
-    res->path = malloc(ulen + 1);
-    if (res->path == NULL) {
+    if (res->path == NULL || res->headers == NULL) {
         *err = "out of memory";
-        return -1;
+        goto failed;
     }
 
-    *err = strangler_cli_normalise(cr->uri, ulen, res->path, &res->len);
-    if (*err != NULL) {
-        free(res->path);
-        res->path = NULL;
-        return -1;
+    /* the path as nginx routes it, the query string aside */
+
+    if (strangler_target_parse(cr->uri, len, res->path, &res->len,
+                               &text.args, err)
+        != 0)
+    {
+        goto failed;
     }
 
     res->path[res->len] = '\0';
 
-    req = &res->req;
-    req->method = strangler_method_parse(cr->method, strlen(cr->method));
-    req->random = cr->random;
+    /* the headers as given, then the cookies and the force header */
+
+    n = cr->nheaders;
+    memcpy(res->headers, cr->headers, n * sizeof(strangler_header_t));
+
+    if (cr->ncookies) {
+        res->cookie = strangler_cli_cookie_line(cr);
+        if (res->cookie == NULL) {
+            *err = "out of memory";
+            goto failed;
+        }
+
+        h = &res->headers[n++];
+        h->name.data = "Cookie";
+        h->name.len = sizeof("Cookie") - 1;
+        h->value.data = res->cookie;
+        h->value.len = strlen(res->cookie);
+    }
 
     if (cr->force) {
-        req->force.data = cr->force;
-        req->force.len = strlen(cr->force);
+        h = &res->headers[n++];
+        h->name.data = STRANGLER_CLI_FORCE;
+        h->name.len = sizeof(STRANGLER_CLI_FORCE) - 1;
+        h->value.data = cr->force;
+        h->value.len = strlen(cr->force);
     }
+
+    text.headers = res->headers;
+    text.nheaders = n;
+
+    if (cr->address) {
+        text.addr.data = cr->address;
+        text.addr.len = strlen(cr->address);
+    }
+
+    strangler_text_accessor(&text, &acc);
+
+    req = &res->req;
+    req->method = strangler_method_parse(cr->method, strlen(cr->method));
+    req->path.data = res->path;
+    req->path.len = res->len;
+    req->force_header.data = STRANGLER_CLI_FORCE;
+    req->force_header.len = sizeof(STRANGLER_CLI_FORCE) - 1;
+    req->random = cr->random;
 
     strangler_table_match(table, req->method, res->path, res->len,
                           &res->match);
-
-    route = res->match.route;
+    strangler_request_read(table, &acc, &res->match, req);
 
     if (cr->sticky_key.data != NULL) {
-        req->sticky_key = cr->sticky_key;
-
-    } else if (route && route->sticky != STRANGLER_STICKY_NONE) {
-        (void) strangler_cli_sticky_key(cr, route, res->args,
-                                        &req->sticky_key);
+        req->sticky_key = cr->sticky_key;   /* given: it wins */
     }
 
     strangler_decide(table, &res->match, req, &res->decision);
@@ -120,8 +142,16 @@ strangler_cli_decide(const strangler_table_t *table,
     req->override = NULL;
 
     return 0;
+
+failed:
+
+    strangler_cli_result_free(res);
+
+    return -1;
 }
 
+
+/* the same request with another method and force value: writes' checks */
 
 void
 strangler_cli_redecide(const strangler_table_t *table,
@@ -129,9 +159,14 @@ strangler_cli_redecide(const strangler_table_t *table,
     const char *force, strangler_cli_result_t *out)
 {
     *out = *res;
-    out->path = NULL;       /* res owns it */
+
+    /* res owns them */
+    out->path = NULL;
+    out->headers = NULL;
+    out->cookie = NULL;
 
     out->req.method = method;
+    out->req.method_override = NULL;
     out->req.force.data = force;
     out->req.force.len = force ? strlen(force) : 0;
 
@@ -148,295 +183,51 @@ void
 strangler_cli_result_free(strangler_cli_result_t *res)
 {
     free(res->path);
+    free(res->headers);
+    free(res->cookie);
+
     res->path = NULL;
+    res->headers = NULL;
+    res->cookie = NULL;
 }
 
 
-/* an HTTP token (RFC 9110 tchar), as nginx accepts in a request line */
+/* "a=1; b=2", as a browser sends its cookies */
 
-static int
-strangler_cli_is_token(const char *s)
+static char *
+strangler_cli_cookie_line(const strangler_cli_request_t *cr)
 {
-    if (*s == '\0') {
-        return 0;
+    char                      *line, *p;
+    size_t                     i, len;
+    const strangler_header_t  *c;
+
+    for (i = 0, len = 1; i < cr->ncookies; i++) {
+        len += cr->cookies[i].name.len + cr->cookies[i].value.len + 3;
     }
 
-    for ( /* void */ ; *s; s++) {
-        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')
-            || (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s))
-        {
-            continue;
-        }
-
-        return 0;
+    line = malloc(len);
+    if (line == NULL) {
+        return NULL;
     }
 
-    return 1;
-}
-
-
-static int
-strangler_cli_hex(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-/*
- * What nginx's ngx_http_parse_complex_uri() does to a path before it is
- * matched: %XX decoded (a decoded "/" or "." counts as one, a decoded "%"
- * does not start another escape), "//" merged, "." and ".." resolved.  An
- * invalid escape, %00 or ".." above the root make nginx answer 400; they
- * are errors here.  out has room for len bytes, and is not terminated.
- */
-
-static const char *
-strangler_cli_normalise(const char *in, size_t len, char *out,
-    size_t *out_len)
-{
-    int      hi, lo, last;
-    char    *d;
-    size_t   i, j, n, o, slen;
-
-    d = out;
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        if (in[i] != '%') {
-            d[n++] = in[i];
-            continue;
-        }
-
-        hi = (i + 1 < len) ? strangler_cli_hex((unsigned char) in[i + 1])
-                           : -1;
-        lo = (i + 2 < len) ? strangler_cli_hex((unsigned char) in[i + 2])
-                           : -1;
-
-        if (hi < 0 || lo < 0) {
-            return "invalid percent-escape";
-        }
-
-        if (hi == 0 && lo == 0) {
-            return "%00 in the path";
-        }
-
-        d[n++] = (char) (hi * 16 + lo);
-        i += 2;
-    }
-
-    if (n == 0 || d[0] != '/') {
-        return "the path must start with \"/\"";
-    }
-
-    /* in place: the output never overtakes the input */
-
-    o = 1;
-
-    for (i = 1; i <= n; i = j + 1) {
-        for (j = i; j < n && d[j] != '/'; j++) {
-            /* void */
-        }
-
-        slen = j - i;
-        last = (j == n);
-
-        if (slen == 0 || (slen == 1 && d[i] == '.')) {
-            continue;
-        }
-
-        if (slen == 2 && d[i] == '.' && d[i + 1] == '.') {
-            if (o == 1) {
-                return "\"..\" above the root";
-            }
-
-            for (o--; out[o - 1] != '/'; o--) {
-                /* void */
-            }
-
-            continue;
-        }
-
-        memmove(out + o, d + i, slen);
-        o += slen;
-
-        if (!last) {
-            out[o++] = '/';
-        }
-    }
-
-    *out_len = o;
-
-    return NULL;
-}
-
-
-/* the split's key, from where the route's `sticky` says */
-
-static int
-strangler_cli_sticky_key(const strangler_cli_request_t *cr,
-    const strangler_route_t *route, const char *args, strangler_str_t *key)
-{
-    switch (route->sticky) {
-
-    case STRANGLER_STICKY_HEADER:
-        return strangler_cli_header(cr, &route->sticky_name, key);
-
-    case STRANGLER_STICKY_COOKIE:
-        return strangler_cli_cookie(cr, &route->sticky_name, key);
-
-    case STRANGLER_STICKY_ARG:
-        return strangler_cli_arg(args, &route->sticky_name, key);
-
-    case STRANGLER_STICKY_IP:
-        if (cr->address == NULL) {
-            return 0;
-        }
-
-        key->data = cr->address;
-        key->len = strlen(cr->address);
-        return 1;
-
-    default:
-        return 0;
-    }
-}
-
-
-/* the request accessor: header, cookie, argument */
-
-static int
-strangler_cli_header(const strangler_cli_request_t *cr,
-    const strangler_str_t *name, strangler_str_t *value)
-{
-    size_t                       i;
-    const strangler_cli_pair_t  *h;
-
-    for (i = 0; i < cr->nheaders; i++) {
-        h = &cr->headers[i];
-
-        if (h->name.len == name->len
-            && strncasecmp(h->name.data, name->data, name->len) == 0)
-        {
-            *value = h->value;
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-strangler_cli_cookie(const strangler_cli_request_t *cr,
-    const strangler_str_t *name, strangler_str_t *value)
-{
-    size_t                       i;
-    const strangler_cli_pair_t  *p;
+    p = line;
 
     for (i = 0; i < cr->ncookies; i++) {
-        p = &cr->cookies[i];
+        c = &cr->cookies[i];
 
-        if (p->name.len == name->len
-            && strncasecmp(p->name.data, name->data, name->len) == 0)
-        {
-            *value = p->value;
-            return 1;
-        }
-    }
-
-    /* or from a Cookie header, as a browser sends them */
-
-    for (i = 0; i < cr->nheaders; i++) {
-        p = &cr->headers[i];
-
-        if (p->name.len == 6 && strncasecmp(p->name.data, "Cookie", 6) == 0
-            && strangler_cli_list(p->value.data, p->value.len, ';', name,
-                                  value))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-strangler_cli_arg(const char *args, const strangler_str_t *name,
-    strangler_str_t *value)
-{
-    return strangler_cli_list(args, strlen(args), '&', name, value);
-}
-
-
-/* "name=value" with optional spaces around: the value of a matching name */
-
-static int
-strangler_cli_pair(const char *s, size_t len, const strangler_str_t *name,
-    strangler_str_t *value)
-{
-    const char  *end, *eq;
-
-    end = s + len;
-
-    while (s < end && (*s == ' ' || *s == '\t')) {
-        s++;
-    }
-
-    eq = memchr(s, '=', end - s);
-    if (eq == NULL || (size_t) (eq - s) != name->len
-        || strncasecmp(s, name->data, name->len) != 0)
-    {
-        return 0;
-    }
-
-    for (s = eq + 1; s < end && (*s == ' ' || *s == '\t'); s++) {
-        /* void */
-    }
-
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-
-    value->data = s;
-    value->len = end - s;
-
-    return 1;
-}
-
-
-/* the first "name=value" of "a=1&b=2" or "a=1; b=2" */
-
-static int
-strangler_cli_list(const char *s, size_t len, char delim,
-    const strangler_str_t *name, strangler_str_t *value)
-{
-    const char  *end, *p;
-
-    end = s + len;
-
-    while (s < end) {
-        p = memchr(s, delim, end - s);
-        if (p == NULL) {
-            p = end;
+        if (i) {
+            *p++ = ';';
+            *p++ = ' ';
         }
 
-        if (strangler_cli_pair(s, p - s, name, value)) {
-            return 1;
-        }
-
-        s = p + 1;
+        memcpy(p, c->name.data, c->name.len);
+        p += c->name.len;
+        *p++ = '=';
+        memcpy(p, c->value.data, c->value.len);
+        p += c->value.len;
     }
 
-    return 0;
+    *p = '\0';
+
+    return line;
 }

@@ -108,7 +108,9 @@ strangler_decide(const strangler_table_t *table,
 
     d->route = route;
     d->shadow_to = STRANGLER_NONE;
-    d->write = !strangler_method_is_read(req->method);
+    d->write = !strangler_method_is_read(req->method)
+               || req->method_override != NULL;
+    d->method_overridden = (req->method_override != NULL);
 
     forced = strangler_force(table, req, d);
 
@@ -284,6 +286,27 @@ strangler_method_name(strangler_method_t method)
     }
 
     return strangler_method_names[method];
+}
+
+
+int
+strangler_method_is_valid(const char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((name[i] < 'A' || name[i] > 'Z') && name[i] != '_'
+            && name[i] != '-')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

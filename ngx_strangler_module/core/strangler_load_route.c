@@ -184,6 +184,15 @@ strangler_load_name(void *ctx, void *obj, yaml_node_t *value)
         strangler_yaml_error(&ld->y, value,
                              "bad route name \"%.*s\": expected [a-z0-9_-]+",
                              strangler_quote(route->name));
+
+    } else if (route->name.len == sizeof(STRANGLER_DEFAULT_ROUTE) - 1
+               && memcmp(route->name.data, STRANGLER_DEFAULT_ROUTE,
+                         route->name.len) == 0)
+    {
+        strangler_yaml_error(&ld->y, value,
+                             "route name \"%s\" is the name of the default "
+                             "route (requests no route matches)",
+                             STRANGLER_DEFAULT_ROUTE);
     }
 
     first = strangler_load_name_add(ld, route);
@@ -457,7 +466,6 @@ bad:
 static void
 strangler_load_sticky(void *ctx, void *obj, yaml_node_t *value)
 {
-    size_t               i, len;
     strangler_str_t      s, name;
     strangler_route_t   *route;
     strangler_loader_t  *ld;
@@ -470,31 +478,52 @@ strangler_load_sticky(void *ctx, void *obj, yaml_node_t *value)
     }
 
     if (strangler_yaml_scalar(value, &s)) {
+        route->sticky = strangler_load_field(&s, &name);
 
-        if (s.len == 2 && memcmp(s.data, "ip", 2) == 0) {
-            route->sticky = STRANGLER_STICKY_IP;
+        if (route->sticky == STRANGLER_STICKY_IP) {
             return;
         }
 
-        for (i = 0; i < strangler_nelts(strangler_sticky_forms); i++) {
-            len = strangler_sticky_forms[i].len;
-
-            if (s.len > len
-                && memcmp(s.data, strangler_sticky_forms[i].prefix, len) == 0
-                && strangler_load_is_token(s.data + len, s.len - len))
-            {
-                name.data = s.data + len;
-                name.len = s.len - len;
-
-                route->sticky = strangler_sticky_forms[i].sticky;
-                strangler_load_copy(ld, &name, &route->sticky_name);
-                return;
-            }
+        if (route->sticky != STRANGLER_STICKY_NONE) {
+            strangler_load_copy(ld, &name, &route->sticky_name);
+            return;
         }
     }
 
     strangler_load_error(ld, value, "\"sticky\" must be header:NAME, "
                          "cookie:NAME, arg:NAME or ip");
+}
+
+
+/* `header:NAME`, `cookie:NAME`, `arg:NAME` or `ip`; NONE: none of them */
+
+strangler_sticky_t
+strangler_load_field(const strangler_str_t *s, strangler_str_t *name)
+{
+    size_t  i, len;
+
+    name->data = NULL;
+    name->len = 0;
+
+    if (s->len == 2 && memcmp(s->data, "ip", 2) == 0) {
+        return STRANGLER_STICKY_IP;
+    }
+
+    for (i = 0; i < strangler_nelts(strangler_sticky_forms); i++) {
+        len = strangler_sticky_forms[i].len;
+
+        if (s->len > len
+            && memcmp(s->data, strangler_sticky_forms[i].prefix, len) == 0
+            && strangler_load_is_token(s->data + len, s->len - len))
+        {
+            name->data = s->data + len;
+            name->len = s->len - len;
+
+            return strangler_sticky_forms[i].sticky;
+        }
+    }
+
+    return STRANGLER_STICKY_NONE;
 }
 
 

@@ -163,7 +163,7 @@ ngx_http_strangler_report_default(ngx_http_request_t *r,
     t = ctx->table;
 
     return json_pack("{s:s, s:o, s:o}",
-                     "name", NGX_HTTP_STRANGLER_DEFAULT_ROUTE,
+                     "name", STRANGLER_DEFAULT_ROUTE,
                      "backend",
                        ngx_http_strangler_backend_json(t,
                                                  t->core->default_backend),

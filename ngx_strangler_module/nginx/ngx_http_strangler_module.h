@@ -95,6 +95,16 @@ ngx_int_t ngx_http_strangler_check_backends(ngx_conf_t *cf,
 ngx_str_t *ngx_http_strangler_backend_name(ngx_http_strangler_table_t *t,
     int backend);
 
+/* the core's accessor over a real request (ngx_http_strangler_request.c) */
+typedef struct {
+    ngx_http_request_t             *r;
+    ngx_http_strangler_table_t     *table;      /* for its overrides */
+} ngx_http_strangler_source_t;
+
+strangler_method_t ngx_http_strangler_request_method(ngx_http_request_t *r);
+void ngx_http_strangler_request_accessor(ngx_http_strangler_source_t *src,
+    strangler_accessor_t *acc);
+
 /* dispatch (ngx_http_strangler_dispatch.c), variables */
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);

@@ -287,7 +287,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                 name.len = route->name.len;
 
             } else {
-                ngx_str_set(&name, NGX_HTTP_STRANGLER_DEFAULT_ROUTE);
+                ngx_str_set(&name, STRANGLER_DEFAULT_ROUTE);
             }
 
             shr = ngx_http_strangler_zone_add(z, &t->file, &name);

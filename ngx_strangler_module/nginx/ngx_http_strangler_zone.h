@@ -21,8 +21,6 @@
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
 #define NGX_HTTP_STRANGLER_NBUCKETS   12
 
-#define NGX_HTTP_STRANGLER_DEFAULT_ROUTE  "-"
-
 /* the fields of an override; a patch says which ones it sets */
 #define NGX_HTTP_STRANGLER_OV_READS   0x01
 #define NGX_HTTP_STRANGLER_OV_OWNER   0x02

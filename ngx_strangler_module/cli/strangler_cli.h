@@ -223,11 +223,10 @@ void strangler_cli_failure(strangler_cli_failures_t *f, const char *fmt, ...)
 void strangler_cli_report_case(strangler_cli_report_t *rep,
     const strangler_cli_cases_t *cs, const strangler_cli_case_t *c,
     const strangler_cli_failures_t *f);
-/* 1 when a figure is under fail_under (a negative fail_under: none) */
-int strangler_cli_report_coverage(strangler_cli_report_t *rep,
-    const strangler_cli_coverage_t *cov, double fail_under);
-void strangler_cli_report_end(strangler_cli_report_t *rep,
-    const char *table);
+/* 1 when a coverage figure is under fail_under (negative: none) */
+int strangler_cli_report_end(strangler_cli_report_t *rep,
+    const char *table, const strangler_cli_coverage_t *cov,
+    double fail_under);
 
 
 /* a route's targets in words (strangler_cli_format.c) */
@@ -260,6 +259,7 @@ typedef enum {
 
 typedef struct {
     strangler_cli_change_kind_t  kind;
+    unsigned                  owner:1;    /* writes move: listed first */
     int                       writes;     /* the class: -1 none, 0 reads */
     uint32_t                  methods;    /* 1 << strangler_method_t */
     char                    **patterns;

@@ -293,8 +293,9 @@ strangler_cli_case_request(void *ctx, void *obj, yaml_node_t *value)
     /* a path nginx would refuse: said now, with its position */
 
     if (strangler_cli_decide(cx->cs->table, &c->request, &res, &err) != 0) {
-        strangler_yaml_error(&cx->cs->y, path, "bad path \"%s\": %s %s",
-                             c->request.uri, err, cx->where);
+        strangler_yaml_error(&cx->cs->y, path, "bad path \"%s\" %s: %s "
+                             "(nginx answers 400)", c->request.uri,
+                             cx->where, err);
         return;
     }
 
@@ -350,9 +351,9 @@ strangler_cli_req_method(void *ctx, void *obj, yaml_node_t *value)
     probe.uri = "/";
 
     if (strangler_cli_request_check(&probe) != NULL) {
-        strangler_yaml_error(&cx->cs->y, value, "bad method \"%.*s\": %s %s",
-                             strangler_quote(s),
-                             strangler_cli_request_check(&probe), cx->where);
+        strangler_yaml_error(&cx->cs->y, value, "bad method \"%.*s\" %s: %s",
+                             strangler_quote(s), cx->where,
+                             strangler_cli_request_check(&probe));
         return;
     }
 

@@ -32,6 +32,16 @@ typedef struct {
 } strangler_cli_entries_t;
 
 
+/* both tables, for probing */
+typedef struct {
+    const strangler_table_t         *old;
+    const strangler_table_t         *new;
+    const strangler_cli_patterns_t  *po;
+    const strangler_cli_patterns_t  *pn;
+    const strangler_cli_entries_t   *en;
+} strangler_cli_probe_t;
+
+
 static void strangler_cli_diff_usage(FILE *f);
 static int strangler_cli_entries_build(const strangler_table_t *table,
     strangler_cli_entries_t *e);
@@ -50,18 +60,17 @@ static void strangler_cli_diff_key(strangler_cli_diff_t *diff,
 static const strangler_cli_entry_t *strangler_cli_entry_serving(
     const strangler_cli_entry_t *e, size_t n, strangler_method_t m);
 static void strangler_cli_diff_probe(strangler_cli_diff_t *diff,
-    const strangler_table_t *old, const strangler_table_t *new,
-    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
-    const strangler_cli_entries_t *en);
+    strangler_cli_probe_t *pr);
 static void strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
-    const strangler_table_t *old, const strangler_table_t *new,
-    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
-    const strangler_cli_entries_t *en, size_t i, int writes);
+    strangler_cli_probe_t *pr, int from_new, size_t i, int writes);
+static int strangler_cli_diff_path(strangler_cli_diff_t *diff,
+    strangler_cli_probe_t *pr, strangler_method_t m, int writes,
+    const char *path, long io, long in);
 static int strangler_cli_entries_serve(const strangler_cli_entries_t *e,
     const char *key, strangler_method_t m);
 static void strangler_cli_describe_target(const strangler_table_t *table,
     const strangler_route_t *route, int writes, char *buf, size_t size);
-static void strangler_cli_change_add(strangler_cli_diff_t *diff,
+static size_t strangler_cli_change_add(strangler_cli_diff_t *diff,
     strangler_cli_change_t *list, size_t *n, const strangler_cli_change_t *c);
 static void strangler_cli_change_merge(strangler_cli_diff_t *diff,
     const strangler_cli_change_t *c);
@@ -114,6 +123,7 @@ strangler_cli_diff(int argc, char **argv)
     strangler_cli_diff_t       diff;
     strangler_cli_entries_t    eo, en;
     strangler_cli_patterns_t   po, pn;
+    strangler_cli_probe_t      pr;
 
     if (strangler_cli_wants_help(argc, argv)) {
         strangler_cli_diff_usage(stdout);
@@ -184,7 +194,13 @@ strangler_cli_diff(int argc, char **argv)
 
     strangler_cli_diff_default(&diff, old, new);
     strangler_cli_diff_patterns(&diff, old, new, &eo, &en);
-    strangler_cli_diff_probe(&diff, old, new, &po, &pn, &en);
+    pr.old = old;
+    pr.new = new;
+    pr.po = &po;
+    pr.pn = &pn;
+    pr.en = &en;
+
+    strangler_cli_diff_probe(&diff, &pr);
 
     if (diff.failed) {
         fprintf(stderr, "strangler diff: out of memory\n");
@@ -378,6 +394,7 @@ strangler_cli_diff_default(strangler_cli_diff_t *diff,
 
     pattern = "(no route)";
     c.kind = STRANGLER_CLI_CHANGE_OWNER;
+    c.owner = 1;
     c.writes = -1;
     c.methods = strangler_cli_class_methods(-1);
     c.patterns = &pattern;
@@ -448,13 +465,14 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
     size_t nn)
 {
     int                           writes;
-    char                         *pattern;
+    char                         *pattern, **d;
     char                          bo[STRANGLER_CLI_DESC_LEN];
     char                          bn[STRANGLER_CLI_DESC_LEN];
     size_t                        k, nchanges;
     strangler_method_t            m;
     strangler_cli_change_t        c, list[STRANGLER_CLI_KEY_CHANGES];
     const strangler_route_t      *ro, *rn, *r;
+    const strangler_route_t      *routes[STRANGLER_CLI_KEY_CHANGES];
     const strangler_cli_entry_t  *eo, *en;
 
     nchanges = 0;
@@ -491,7 +509,12 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
                                          ro ? bo : bn, sizeof(bo));
             c.before = ro ? bo : NULL;
             c.after = rn ? bn : NULL;
-            strangler_cli_change_add(diff, list, &nchanges, &c);
+            k = strangler_cli_change_add(diff, list, &nchanges, &c);
+
+            if (k < STRANGLER_CLI_KEY_CHANGES) {
+                routes[k] = r;
+            }
+
             continue;
         }
 
@@ -503,6 +526,7 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
         if (strcmp(bo, bn) != 0) {
             c.kind = writes ? STRANGLER_CLI_CHANGE_OWNER
                             : STRANGLER_CLI_CHANGE_READS;
+            c.owner = writes;
             c.before = bo;
             c.after = bn;
             strangler_cli_change_add(diff, list, &nchanges, &c);
@@ -510,6 +534,8 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
 
         strangler_cli_describe_shadow(old, ro, writes, bo, sizeof(bo));
         strangler_cli_describe_shadow(new, rn, writes, bn, sizeof(bn));
+
+        c.owner = 0;
 
         if (strcmp(bo, bn) != 0) {
             c.kind = STRANGLER_CLI_CHANGE_SHADOW;
@@ -527,6 +553,23 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
     }
 
     for (k = 0; k < nchanges; k++) {
+
+        /* an added or removed route: of the methods it gains or loses */
+
+        if (list[k].kind == STRANGLER_CLI_CHANGE_ADDED
+            || list[k].kind == STRANGLER_CLI_CHANGE_REMOVED)
+        {
+            r = routes[k];
+            strangler_cli_describe_route(
+                list[k].kind == STRANGLER_CLI_CHANGE_ADDED ? new : old, r,
+                list[k].methods, bo, sizeof(bo));
+
+            d = (list[k].kind == STRANGLER_CLI_CHANGE_ADDED)
+                ? &list[k].after : &list[k].before;
+            free(*d);
+            *d = strangler_cli_strdup(diff, bo);
+        }
+
         strangler_cli_change_merge(diff, &list[k]);
 
         list[k].patterns = NULL;        /* borrowed */
@@ -557,47 +600,6 @@ strangler_cli_entry_serving(const strangler_cli_entry_t *e, size_t n,
     }
 
     return all;
-}
-
-
-static void
-strangler_cli_describe_target(const strangler_table_t *table,
-    const strangler_route_t *route, int writes, char *buf, size_t size)
-{
-    if (route == NULL) {
-        snprintf(buf, size, "%s (no route)",
-                 table->backends[table->default_backend].name.data);
-        return;
-    }
-
-    if (writes) {
-        snprintf(buf, size, "%s",
-                 table->backends[route->owner].name.data);
-        return;
-    }
-
-    strangler_cli_describe_reads(table, route, buf, size);
-}
-
-
-/*
- * Precedence: each old pattern's example paths that the old table serves
- * with that pattern, tried on the new table.  A path another pattern
- * takes there, with another route or other targets, is a change.
- */
-
-static void
-strangler_cli_diff_probe(strangler_cli_diff_t *diff,
-    const strangler_table_t *old, const strangler_table_t *new,
-    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
-    const strangler_cli_entries_t *en)
-{
-    size_t  i;
-
-    for (i = 0; i < po->npatterns; i++) {
-        strangler_cli_diff_probe_one(diff, old, new, po, pn, en, i, 0);
-        strangler_cli_diff_probe_one(diff, old, new, po, pn, en, i, 1);
-    }
 }
 
 
@@ -632,35 +634,72 @@ strangler_cli_entries_serve(const strangler_cli_entries_t *e,
 
 
 static void
-strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
-    const strangler_table_t *old, const strangler_table_t *new,
-    const strangler_cli_patterns_t *po, const strangler_cli_patterns_t *pn,
-    const strangler_cli_entries_t *en, size_t i, int writes)
+strangler_cli_describe_target(const strangler_table_t *table,
+    const strangler_route_t *route, int writes, char *buf, size_t size)
 {
-    int                             kept;
-    char                            bo[STRANGLER_CLI_DESC_LEN];
-    char                            bn[STRANGLER_CLI_DESC_LEN];
-    char                            example[STRANGLER_CLI_EXAMPLE_LEN + 16];
+    if (route == NULL) {
+        snprintf(buf, size, "%s",
+                 table->backends[table->default_backend].name.data);
+        return;
+    }
+
+    if (writes) {
+        snprintf(buf, size, "%s",
+                 table->backends[route->owner].name.data);
+        return;
+    }
+
+    strangler_cli_describe_reads(table, route, buf, size);
+}
+
+
+/*
+ * Precedence: the example paths of each pattern of either table that its
+ * table serves with it, tried on the other table too.  A path another
+ * pattern serves in the new table is listed when its targets change, or
+ * when it changes route while its old pattern is still there (a new regex,
+ * prefix or template carving traffic out of an old pattern).
+ */
+
+static void
+strangler_cli_diff_probe(strangler_cli_diff_t *diff, strangler_cli_probe_t *pr)
+{
+    size_t  i;
+
+    for (i = 0; i < pr->po->npatterns; i++) {
+        strangler_cli_diff_probe_one(diff, pr, 0, i, 0);
+        strangler_cli_diff_probe_one(diff, pr, 0, i, 1);
+    }
+
+    for (i = 0; i < pr->pn->npatterns; i++) {
+        strangler_cli_diff_probe_one(diff, pr, 1, i, 0);
+        strangler_cli_diff_probe_one(diff, pr, 1, i, 1);
+    }
+}
+
+
+static void
+strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
+    strangler_cli_probe_t *pr, int from_new, size_t i, int writes)
+{
     char                            ex[STRANGLER_CLI_EXAMPLES]
                                       [STRANGLER_CLI_EXAMPLE_LEN];
-    char                           *pattern, *kp, *kn;
-    long                            j;
+    long                            io, in;
     size_t                          e, n, len;
     uint32_t                        mask;
     strangler_method_t              m;
-    strangler_cli_change_t          c;
-    const strangler_str_t          *p, *q;
-    const strangler_route_t        *ro, *rn;
-    const strangler_cli_pattern_t  *pat;
+    const strangler_route_t        *route;
+    const strangler_cli_patterns_t  *from, *to;
 
-    pat = &po->patterns[i];
-    ro = pat->route;
-    p = strangler_cli_pattern_text(pat);
+    from = from_new ? pr->pn : pr->po;
+    to = from_new ? pr->po : pr->pn;
+    route = from->patterns[i].route;
 
     /* the first method of the class the route takes */
 
     mask = strangler_cli_class_methods(writes)
-           & (ro->methods ? ro->methods : strangler_cli_class_methods(-1));
+           & (route->methods ? route->methods
+                             : strangler_cli_class_methods(-1));
 
     for (m = 0; m < STRANGLER_M_OTHER && !(mask & (1u << m)); m++) {
         /* void */
@@ -670,82 +709,127 @@ strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
         return;
     }
 
-    n = strangler_cli_examples(p, ex, STRANGLER_CLI_EXAMPLES);
+    n = strangler_cli_examples(strangler_cli_pattern_text(&from->patterns[i]),
+                               ex, STRANGLER_CLI_EXAMPLES);
 
     for (e = 0; e < n; e++) {
         len = strlen(ex[e]);
 
-        if (strangler_cli_patterns_match(po, m, ex[e], len) != (long) i) {
+        if (strangler_cli_patterns_match(from, m, ex[e], len) != (long) i) {
             continue;       /* another pattern serves it already */
         }
 
-        j = strangler_cli_patterns_match(pn, m, ex[e], len);
-        rn = (j >= 0) ? pn->patterns[j].route : NULL;
-        q = (j >= 0) ? strangler_cli_pattern_text(&pn->patterns[j]) : NULL;
+        io = from_new ? strangler_cli_patterns_match(to, m, ex[e], len)
+                      : (long) i;
+        in = from_new ? (long) i
+                      : strangler_cli_patterns_match(to, m, ex[e], len);
 
-        kp = strangler_cli_pattern_key(p);
-        kn = q ? strangler_cli_pattern_key(q) : NULL;
-
-        if (kp == NULL || (q && kn == NULL)) {
-            diff->failed = 1;
-            free(kp);
-            free(kn);
-            return;
+        if (strangler_cli_diff_path(diff, pr, m, writes, ex[e], io, in)) {
+            return;         /* one example per pattern and class */
         }
-
-        if (kn && strcmp(kp, kn) == 0) {
-            free(kp);
-            free(kn);
-            continue;       /* the same pattern: its changes are listed */
-        }
-
-        kept = strangler_cli_entries_serve(en, kp, m);
-
-        free(kp);
-        free(kn);
-
-        strangler_cli_describe_target(old, ro, writes, bo, sizeof(bo));
-        strangler_cli_describe_target(new, rn, writes, bn, sizeof(bn));
-
-        /*
-         * Listed: another route or other targets for a pattern still
-         * there; other targets for a pattern removed (listed as such).
-         */
-
-        if (strcmp(bo, bn) == 0
-            && (!kept || (rn && strcmp(ro->name.data, rn->name.data) == 0)))
-        {
-            continue;
-        }
-
-        memset(&c, 0, sizeof(strangler_cli_change_t));
-
-        snprintf(example, sizeof(example), "%s %s",
-                 strangler_method_name(m), ex[e]);
-
-        pattern = (char *) p->data;
-        c.kind = STRANGLER_CLI_CHANGE_PRECEDENCE;
-        c.writes = writes;
-        c.methods = 1u << m;
-        c.patterns = &pattern;
-        c.npatterns = 1;
-        c.route_before = (char *) ro->name.data;
-        c.route_after = rn ? (char *) rn->name.data : NULL;
-        c.before = bo;
-        c.after = bn;
-        c.example = example;
-        c.now = q ? (char *) q->data : NULL;
-
-        strangler_cli_change_merge(diff, &c);
-
-        return;             /* one example per pattern and class */
     }
+}
+
+
+/* one path, served by old pattern io and new pattern in (-1: none) */
+
+static int
+strangler_cli_diff_path(strangler_cli_diff_t *diff, strangler_cli_probe_t *pr,
+    strangler_method_t m, int writes, const char *path, long io, long in)
+{
+    int                      kept, listed;
+    char                     bo[STRANGLER_CLI_DESC_LEN];
+    char                     bn[STRANGLER_CLI_DESC_LEN];
+    char                     example[STRANGLER_CLI_EXAMPLE_LEN + 16];
+    char                    *ko, *kn, *pattern;
+    size_t                   i;
+    strangler_cli_change_t   c;
+    const strangler_str_t   *po, *pn;
+    const strangler_route_t *ro, *rn;
+
+    ro = io >= 0 ? pr->po->patterns[io].route : NULL;
+    rn = in >= 0 ? pr->pn->patterns[in].route : NULL;
+    po = io >= 0 ? strangler_cli_pattern_text(&pr->po->patterns[io]) : NULL;
+    pn = in >= 0 ? strangler_cli_pattern_text(&pr->pn->patterns[in]) : NULL;
+
+    if (po == NULL && pn == NULL) {
+        return 0;           /* the default's change is listed */
+    }
+
+    ko = po ? strangler_cli_pattern_key(po) : NULL;
+    kn = pn ? strangler_cli_pattern_key(pn) : NULL;
+
+    if ((po && ko == NULL) || (pn && kn == NULL)) {
+        diff->failed = 1;
+        free(ko);
+        free(kn);
+        return 1;
+    }
+
+    if (ko && kn && strcmp(ko, kn) == 0) {
+        free(ko);
+        free(kn);
+        return 0;           /* the same pattern: its changes are listed */
+    }
+
+    kept = ko && strangler_cli_entries_serve(pr->en, ko, m);
+
+    free(ko);
+    free(kn);
+
+    strangler_cli_describe_target(pr->old, ro, writes, bo, sizeof(bo));
+    strangler_cli_describe_target(pr->new, rn, writes, bn, sizeof(bn));
+
+    if (strcmp(bo, bn) == 0
+        && (!kept || (ro && rn && strcmp(ro->name.data, rn->name.data) == 0)))
+    {
+        return 0;
+    }
+
+    pattern = po ? (char *) po->data : NULL;
+
+    /* once per old and new pattern and class */
+
+    for (i = 0; i < diff->n; i++) {
+        listed = diff->changes[i].kind == STRANGLER_CLI_CHANGE_PRECEDENCE
+                 && diff->changes[i].writes == writes
+                 && strangler_cli_str_eq(diff->changes[i].npatterns
+                                         ? diff->changes[i].patterns[0]
+                                         : NULL, pattern)
+                 && strangler_cli_str_eq(diff->changes[i].now,
+                                         pn ? pn->data : NULL);
+        if (listed) {
+            return 1;
+        }
+    }
+
+    memset(&c, 0, sizeof(strangler_cli_change_t));
+
+    snprintf(example, sizeof(example), "%s %s", strangler_method_name(m),
+             path);
+
+    c.kind = STRANGLER_CLI_CHANGE_PRECEDENCE;
+    c.owner = writes && strcmp(bo, bn) != 0;
+    c.writes = writes;
+    c.methods = 1u << m;
+    c.patterns = &pattern;
+    c.npatterns = po ? 1 : 0;
+    c.route_before = ro ? (char *) ro->name.data : NULL;
+    c.route_after = rn ? (char *) rn->name.data : NULL;
+    c.before = bo;
+    c.after = bn;
+    c.example = example;
+    c.now = pn ? (char *) pn->data : NULL;
+
+    strangler_cli_change_merge(diff, &c);
+
+    return 1;
 }
 
 
 /* into a pattern's list: the same change for another method joins */
 
-static void
+static size_t
 strangler_cli_change_add(strangler_cli_diff_t *diff,
     strangler_cli_change_t *list, size_t *n, const strangler_cli_change_t *c)
 {
@@ -762,12 +846,12 @@ strangler_cli_change_add(strangler_cli_diff_t *diff,
             && strangler_cli_str_eq(l->after, c->after))
         {
             l->methods |= c->methods;
-            return;
+            return i;
         }
     }
 
     if (*n == STRANGLER_CLI_KEY_CHANGES) {
-        return;
+        return *n;
     }
 
     l = &list[(*n)++];
@@ -783,6 +867,8 @@ strangler_cli_change_add(strangler_cli_diff_t *diff,
     /* the pattern's text is the caller's */
     l->patterns = c->patterns;
     l->npatterns = 1;
+
+    return *n - 1;
 }
 
 
@@ -843,10 +929,14 @@ strangler_cli_change_merge(strangler_cli_diff_t *diff,
     diff->n++;
 
     d->kind = c->kind;
+    d->owner = c->owner;
     d->writes = c->writes;
     d->methods = c->methods;
-    d->patterns[0] = strangler_cli_strdup(diff, c->patterns[0]);
-    d->npatterns = 1;
+    d->npatterns = c->npatterns;
+
+    if (c->npatterns) {
+        d->patterns[0] = strangler_cli_strdup(diff, c->patterns[0]);
+    }
     d->route_before = strangler_cli_strdup(diff, c->route_before);
     d->route_after = strangler_cli_strdup(diff, c->route_after);
     d->before = strangler_cli_strdup(diff, c->before);

@@ -44,23 +44,33 @@ static const char  *strangler_cli_change_marks[] = {
 void
 strangler_cli_diff_print(const strangler_cli_diff_t *diff)
 {
-    size_t                       i, n, count[STRANGLER_CLI_CHANGE_COUNT];
+    size_t                       i, n, owners;
+    size_t                       count[STRANGLER_CLI_CHANGE_COUNT];
+    unsigned                     owner;
     strangler_cli_change_kind_t  k;
-
-    memset(count, 0, sizeof(count));
-
-    for (k = 0; k < STRANGLER_CLI_CHANGE_COUNT; k++) {
-        for (i = 0; i < diff->n; i++) {
-            if (diff->changes[i].kind == k) {
-                strangler_cli_diff_line(&diff->changes[i]);
-                count[k]++;
-            }
-        }
-    }
 
     if (diff->n == 0) {
         printf("no change\n");
         return;
+    }
+
+    memset(count, 0, sizeof(count));
+    owners = 0;
+
+    /* what moves writes first, then the rest, each in the kinds' order */
+
+    for (owner = 1; owner <= 1; owner--) {
+        for (k = 0; k < STRANGLER_CLI_CHANGE_COUNT; k++) {
+            for (i = 0; i < diff->n; i++) {
+                if (diff->changes[i].kind == k
+                    && diff->changes[i].owner == owner)
+                {
+                    strangler_cli_diff_line(&diff->changes[i]);
+                    count[k]++;
+                    owners += owner;
+                }
+            }
+        }
     }
 
     printf("%zu change%s:", diff->n, diff->n == 1 ? "" : "s");
@@ -72,6 +82,10 @@ strangler_cli_diff_print(const strangler_cli_diff_t *diff)
         }
     }
 
+    if (owners) {
+        printf(" (%zu move%s writes)", owners, owners == 1 ? "s" : "");
+    }
+
     printf("\n");
 }
 
@@ -81,15 +95,27 @@ strangler_cli_diff_line(const strangler_cli_change_t *c)
 {
     size_t  i;
 
+    if (c->owner && c->kind != STRANGLER_CLI_CHANGE_OWNER) {
+        printf("! ");
+    }
+
     printf("%s", strangler_cli_change_marks[c->kind]);
 
     if (c->kind == STRANGLER_CLI_CHANGE_PRECEDENCE) {
-        printf(" %s: %s", c->example, c->patterns[0]);
-        printf(" (route %s) -> %s", c->route_before,
-               c->now ? c->now : "no pattern");
+        printf(" %s: ", c->example);
 
-        if (c->route_after) {
-            printf(" (route %s)", c->route_after);
+        if (c->npatterns) {
+            printf("%s (route %s)", c->patterns[0], c->route_before);
+
+        } else {
+            printf("no route");
+        }
+
+        if (c->now) {
+            printf(" -> %s (route %s)", c->now, c->route_after);
+
+        } else {
+            printf(" -> no route");
         }
 
         printf(": %s -> %s\n", c->before, c->after);
@@ -131,27 +157,49 @@ strangler_cli_diff_line(const strangler_cli_change_t *c)
 }
 
 
-/* " writes", " reads (GET, HEAD)", or for added: " (GET, HEAD)" */
+/*
+ * " writes", " reads (GET, HEAD)", for added: " (GET, HEAD)", and for
+ * most of the methods: " (all but GET, HEAD)"
+ */
 
 static void
 strangler_cli_diff_class(const strangler_cli_change_t *c)
 {
-    size_t              n;
+    size_t              n, all;
+    uint32_t            class, shown;
     strangler_method_t  m;
 
-    if (c->writes >= 0) {
+    /* "~ reads" says it already */
+
+    if (c->writes >= 0 && c->kind != STRANGLER_CLI_CHANGE_READS) {
         printf(" %s", c->writes ? "writes" : "reads");
     }
 
-    if (c->methods == strangler_cli_class_methods(c->writes)) {
+    class = strangler_cli_class_methods(c->writes);
+
+    if (c->methods == class) {
         return;
     }
 
-    printf(" (");
+    for (m = 0, n = 0, all = 0; m < STRANGLER_M_OTHER; m++) {
+        all += (class >> m) & 1;
+        n += (c->methods >> m) & 1;
+    }
+
+    shown = c->methods;
+
+    if (2 * n > all) {
+        printf(" (all but");
+        shown = class & ~c->methods;
+
+    } else {
+        printf(" (");
+    }
 
     for (m = 0, n = 0; m < STRANGLER_M_OTHER; m++) {
-        if (c->methods & (1u << m)) {
-            printf("%s%s", n++ ? ", " : "", strangler_method_name(m));
+        if (shown & (1u << m)) {
+            printf("%s%s", n++ ? ", " : (shown == c->methods ? "" : " "),
+                   strangler_method_name(m));
         }
     }
 
@@ -185,8 +233,10 @@ strangler_cli_diff_json(const strangler_cli_diff_t *diff)
 {
     int                          rc;
     char                        *text;
-    size_t                       i;
+    size_t                       i, owners;
+    size_t                       count[STRANGLER_CLI_CHANGE_COUNT];
     json_t                      *root, *changes, *summary, *one;
+    unsigned                     owner;
     strangler_cli_change_kind_t  k;
 
     root = json_object();
@@ -200,26 +250,38 @@ strangler_cli_diff_json(const strangler_cli_diff_t *diff)
     json_object_set_new(root, "old", json_string(diff->old_file));
     json_object_set_new(root, "new", json_string(diff->new_file));
 
-    for (k = 0; k < STRANGLER_CLI_CHANGE_COUNT; k++) {
-        json_object_set_new(summary, strangler_cli_change_name(k),
-                            json_integer(0));
+    memset(count, 0, sizeof(count));
+    owners = 0;
 
-        for (i = 0; i < diff->n; i++) {
-            if (diff->changes[i].kind != k) {
-                continue;
+    /* in the order of the text: what moves writes first */
+
+    for (owner = 1; owner <= 1; owner--) {
+        for (k = 0; k < STRANGLER_CLI_CHANGE_COUNT; k++) {
+            for (i = 0; i < diff->n; i++) {
+                if (diff->changes[i].kind != k
+                    || diff->changes[i].owner != owner)
+                {
+                    continue;
+                }
+
+                one = strangler_cli_diff_change_json(&diff->changes[i]);
+                if (one == NULL || json_array_append_new(changes, one) != 0)
+                {
+                    goto failed;
+                }
+
+                count[k]++;
+                owners += owner;
             }
-
-            one = strangler_cli_diff_change_json(&diff->changes[i]);
-            if (one == NULL || json_array_append_new(changes, one) != 0) {
-                goto failed;
-            }
-
-            json_object_set_new(summary, strangler_cli_change_name(k),
-                json_integer(json_integer_value(
-                    json_object_get(summary, strangler_cli_change_name(k)))
-                    + 1));
         }
     }
+
+    for (k = 0; k < STRANGLER_CLI_CHANGE_COUNT; k++) {
+        json_object_set_new(summary, strangler_cli_change_name(k),
+                            json_integer(count[k]));
+    }
+
+    json_object_set_new(summary, "moves_writes", json_integer(owners));
 
     json_object_set_new(root, "changes", changes);
     json_object_set_new(root, "summary", summary);
@@ -274,6 +336,7 @@ strangler_cli_diff_change_json(const strangler_cli_change_t *c)
         json_array_append_new(patterns, json_string(c->patterns[i]));
     }
 
+
     for (m = 0; m < STRANGLER_M_OTHER; m++) {
         if (c->methods & (1u << m)) {
             json_array_append_new(methods,
@@ -283,6 +346,7 @@ strangler_cli_diff_change_json(const strangler_cli_change_t *c)
 
     json_object_set_new(o, "kind",
                         json_string(strangler_cli_change_name(c->kind)));
+    json_object_set_new(o, "moves_writes", json_boolean(c->owner));
     json_object_set_new(o, "class", c->writes < 0 ? json_null()
                                     : json_string(c->writes ? "writes"
                                                             : "reads"));

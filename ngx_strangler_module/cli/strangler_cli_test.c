@@ -139,9 +139,8 @@ strangler_cli_test(int argc, char **argv)
         }
     }
 
-    under = strangler_cli_report_coverage(&rep, &cov, args.fail_under);
-
-    strangler_cli_report_end(&rep, args.table);
+    under = strangler_cli_report_end(&rep, args.table, &cov,
+                                     args.fail_under);
 
     rc = (rep.failed || under) ? STRANGLER_EXIT_FAIL : STRANGLER_EXIT_OK;
 

@@ -14,6 +14,8 @@
 #include "strangler_cli.h"
 
 
+static int strangler_cli_report_coverage(strangler_cli_report_t *rep,
+    const strangler_cli_coverage_t *cov, double fail_under);
 static void strangler_cli_report_request(const strangler_cli_case_t *c,
     char *buf, size_t size);
 static void strangler_cli_report_uncovered(const strangler_cli_report_t *rep,
@@ -82,7 +84,7 @@ strangler_cli_report_case(strangler_cli_report_t *rep,
 }
 
 
-int
+static int
 strangler_cli_report_coverage(strangler_cli_report_t *rep,
     const strangler_cli_coverage_t *cov, double fail_under)
 {
@@ -122,16 +124,26 @@ strangler_cli_report_coverage(strangler_cli_report_t *rep,
 }
 
 
-void
-strangler_cli_report_end(strangler_cli_report_t *rep, const char *table)
+/* the summary, then the coverage; TAP: the coverage, then the plan */
+
+int
+strangler_cli_report_end(strangler_cli_report_t *rep, const char *table,
+    const strangler_cli_coverage_t *cov, double fail_under)
 {
-    if (rep->tap) {
-        printf("1..%zu\n", rep->tests);
-        return;
+    int  under;
+
+    if (!rep->tap) {
+        printf("%s: %zu cases, %zu passed, %zu failed\n", table,
+               rep->passed + rep->failed, rep->passed, rep->failed);
     }
 
-    printf("%s: %zu cases, %zu passed, %zu failed\n", table,
-           rep->passed + rep->failed, rep->passed, rep->failed);
+    under = strangler_cli_report_coverage(rep, cov, fail_under);
+
+    if (rep->tap) {
+        printf("1..%zu\n", rep->tests);
+    }
+
+    return under;
 }
 
 

@@ -22,6 +22,8 @@ static size_t strangler_cli_append(char *buf, size_t size, size_t n,
     ;
 static const char *strangler_cli_name(const strangler_table_t *table,
     int b);
+static const char *strangler_cli_shadow_to(const strangler_table_t *table,
+    const strangler_route_t *route, int writes);
 
 
 /* "12.5%" from 125000 ppm */
@@ -130,8 +132,7 @@ strangler_cli_describe_shadow(const strangler_table_t *table,
     strangler_cli_percent(sh->sample_ppm, pct, sizeof(pct));
 
     n = strangler_cli_append(buf, size, n, "to %s, %s, %s",
-                             sh->to >= 0 ? strangler_cli_name(table, sh->to)
-                                         : "the other side",
+                             strangler_cli_shadow_to(table, route, writes),
                              pct, strangler_compare_name(sh->compare));
 
     for (i = 0; i < sh->ignore.n; i++) {
@@ -188,6 +189,43 @@ strangler_cli_describe_route(const strangler_table_t *table,
                                         shadow);
         }
     }
+}
+
+
+/*
+ * Where the copies go, as the core decides it for a sampled request; a
+ * split's reads are copied to whichever side did not serve.
+ */
+
+static const char *
+strangler_cli_shadow_to(const strangler_table_t *table,
+    const strangler_route_t *route, int writes)
+{
+    strangler_match_t      match;
+    strangler_request_t    req;
+    strangler_override_t   all;
+    strangler_decision_t   d;
+
+    if (!writes && route->nreads > 1 && route->shadow.to < 0) {
+        return "the other side";
+    }
+
+    all.reads = STRANGLER_NONE;
+    all.owner = STRANGLER_NONE;
+    all.sample_ppm = STRANGLER_SAMPLE_SCALE;
+
+    memset(&req, 0, sizeof(strangler_request_t));
+    req.method = writes ? STRANGLER_M_POST : STRANGLER_M_GET;
+    req.override = &all;
+
+    match.route = route;
+    match.rule = STRANGLER_RULE_EXACT;
+
+    strangler_decide(table, &match, &req, &d);
+
+    return d.shadow_to == STRANGLER_NONE ? "none"
+                                         : strangler_cli_name(table,
+                                                              d.shadow_to);
 }
 
 

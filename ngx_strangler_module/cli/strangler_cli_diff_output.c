@@ -6,13 +6,16 @@
  * and marked, short enough to paste into a pull request; or the same as
  * JSON.
  *
- *   ! owner writes /api/conversations/{id} (route conversations): monolith -> messages
+ *   ! owner writes /api/conversations/{id} (route conversations):
+ *       monolith -> messages
  *   ~ reads /api/users/{id}/inbox (route inbox): monolith -> messages
- *   ~ shadow reads /api/users/{id}/inbox (route inbox): to messages, ... -> none
+ *   ~ shadow reads /api/users/{id}/inbox (route inbox): to messages, ...
  *   ~ route writes /api/drafts: drafts -> drafts-v2
  *   + /api/search (route search): reads messages; writes monolith
  *   - /api/old (route old): reads messages; writes monolith
  *   > GET /api/users/1/inbox: /api/users/{id}/inbox (route inbox) -> ...
+ *
+ * (a line each, however long).
  */
 
 

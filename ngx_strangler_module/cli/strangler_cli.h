@@ -233,6 +233,8 @@ int strangler_cli_report_end(strangler_cli_report_t *rep,
 
 #define STRANGLER_CLI_DESC_LEN  512
 
+const char *strangler_cli_backend_name(const strangler_table_t *table,
+    int b);
 void strangler_cli_percent(uint32_t ppm, char *buf, size_t size);
 void strangler_cli_describe_reads(const strangler_table_t *table,
     const strangler_route_t *route, char *buf, size_t size);

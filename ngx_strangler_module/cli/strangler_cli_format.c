@@ -251,12 +251,25 @@ strangler_cli_append(char *buf, size_t size, size_t n, const char *fmt, ...)
 }
 
 
-static const char *
-strangler_cli_name(const strangler_table_t *table, int b)
+/* a backend's name (the loader keeps names terminated), NULL for none */
+
+const char *
+strangler_cli_backend_name(const strangler_table_t *table, int b)
 {
     if (b < 0 || (size_t) b >= table->nbackends) {
-        return "-";
+        return NULL;
     }
 
     return table->backends[b].name.data;
+}
+
+
+static const char *
+strangler_cli_name(const strangler_table_t *table, int b)
+{
+    const char  *name;
+
+    name = strangler_cli_backend_name(table, b);
+
+    return name ? name : "-";
 }

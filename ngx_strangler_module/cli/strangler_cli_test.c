@@ -44,8 +44,6 @@ static void strangler_cli_test_write(const strangler_table_t *table,
     const char *force, strangler_cli_failures_t *f);
 static strangler_str_t strangler_cli_test_got(const strangler_table_t *table,
     const strangler_cli_result_t *res, strangler_cli_expect_t e);
-static const char *strangler_cli_backend_name(const strangler_table_t *table,
-    int b);
 
 
 static void
@@ -427,16 +425,4 @@ strangler_cli_test_write(const strangler_table_t *table,
                               strangler_cli_backend_name(table,
                                                        w.shadow.shadow_to));
     }
-}
-
-
-static const char *
-strangler_cli_backend_name(const strangler_table_t *table, int b)
-{
-    if (b < 0 || (size_t) b >= table->nbackends) {
-        return NULL;
-    }
-
-    /* the loader keeps names terminated */
-    return table->backends[b].name.data;
 }

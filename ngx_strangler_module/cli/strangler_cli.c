@@ -425,8 +425,7 @@ strangler_cli_print_explain(const strangler_table_t *table,
     mo = req->method_override;
 
     if (mo) {
-        printf("method_override: %s:%.*s\n",
-               mo->from == STRANGLER_STICKY_ARG ? "arg" : "header",
+        printf("method_override: %s:%.*s\n", strangler_field_name(mo->from),
                (int) mo->name.len, mo->name.data);
     }
 
@@ -475,7 +474,7 @@ strangler_cli_print_percent(const char *label, uint32_t ppm)
     uint32_t  unit, rest;
     size_t    n;
 
-    unit = STRANGLER_SAMPLE_SCALE / 100;
+    unit = STRANGLER_PPM_PER_PERCENT;
 
     if (ppm % unit == 0) {
         printf("%s: %u%%\n", label, ppm / unit);

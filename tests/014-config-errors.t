@@ -2,7 +2,7 @@
 # was expected.  One block per error.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 45;
+plan tests => repeat_each() * 47;
 
 no_root_location();
 
@@ -336,3 +336,17 @@ routes:
 --- error_log
 route "a": unknown backend "nosuch1"
 route "b": unknown backend "nosuch2"
+
+
+=== TEST 23: a route named "-", the default route's name
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, messages: {} }
+routes:
+  - name: "-"
+    paths: [/a]
+--- must_die
+--- error_log
+routes.yaml:5:11: route name "-" is the name of the default route (requests no route matches)

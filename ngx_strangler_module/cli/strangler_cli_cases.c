@@ -582,7 +582,7 @@ static int
 strangler_cli_want_check(strangler_cli_cases_ctx_t *cx,
     strangler_cli_expect_t e, yaml_node_t *value, const strangler_str_t *s)
 {
-    int                       i;
+    int                       i, n;
     const char               *name;
     const strangler_table_t  *table;
 
@@ -602,13 +602,15 @@ strangler_cli_want_check(strangler_cli_cases_ctx_t *cx,
 
     case STRANGLER_CLI_EXPECT_RULE:
     case STRANGLER_CLI_EXPECT_REASON:
-        for (i = 0; i <= STRANGLER_REASON_FORCE; i++) {
+        n = (e == STRANGLER_CLI_EXPECT_RULE) ? STRANGLER_RULE_COUNT
+                                             : STRANGLER_REASON_COUNT;
+
+        for (i = 0; i < n; i++) {
             name = (e == STRANGLER_CLI_EXPECT_RULE)
                    ? strangler_rule_name((strangler_rule_t) i)
                    : strangler_reason_name((strangler_reason_t) i);
 
-            if (strlen(name) == s->len && memcmp(name, s->data, s->len) == 0
-                && name[0] != '-')
+            if (strlen(name) == s->len && memcmp(name, s->data, s->len) == 0)
             {
                 return 0;
             }

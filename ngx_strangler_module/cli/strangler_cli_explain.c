@@ -223,8 +223,7 @@ strangler_cli_explain_print(const strangler_table_t *table,
     mo = req->method_override;
 
     if (mo) {
-        printf("method_override: %s:%.*s\n",
-               mo->from == STRANGLER_STICKY_ARG ? "arg" : "header",
+        printf("method_override: %s:%.*s\n", strangler_field_name(mo->from),
                (int) mo->name.len, mo->name.data);
     }
 

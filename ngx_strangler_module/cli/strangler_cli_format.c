@@ -35,7 +35,7 @@ strangler_cli_percent(uint32_t ppm, char *buf, size_t size)
     size_t    n;
     uint32_t  unit;
 
-    unit = STRANGLER_SAMPLE_SCALE / 100;
+    unit = STRANGLER_PPM_PER_PERCENT;
 
     if (ppm % unit == 0) {
         snprintf(buf, size, "%u%%", ppm / unit);
@@ -58,8 +58,7 @@ void
 strangler_cli_describe_reads(const strangler_table_t *table,
     const strangler_route_t *route, char *buf, size_t size)
 {
-    size_t       i, n;
-    const char  *kind;
+    size_t  i, n;
 
     if (route->nreads == 1) {
         snprintf(buf, size, "%s",
@@ -76,25 +75,19 @@ strangler_cli_describe_reads(const strangler_table_t *table,
                                  route->reads[i].weight);
     }
 
-    switch (route->sticky) {
-    case STRANGLER_STICKY_HEADER:
-        kind = "header:";
-        break;
-    case STRANGLER_STICKY_COOKIE:
-        kind = "cookie:";
-        break;
-    case STRANGLER_STICKY_ARG:
-        kind = "arg:";
-        break;
-    case STRANGLER_STICKY_IP:
-        (void) strangler_cli_append(buf, size, n, " (sticky ip)");
-        return;
-    default:
+    if (route->sticky == STRANGLER_STICKY_NONE) {
         (void) strangler_cli_append(buf, size, n, " (random)");
         return;
     }
 
-    (void) strangler_cli_append(buf, size, n, " (sticky %s%.*s)", kind,
+    if (route->sticky == STRANGLER_STICKY_IP) {
+        (void) strangler_cli_append(buf, size, n, " (sticky %s)",
+                                    strangler_field_name(route->sticky));
+        return;
+    }
+
+    (void) strangler_cli_append(buf, size, n, " (sticky %s:%.*s)",
+                                strangler_field_name(route->sticky),
                                 (int) route->sticky_name.len,
                                 route->sticky_name.data);
 }

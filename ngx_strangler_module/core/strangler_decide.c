@@ -16,7 +16,7 @@
 #include "strangler_core.h"
 
 
-static const char  *strangler_method_names[] = {
+static const char  *strangler_method_names[STRANGLER_M_COUNT] = {
     "GET",
     "HEAD",
     "OPTIONS",
@@ -37,7 +37,7 @@ static const char  *strangler_method_names[] = {
 };
 
 
-static const char  *strangler_reason_names[] = {
+static const char  *strangler_reason_names[STRANGLER_REASON_COUNT] = {
     "exact",
     "template",
     "regex",
@@ -322,7 +322,7 @@ strangler_method_is_read(strangler_method_t method)
 const char *
 strangler_reason_name(strangler_reason_t reason)
 {
-    if ((unsigned) reason > STRANGLER_REASON_FORCE) {
+    if ((unsigned) reason >= STRANGLER_REASON_COUNT) {
         return "-";
     }
 
@@ -333,12 +333,34 @@ strangler_reason_name(strangler_reason_t reason)
 const char *
 strangler_rule_name(strangler_rule_t rule)
 {
-    if ((unsigned) rule > STRANGLER_RULE_DEFAULT) {
+    if ((unsigned) rule >= STRANGLER_RULE_COUNT) {
         return "-";
     }
 
     /* the rule names are the first reason names */
     return strangler_reason_names[rule];
+}
+
+
+uint32_t
+strangler_percent_to_ppm(double percent)
+{
+    if (!(percent > 0)) {
+        return 0;
+    }
+
+    if (percent >= 100) {
+        return STRANGLER_SAMPLE_SCALE;
+    }
+
+    return (uint32_t) (percent * STRANGLER_PPM_PER_PERCENT + 0.5);
+}
+
+
+double
+strangler_ppm_to_percent(uint32_t ppm)
+{
+    return (double) ppm / STRANGLER_PPM_PER_PERCENT;
 }
 
 

@@ -55,17 +55,6 @@ static const strangler_yaml_field_t  strangler_route_fields[] = {
 };
 
 
-static const struct {
-    const char          *prefix;
-    size_t               len;
-    strangler_sticky_t   sticky;
-} strangler_sticky_forms[] = {
-    { "header:", sizeof("header:") - 1, STRANGLER_STICKY_HEADER },
-    { "cookie:", sizeof("cookie:") - 1, STRANGLER_STICKY_COOKIE },
-    { "arg:",    sizeof("arg:") - 1,    STRANGLER_STICKY_ARG },
-};
-
-
 void
 strangler_load_routes(void *ctx, void *obj, yaml_node_t *value)
 {
@@ -500,26 +489,32 @@ strangler_load_sticky(void *ctx, void *obj, yaml_node_t *value)
 strangler_sticky_t
 strangler_load_field(const strangler_str_t *s, strangler_str_t *name)
 {
-    size_t  i, len;
+    size_t       from, len;
+    const char  *prefix;
 
     name->data = NULL;
     name->len = 0;
 
-    if (s->len == 2 && memcmp(s->data, "ip", 2) == 0) {
+    prefix = strangler_field_name(STRANGLER_STICKY_IP);
+
+    if (s->len == strlen(prefix) && memcmp(s->data, prefix, s->len) == 0) {
         return STRANGLER_STICKY_IP;
     }
 
-    for (i = 0; i < strangler_nelts(strangler_sticky_forms); i++) {
-        len = strangler_sticky_forms[i].len;
+    for (from = STRANGLER_STICKY_HEADER; from <= STRANGLER_STICKY_ARG; from++)
+    {
+        prefix = strangler_field_name((strangler_sticky_t) from);
+        len = strlen(prefix);
 
-        if (s->len > len
-            && memcmp(s->data, strangler_sticky_forms[i].prefix, len) == 0
-            && strangler_load_is_token(s->data + len, s->len - len))
+        if (s->len > len + 1
+            && memcmp(s->data, prefix, len) == 0
+            && s->data[len] == ':'
+            && strangler_load_is_token(s->data + len + 1, s->len - len - 1))
         {
-            name->data = s->data + len;
-            name->len = s->len - len;
+            name->data = s->data + len + 1;
+            name->len = s->len - len - 1;
 
-            return strangler_sticky_forms[i].sticky;
+            return (strangler_sticky_t) from;
         }
     }
 

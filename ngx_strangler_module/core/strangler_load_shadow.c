@@ -49,7 +49,7 @@ static const strangler_yaml_field_t  strangler_shadow_fields[] = {
 };
 
 
-static const char  *strangler_compare_names[] = {
+static const char  *strangler_compare_names[STRANGLER_COMPARE_COUNT] = {
     "off",                      /* STRANGLER_COMPARE_OFF */
     "status",                   /* STRANGLER_COMPARE_STATUS */
     "body",                     /* STRANGLER_COMPARE_BODY */
@@ -213,13 +213,14 @@ strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm)
     }
 
     /*
-     * A percent is 10^4 ppm: 5 decimals are kept, the 5th one rounds;
-     * the ones after it cannot change the rounding.
+     * A percent is STRANGLER_PPM_PER_PERCENT (10^4) ppm: one decimal more
+     * than that is kept, and rounds; the ones after it cannot change the
+     * rounding.  frac counts tenths of a ppm.
      */
 
     frac = 0;
     fraction = 0;
-    scale = 100000;
+    scale = STRANGLER_PPM_PER_PERCENT * 10;
 
     if (i < s->len && s->data[i] == '.') {
         for (i++; i < s->len && s->data[i] >= '0' && s->data[i] <= '9'; i++) {
@@ -237,7 +238,7 @@ strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm)
         return 0;
     }
 
-    *ppm = (uint32_t) (whole * 10000 + (frac + 5) / 10);
+    *ppm = (uint32_t) (whole * STRANGLER_PPM_PER_PERCENT + (frac + 5) / 10);
 
     return 1;
 }

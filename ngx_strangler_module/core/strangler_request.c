@@ -16,6 +16,15 @@
 #include "strangler_core.h"
 
 
+static const char  *strangler_field_names[STRANGLER_STICKY_COUNT] = {
+    "",                         /* STRANGLER_STICKY_NONE */
+    "header",                   /* STRANGLER_STICKY_HEADER */
+    "cookie",                   /* STRANGLER_STICKY_COOKIE */
+    "arg",                      /* STRANGLER_STICKY_ARG */
+    "ip"                        /* STRANGLER_STICKY_IP */
+};
+
+
 static int strangler_method_override_find(const strangler_table_t *table,
     const strangler_accessor_t *acc, const strangler_field_t **found);
 
@@ -103,6 +112,17 @@ strangler_method_override_find(const strangler_table_t *table,
     }
 
     return 0;
+}
+
+
+const char *
+strangler_field_name(strangler_sticky_t from)
+{
+    if ((unsigned) from >= STRANGLER_STICKY_COUNT) {
+        from = STRANGLER_STICKY_NONE;
+    }
+
+    return strangler_field_names[from];
 }
 
 

@@ -21,6 +21,7 @@
 #define STRANGLER_ERROR_LEN       320
 #define STRANGLER_MAX_BACKENDS    256
 #define STRANGLER_SAMPLE_SCALE    1000000     /* sample is kept in ppm */
+#define STRANGLER_PPM_PER_PERCENT (STRANGLER_SAMPLE_SCALE / 100)
 #define STRANGLER_NONE            (-1)        /* "no backend" */
 /* the name of the default route (no route matched): no route may take it */
 #define STRANGLER_DEFAULT_ROUTE   "-"
@@ -67,7 +68,8 @@ typedef enum {
     STRANGLER_RULE_TEMPLATE,
     STRANGLER_RULE_REGEX,
     STRANGLER_RULE_PREFIX,
-    STRANGLER_RULE_DEFAULT      /* nothing matched */
+    STRANGLER_RULE_DEFAULT,     /* nothing matched */
+    STRANGLER_RULE_COUNT
 } strangler_rule_t;
 
 
@@ -80,7 +82,8 @@ typedef enum {
     STRANGLER_REASON_DEFAULT,
     STRANGLER_REASON_SPLIT,     /* a weighted split chose */
     STRANGLER_REASON_OVERRIDE,  /* a runtime override chose */
-    STRANGLER_REASON_FORCE      /* the force header chose (reads only) */
+    STRANGLER_REASON_FORCE,     /* the force header chose (reads only) */
+    STRANGLER_REASON_COUNT
 } strangler_reason_t;
 
 
@@ -89,7 +92,8 @@ typedef enum {
     STRANGLER_STICKY_HEADER,
     STRANGLER_STICKY_COOKIE,
     STRANGLER_STICKY_ARG,
-    STRANGLER_STICKY_IP
+    STRANGLER_STICKY_IP,
+    STRANGLER_STICKY_COUNT
 } strangler_sticky_t;
 
 
@@ -104,7 +108,8 @@ typedef enum {
     STRANGLER_COMPARE_OFF = 0,
     STRANGLER_COMPARE_STATUS,
     STRANGLER_COMPARE_BODY,
-    STRANGLER_COMPARE_JSON
+    STRANGLER_COMPARE_JSON,
+    STRANGLER_COMPARE_COUNT
 } strangler_compare_t;
 
 
@@ -311,6 +316,9 @@ int strangler_field_read(const strangler_accessor_t *acc,
     strangler_sticky_t from, const strangler_str_t *name,
     strangler_str_t *value);
 
+/* "header", "cookie", "arg" or "ip": the part before ':' in a table */
+const char *strangler_field_name(strangler_sticky_t from);
+
 /* an accessor answering from a text description; sets no `override` */
 void strangler_text_accessor(const strangler_text_request_t *text,
     strangler_accessor_t *acc);
@@ -354,6 +362,9 @@ strangler_method_t strangler_method_parse(const char *name, size_t len);
 const char *strangler_method_name(strangler_method_t method);
 int strangler_method_is_read(strangler_method_t method);
 const char *strangler_reason_name(strangler_reason_t reason);
+/* a sample: percent (0 to 100, rounded to the ppm) to ppm and back */
+uint32_t strangler_percent_to_ppm(double percent);
+double strangler_ppm_to_percent(uint32_t ppm);
 const char *strangler_rule_name(strangler_rule_t rule);
 const char *strangler_compare_name(strangler_compare_t compare);
 uint64_t strangler_hash(const char *data, size_t len);

@@ -614,7 +614,7 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    ctx->patch.sample_ppm = (ngx_int_t) (pct * 10000 + 0.5);
+    ctx->patch.sample_ppm = strangler_percent_to_ppm(pct);
 
     return 0;
 }

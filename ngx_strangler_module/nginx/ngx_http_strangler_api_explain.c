@@ -248,13 +248,12 @@ ngx_http_strangler_explain_json(ngx_http_strangler_api_ctx_t *ctx,
         shadow = json_pack("{s:o, s:f}",
                            "to", ngx_http_strangler_backend_json(t,
                                                               d->shadow_to),
-                           "sample", sample / 10000.0);
+                           "sample", strangler_ppm_to_percent(sample));
     }
 
     f = req->method_override;
 
-    mo = f ? json_pack("s+%", f->from == STRANGLER_STICKY_ARG ? "arg:"
-                                                               : "header:",
+    mo = f ? json_pack("s++%", strangler_field_name(f->from), ":",
                        f->name.data, f->name.len)
            : json_null();
 

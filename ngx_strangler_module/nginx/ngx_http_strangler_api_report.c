@@ -62,16 +62,6 @@ static void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
     const char *fmt, ...);
 
 
-static const char  *ngx_http_strangler_classes[] = {
-    "1xx", "2xx", "3xx", "4xx", "5xx"
-};
-
-
-static const char  *ngx_http_strangler_shadow_events[] = {
-    "sent", "dropped", "timed_out", "matched", "mismatched"
-};
-
-
 json_t *
 ngx_http_strangler_report_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
@@ -379,14 +369,23 @@ ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
 static json_t *
 ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
 {
-    return json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+    json_t      *responses;
+    ngx_uint_t   k;
+
+    responses = json_object();
+
+    for (k = 0; responses && k < NGX_HTTP_STRANGLER_NCLASSES; k++) {
+        if (json_object_set_new(responses, ngx_http_strangler_classes[k],
+                                json_integer((json_int_t) c->status[k])))
+        {
+            json_decref(responses);
+            responses = NULL;
+        }
+    }
+
+    return json_pack("{s:I, s:o, s:{s:I, s:I}}",
                      "requests", (json_int_t) c->requests,
-                     "responses",
-                       "1xx", (json_int_t) c->status[0],
-                       "2xx", (json_int_t) c->status[1],
-                       "3xx", (json_int_t) c->status[2],
-                       "4xx", (json_int_t) c->status[3],
-                       "5xx", (json_int_t) c->status[4],
+                     "responses", responses,
                      "upstream_time",
                        "count", (json_int_t) c->timed,
                        "sum_ms", (json_int_t) c->time_sum);
@@ -409,7 +408,7 @@ ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t, int backend)
 static json_t *
 ngx_http_strangler_report_sample(uint32_t ppm)
 {
-    return json_real(ppm / 10000.0);
+    return json_real(strangler_ppm_to_percent(ppm));
 }
 
 
@@ -495,7 +494,7 @@ ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
         route = ngx_http_strangler_metrics_route(t, i);
 
         for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
-            for (k = 0; k < 5; k++) {
+            for (k = 0; k < NGX_HTTP_STRANGLER_NCLASSES; k++) {
                 ngx_http_strangler_text(out,
                     "strangler_responses_total{route=\"%V\",backend=\"%V\","
                     "code=\"%s\"} %uA\n", route, &shb->name,

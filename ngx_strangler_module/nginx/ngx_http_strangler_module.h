@@ -121,6 +121,9 @@ typedef enum {
     NGX_HTTP_STRANGLER_SHADOW_NEVENTS
 } ngx_http_strangler_shadow_event_e;
 
+/* their names, in the API, the metrics and $strangler_shadow */
+extern const char  *ngx_http_strangler_shadow_events[];
+
 
 /* the zone (ngx_http_strangler_zone.c); all are no-ops without a zone */
 char *ngx_http_strangler_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -159,13 +162,10 @@ char *ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd,
 typedef void (*ngx_http_strangler_file_done_pt)(void *data, ngx_int_t rc);
 
 ngx_int_t ngx_http_strangler_file_init_conf(ngx_conf_t *cf);
-/* atomic replace: tmp file in the same directory, fsync, rename */
-ngx_int_t ngx_http_strangler_file_replace(ngx_str_t *path,
-    ngx_str_t *content, ngx_log_t *log,
-    ngx_http_strangler_file_done_pt done, void *data);
 /*
- * the same, for snapshots numbered `seq`: a snapshot older than the one
- * that landed last (`*landed`, in shared memory) is not written
+ * atomic replace (tmp file in the same directory, fsync, rename) of
+ * snapshots numbered `seq`: a snapshot older than the one that landed
+ * last (`*landed`, in shared memory; NULL: none) is not written
  */
 ngx_int_t ngx_http_strangler_file_replace_seq(ngx_str_t *path,
     ngx_str_t *content, ngx_atomic_t *landed, ngx_atomic_uint_t seq,

@@ -19,7 +19,12 @@
 /* upstream time histogram: these upper bounds in ms, then +Inf */
 #define NGX_HTTP_STRANGLER_TIME_BOUNDS                                     \
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
-#define NGX_HTTP_STRANGLER_NBUCKETS   12
+#define NGX_HTTP_STRANGLER_NBUCKETS                                        \
+    (sizeof((ngx_msec_t[]) { NGX_HTTP_STRANGLER_TIME_BOUNDS })             \
+     / sizeof(ngx_msec_t) + 1)
+
+/* response status classes: 1xx .. 5xx, status / 100 - 1 */
+#define NGX_HTTP_STRANGLER_NCLASSES   5
 
 /* the fields of an override; a patch says which ones it sets */
 #define NGX_HTTP_STRANGLER_OV_READS   0x01
@@ -30,7 +35,7 @@
 
 typedef struct {
     ngx_atomic_t                    requests;
-    ngx_atomic_t                    status[5];     /* 1xx .. 5xx */
+    ngx_atomic_t                    status[NGX_HTTP_STRANGLER_NCLASSES];
     ngx_atomic_t                    timed;         /* had upstream time */
     ngx_atomic_t                    time_sum;      /* ms */
     ngx_atomic_t                    time_bucket[NGX_HTTP_STRANGLER_NBUCKETS];
@@ -106,6 +111,7 @@ typedef struct ngx_http_strangler_binding_s  ngx_http_strangler_binding_t;
 
 /* ngx_http_strangler_zone.c */
 extern ngx_msec_t  ngx_http_strangler_time_bounds[];
+extern const char  *ngx_http_strangler_classes[];
 
 ngx_http_strangler_zone_ctx_t *ngx_http_strangler_zone_ctx(
     ngx_http_strangler_main_conf_t *smcf);

@@ -342,6 +342,54 @@ test_sticky(void)
 
 
 static void
+test_method_override(void)
+{
+    strangler_table_t  *t;
+
+    /* absent: the four frameworks' names */
+
+    t = load_ok(ROUTE, __LINE__);
+
+    if (t) {
+        UNIT_CHECK(t->nmethod_overrides == 4, "%zu", t->nmethod_overrides);
+        UNIT_CHECK(t->method_overrides[0].from == STRANGLER_STICKY_HEADER,
+                   "header");
+        UNIT_STR_EQ(t->method_overrides[0].name.data,
+                    "X-HTTP-Method-Override");
+        UNIT_STR_EQ(t->method_overrides[1].name.data, "X-HTTP-Method");
+        UNIT_STR_EQ(t->method_overrides[2].name.data, "X-Method-Override");
+        UNIT_CHECK(t->method_overrides[3].from == STRANGLER_STICKY_ARG,
+                   "arg");
+        UNIT_STR_EQ(t->method_overrides[3].name.data, "_method");
+        strangler_table_free(t);
+    }
+
+    /* [] turns it off; a list replaces the default */
+
+    t = load_ok(ROUTE "method_override: []\n", __LINE__);
+
+    if (t) {
+        UNIT_CHECK(t->nmethod_overrides == 0, "%zu", t->nmethod_overrides);
+        strangler_table_free(t);
+    }
+
+    t = load_ok(ROUTE "method_override: [\"arg:verb\", header:X-Tunnel]\n",
+                __LINE__);
+
+    if (t) {
+        UNIT_CHECK(t->nmethod_overrides == 2, "%zu", t->nmethod_overrides);
+        UNIT_CHECK(t->method_overrides[0].from == STRANGLER_STICKY_ARG,
+                   "arg");
+        UNIT_STR_EQ(t->method_overrides[0].name.data, "verb");
+        UNIT_CHECK(t->method_overrides[1].from == STRANGLER_STICKY_HEADER,
+                   "header");
+        UNIT_STR_EQ(t->method_overrides[1].name.data, "X-Tunnel");
+        strangler_table_free(t);
+    }
+}
+
+
+static void
 test_sample(void)
 {
     size_t              i;
@@ -512,6 +560,19 @@ static const error_case_t  error_cases[] = {
     E("version: 1\ndefault: a\nbackends: {a: {}}\n[x]: 1\n",
       F "4:1: keys must be names at top level"),
 
+    /* method_override */
+
+    E(ROUTE "method_override: header:X\n",
+      F "9:18: \"method_override\" must be a list of header:NAME and "
+      "arg:NAME, or []"),
+    E(ROUTE "method_override: [cookie:x, \"header:\", [ip]]\n",
+      F "9:19: \"method_override\": expected header:NAME or arg:NAME, such "
+      "as header:X-HTTP-Method-Override or arg:_method",
+      F "9:29: \"method_override\": expected header:NAME or arg:NAME, such "
+      "as header:X-HTTP-Method-Override or arg:_method",
+      F "9:40: \"method_override\": expected header:NAME or arg:NAME, such "
+      "as header:X-HTTP-Method-Override or arg:_method"),
+
     /* backends */
 
     E("version: 1\ndefault: a\n",
@@ -563,6 +624,9 @@ static const error_case_t  error_cases[] = {
       F "7:11: bad route name \"Conversations\": expected [a-z0-9_-]+"),
     E(ROUTE "  - name: r\n    paths: [/x]\n",
       F "9:11: duplicate route name \"r\" (first at line 7)"),
+    E(HEAD "  - name: \"-\"\n    paths: [/x]\n",
+      F "7:11: route name \"-\" is the name of the default route "
+      "(requests no route matches)"),
     E(ROUTE "    owners: monolith\n",
       F "9:5: unknown key \"owners\" in route \"r\""),
     E(ROUTE "    name: r\n",
@@ -1204,6 +1268,7 @@ main(void)
     test_methods();
     test_reads();
     test_sticky();
+    test_method_override();
     test_sample();
     test_shadow();
     test_errors();

@@ -245,53 +245,8 @@ void strangler_cli_describe_route(const strangler_table_t *table,
     size_t size);
 
 
-/* what a change of the table does (strangler_cli_diff.c) */
-
-typedef enum {
-    STRANGLER_CLI_CHANGE_OWNER = 0,   /* where writes, and events, go */
-    STRANGLER_CLI_CHANGE_READS,
-    STRANGLER_CLI_CHANGE_SHADOW,
-    STRANGLER_CLI_CHANGE_ROUTE,       /* the same targets, another route */
-    STRANGLER_CLI_CHANGE_ADDED,
-    STRANGLER_CLI_CHANGE_REMOVED,
-    STRANGLER_CLI_CHANGE_PRECEDENCE,  /* another pattern serves a path */
-    STRANGLER_CLI_CHANGE_COUNT
-} strangler_cli_change_kind_t;
-
-
-typedef struct {
-    strangler_cli_change_kind_t  kind;
-    unsigned                  owner:1;    /* writes move: listed first */
-    int                       writes;     /* the class: -1 none, 0 reads */
-    uint32_t                  methods;    /* 1 << strangler_method_t */
-    char                    **patterns;
-    size_t                    npatterns;
-    char                     *route_before;   /* NULL: no route */
-    char                     *route_after;
-    char                     *before;     /* NULL: none */
-    char                     *after;
-    char                     *example;    /* precedence: "GET /a/1" */
-    char                     *now;        /* precedence: the new pattern */
-} strangler_cli_change_t;
-
-
-typedef struct {
-    const char               *old_file;
-    const char               *new_file;
-    strangler_cli_change_t   *changes;
-    size_t                    n;
-    size_t                    cap;
-    unsigned                  failed:1;   /* out of memory */
-} strangler_cli_diff_t;
-
-
-/* the mask of every method of a class; writes -1: every known method */
+/* the methods of a class: reads, writes (1), every known one (-1) */
 uint32_t strangler_cli_class_methods(int writes);
-const char *strangler_cli_change_name(strangler_cli_change_kind_t kind);
-
-/* strangler_cli_diff_output.c */
-void strangler_cli_diff_print(const strangler_cli_diff_t *diff);
-int strangler_cli_diff_json(const strangler_cli_diff_t *diff);
 
 
 #endif /* STRANGLER_CLI_H_INCLUDED_ */

@@ -15,31 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strangler_cli.h"
-
-
-/* a pattern of a table, by its key: {name} written {} */
-typedef struct {
-    char                     *key;
-    const strangler_route_t  *route;
-    size_t                    path;
-} strangler_cli_entry_t;
-
-
-typedef struct {
-    strangler_cli_entry_t    *items;
-    size_t                    n;
-} strangler_cli_entries_t;
-
-
-/* both tables, for probing */
-typedef struct {
-    const strangler_table_t         *old;
-    const strangler_table_t         *new;
-    const strangler_cli_patterns_t  *po;
-    const strangler_cli_patterns_t  *pn;
-    const strangler_cli_entries_t   *en;
-} strangler_cli_probe_t;
+#include "strangler_cli_diff.h"
 
 
 static void strangler_cli_diff_usage(FILE *f);
@@ -47,7 +23,6 @@ static int strangler_cli_entries_build(const strangler_table_t *table,
     strangler_cli_entries_t *e);
 static void strangler_cli_entries_free(strangler_cli_entries_t *e);
 static int strangler_cli_entry_cmp(const void *a, const void *b);
-static char *strangler_cli_pattern_key(const strangler_str_t *p);
 static void strangler_cli_diff_default(strangler_cli_diff_t *diff,
     const strangler_table_t *old, const strangler_table_t *new);
 static void strangler_cli_diff_patterns(strangler_cli_diff_t *diff,
@@ -57,26 +32,6 @@ static void strangler_cli_diff_key(strangler_cli_diff_t *diff,
     const strangler_table_t *old, const strangler_table_t *new,
     const strangler_cli_entry_t *o, size_t no, const strangler_cli_entry_t *n,
     size_t nn);
-static const strangler_cli_entry_t *strangler_cli_entry_serving(
-    const strangler_cli_entry_t *e, size_t n, strangler_method_t m);
-static void strangler_cli_diff_probe(strangler_cli_diff_t *diff,
-    strangler_cli_probe_t *pr);
-static void strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
-    strangler_cli_probe_t *pr, int from_new, size_t i, int writes);
-static int strangler_cli_diff_path(strangler_cli_diff_t *diff,
-    strangler_cli_probe_t *pr, strangler_method_t m, int writes,
-    const char *path, long io, long in);
-static int strangler_cli_entries_serve(const strangler_cli_entries_t *e,
-    const char *key, strangler_method_t m);
-static void strangler_cli_describe_target(const strangler_table_t *table,
-    const strangler_route_t *route, int writes, char *buf, size_t size);
-static size_t strangler_cli_change_add(strangler_cli_diff_t *diff,
-    strangler_cli_change_t *list, size_t *n, const strangler_cli_change_t *c);
-static void strangler_cli_change_merge(strangler_cli_diff_t *diff,
-    const strangler_cli_change_t *c);
-static int strangler_cli_str_eq(const char *a, const char *b);
-static char *strangler_cli_strdup(strangler_cli_diff_t *diff, const char *s);
-static void strangler_cli_change_free(strangler_cli_change_t *c);
 
 
 static const char  *strangler_cli_change_names[] = {
@@ -88,10 +43,6 @@ static const char  *strangler_cli_change_names[] = {
     "removed",
     "precedence"
 };
-
-
-/* per pattern: a change for each aspect, its methods gathered */
-#define STRANGLER_CLI_KEY_CHANGES  (4 * STRANGLER_M_OTHER)
 
 
 static void
@@ -343,7 +294,7 @@ strangler_cli_entry_cmp(const void *a, const void *b)
 
 /* the pattern with each {name} written {}: "/a/{id}" is "/a/{x}" */
 
-static char *
+char *
 strangler_cli_pattern_key(const strangler_str_t *p)
 {
     char        *key;
@@ -580,7 +531,7 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
 
 /* the route of a pattern that lists the method, else the one for all */
 
-static const strangler_cli_entry_t *
+const strangler_cli_entry_t *
 strangler_cli_entry_serving(const strangler_cli_entry_t *e, size_t n,
     strangler_method_t m)
 {
@@ -605,7 +556,7 @@ strangler_cli_entry_serving(const strangler_cli_entry_t *e, size_t n,
 
 /* 1 when a route of the table serves the method on the pattern */
 
-static int
+int
 strangler_cli_entries_serve(const strangler_cli_entries_t *e,
     const char *key, strangler_method_t m)
 {
@@ -633,7 +584,7 @@ strangler_cli_entries_serve(const strangler_cli_entries_t *e,
 }
 
 
-static void
+void
 strangler_cli_describe_target(const strangler_table_t *table,
     const strangler_route_t *route, int writes, char *buf, size_t size)
 {
@@ -650,345 +601,4 @@ strangler_cli_describe_target(const strangler_table_t *table,
     }
 
     strangler_cli_describe_reads(table, route, buf, size);
-}
-
-
-/*
- * Precedence: the example paths of each pattern of either table that its
- * table serves with it, tried on the other table too.  A path another
- * pattern serves in the new table is listed when its targets change, or
- * when it changes route while its old pattern is still there (a new regex,
- * prefix or template carving traffic out of an old pattern).
- */
-
-static void
-strangler_cli_diff_probe(strangler_cli_diff_t *diff, strangler_cli_probe_t *pr)
-{
-    size_t  i;
-
-    for (i = 0; i < pr->po->npatterns; i++) {
-        strangler_cli_diff_probe_one(diff, pr, 0, i, 0);
-        strangler_cli_diff_probe_one(diff, pr, 0, i, 1);
-    }
-
-    for (i = 0; i < pr->pn->npatterns; i++) {
-        strangler_cli_diff_probe_one(diff, pr, 1, i, 0);
-        strangler_cli_diff_probe_one(diff, pr, 1, i, 1);
-    }
-}
-
-
-static void
-strangler_cli_diff_probe_one(strangler_cli_diff_t *diff,
-    strangler_cli_probe_t *pr, int from_new, size_t i, int writes)
-{
-    char                            ex[STRANGLER_CLI_EXAMPLES]
-                                      [STRANGLER_CLI_EXAMPLE_LEN];
-    long                            io, in;
-    size_t                          e, n, len;
-    uint32_t                        mask;
-    strangler_method_t              m;
-    const strangler_route_t        *route;
-    const strangler_cli_patterns_t  *from, *to;
-
-    from = from_new ? pr->pn : pr->po;
-    to = from_new ? pr->po : pr->pn;
-    route = from->patterns[i].route;
-
-    /* the first method of the class the route takes */
-
-    mask = strangler_cli_class_methods(writes)
-           & (route->methods ? route->methods
-                             : strangler_cli_class_methods(-1));
-
-    for (m = 0; m < STRANGLER_M_OTHER && !(mask & (1u << m)); m++) {
-        /* void */
-    }
-
-    if (m == STRANGLER_M_OTHER) {
-        return;
-    }
-
-    n = strangler_cli_examples(strangler_cli_pattern_text(&from->patterns[i]),
-                               ex, STRANGLER_CLI_EXAMPLES);
-
-    for (e = 0; e < n; e++) {
-        len = strlen(ex[e]);
-
-        if (strangler_cli_patterns_match(from, m, ex[e], len) != (long) i) {
-            continue;       /* another pattern serves it already */
-        }
-
-        io = from_new ? strangler_cli_patterns_match(to, m, ex[e], len)
-                      : (long) i;
-        in = from_new ? (long) i
-                      : strangler_cli_patterns_match(to, m, ex[e], len);
-
-        if (strangler_cli_diff_path(diff, pr, m, writes, ex[e], io, in)) {
-            return;         /* one example per pattern and class */
-        }
-    }
-}
-
-
-/* one path, served by old pattern io and new pattern in (-1: none) */
-
-static int
-strangler_cli_diff_path(strangler_cli_diff_t *diff, strangler_cli_probe_t *pr,
-    strangler_method_t m, int writes, const char *path, long io, long in)
-{
-    int                      kept, listed;
-    char                     bo[STRANGLER_CLI_DESC_LEN];
-    char                     bn[STRANGLER_CLI_DESC_LEN];
-    char                     example[STRANGLER_CLI_EXAMPLE_LEN + 16];
-    char                    *ko, *kn, *pattern;
-    size_t                   i;
-    strangler_cli_change_t   c;
-    const strangler_str_t   *po, *pn;
-    const strangler_route_t *ro, *rn;
-
-    ro = io >= 0 ? pr->po->patterns[io].route : NULL;
-    rn = in >= 0 ? pr->pn->patterns[in].route : NULL;
-    po = io >= 0 ? strangler_cli_pattern_text(&pr->po->patterns[io]) : NULL;
-    pn = in >= 0 ? strangler_cli_pattern_text(&pr->pn->patterns[in]) : NULL;
-
-    if (po == NULL && pn == NULL) {
-        return 0;           /* the default's change is listed */
-    }
-
-    ko = po ? strangler_cli_pattern_key(po) : NULL;
-    kn = pn ? strangler_cli_pattern_key(pn) : NULL;
-
-    if ((po && ko == NULL) || (pn && kn == NULL)) {
-        diff->failed = 1;
-        free(ko);
-        free(kn);
-        return 1;
-    }
-
-    if (ko && kn && strcmp(ko, kn) == 0) {
-        free(ko);
-        free(kn);
-        return 0;           /* the same pattern: its changes are listed */
-    }
-
-    kept = ko && strangler_cli_entries_serve(pr->en, ko, m);
-
-    free(ko);
-    free(kn);
-
-    strangler_cli_describe_target(pr->old, ro, writes, bo, sizeof(bo));
-    strangler_cli_describe_target(pr->new, rn, writes, bn, sizeof(bn));
-
-    if (strcmp(bo, bn) == 0
-        && (!kept || (ro && rn && strcmp(ro->name.data, rn->name.data) == 0)))
-    {
-        return 0;
-    }
-
-    pattern = po ? (char *) po->data : NULL;
-
-    /* once per old and new pattern and class */
-
-    for (i = 0; i < diff->n; i++) {
-        listed = diff->changes[i].kind == STRANGLER_CLI_CHANGE_PRECEDENCE
-                 && diff->changes[i].writes == writes
-                 && strangler_cli_str_eq(diff->changes[i].npatterns
-                                         ? diff->changes[i].patterns[0]
-                                         : NULL, pattern)
-                 && strangler_cli_str_eq(diff->changes[i].now,
-                                         pn ? pn->data : NULL);
-        if (listed) {
-            return 1;
-        }
-    }
-
-    memset(&c, 0, sizeof(strangler_cli_change_t));
-
-    snprintf(example, sizeof(example), "%s %s", strangler_method_name(m),
-             path);
-
-    c.kind = STRANGLER_CLI_CHANGE_PRECEDENCE;
-    c.owner = writes && strcmp(bo, bn) != 0;
-    c.writes = writes;
-    c.methods = 1u << m;
-    c.patterns = &pattern;
-    c.npatterns = po ? 1 : 0;
-    c.route_before = ro ? (char *) ro->name.data : NULL;
-    c.route_after = rn ? (char *) rn->name.data : NULL;
-    c.before = bo;
-    c.after = bn;
-    c.example = example;
-    c.now = pn ? (char *) pn->data : NULL;
-
-    strangler_cli_change_merge(diff, &c);
-
-    return 1;
-}
-
-
-/* into a pattern's list: the same change for another method joins */
-
-static size_t
-strangler_cli_change_add(strangler_cli_diff_t *diff,
-    strangler_cli_change_t *list, size_t *n, const strangler_cli_change_t *c)
-{
-    size_t                   i;
-    strangler_cli_change_t  *l;
-
-    for (i = 0; i < *n; i++) {
-        l = &list[i];
-
-        if (l->kind == c->kind && l->writes == c->writes
-            && strangler_cli_str_eq(l->route_before, c->route_before)
-            && strangler_cli_str_eq(l->route_after, c->route_after)
-            && strangler_cli_str_eq(l->before, c->before)
-            && strangler_cli_str_eq(l->after, c->after))
-        {
-            l->methods |= c->methods;
-            return i;
-        }
-    }
-
-    if (*n == STRANGLER_CLI_KEY_CHANGES) {
-        return *n;
-    }
-
-    l = &list[(*n)++];
-
-    *l = *c;
-    l->route_before = strangler_cli_strdup(diff, c->route_before);
-    l->route_after = strangler_cli_strdup(diff, c->route_after);
-    l->before = strangler_cli_strdup(diff, c->before);
-    l->after = strangler_cli_strdup(diff, c->after);
-    l->example = NULL;
-    l->now = NULL;
-
-    /* the pattern's text is the caller's */
-    l->patterns = c->patterns;
-    l->npatterns = 1;
-
-    return *n - 1;
-}
-
-
-/* into the diff: the same change of another pattern joins */
-
-static void
-strangler_cli_change_merge(strangler_cli_diff_t *diff,
-    const strangler_cli_change_t *c)
-{
-    char                    **p;
-    size_t                    i;
-    strangler_cli_change_t   *d, *changes;
-
-    for (i = 0; i < diff->n && c->example == NULL; i++) {
-        d = &diff->changes[i];
-
-        if (d->kind == c->kind && d->writes == c->writes
-            && d->methods == c->methods && d->example == NULL
-            && strangler_cli_str_eq(d->route_before, c->route_before)
-            && strangler_cli_str_eq(d->route_after, c->route_after)
-            && strangler_cli_str_eq(d->before, c->before)
-            && strangler_cli_str_eq(d->after, c->after))
-        {
-            p = realloc(d->patterns, (d->npatterns + 1) * sizeof(char *));
-            if (p == NULL) {
-                diff->failed = 1;
-                return;
-            }
-
-            d->patterns = p;
-            d->patterns[d->npatterns++] = strangler_cli_strdup(diff,
-                                                              c->patterns[0]);
-            return;
-        }
-    }
-
-    if (diff->n == diff->cap) {
-        changes = realloc(diff->changes, (diff->cap ? diff->cap * 2 : 16)
-                                         * sizeof(strangler_cli_change_t));
-        if (changes == NULL) {
-            diff->failed = 1;
-            return;
-        }
-
-        diff->changes = changes;
-        diff->cap = diff->cap ? diff->cap * 2 : 16;
-    }
-
-    d = &diff->changes[diff->n];
-    memset(d, 0, sizeof(strangler_cli_change_t));
-
-    d->patterns = malloc(sizeof(char *));
-    if (d->patterns == NULL) {
-        diff->failed = 1;
-        return;
-    }
-
-    diff->n++;
-
-    d->kind = c->kind;
-    d->owner = c->owner;
-    d->writes = c->writes;
-    d->methods = c->methods;
-    d->npatterns = c->npatterns;
-
-    if (c->npatterns) {
-        d->patterns[0] = strangler_cli_strdup(diff, c->patterns[0]);
-    }
-    d->route_before = strangler_cli_strdup(diff, c->route_before);
-    d->route_after = strangler_cli_strdup(diff, c->route_after);
-    d->before = strangler_cli_strdup(diff, c->before);
-    d->after = strangler_cli_strdup(diff, c->after);
-    d->example = strangler_cli_strdup(diff, c->example);
-    d->now = strangler_cli_strdup(diff, c->now);
-}
-
-
-static int
-strangler_cli_str_eq(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL) {
-        return a == b;
-    }
-
-    return strcmp(a, b) == 0;
-}
-
-
-static char *
-strangler_cli_strdup(strangler_cli_diff_t *diff, const char *s)
-{
-    char  *d;
-
-    if (s == NULL) {
-        return NULL;
-    }
-
-    d = strdup(s);
-    if (d == NULL) {
-        diff->failed = 1;
-    }
-
-    return d;
-}
-
-
-static void
-strangler_cli_change_free(strangler_cli_change_t *c)
-{
-    size_t  i;
-
-    for (i = 0; c->patterns && i < c->npatterns; i++) {
-        free(c->patterns[i]);
-    }
-
-    free(c->patterns);
-    free(c->route_before);
-    free(c->route_after);
-    free(c->before);
-    free(c->after);
-    free(c->example);
-    free(c->now);
 }

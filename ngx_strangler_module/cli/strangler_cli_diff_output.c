@@ -22,7 +22,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "strangler_cli.h"
+#include "strangler_cli_diff.h"
 
 
 static void strangler_cli_diff_line(const strangler_cli_change_t *c);

@@ -163,39 +163,47 @@ strangler_cli_report_request(const strangler_cli_case_t *c, char *buf,
 }
 
 
-/* routes no case lands on; patterns of the others that no case uses */
+/*
+ * Routes no case lands on, with their patterns; then the patterns of the
+ * others that no case uses.  The table of patterns lists a route's
+ * patterns together, in the routes' order.
+ */
 
 static void
 strangler_cli_report_uncovered(const strangler_cli_report_t *rep,
     const strangler_cli_coverage_t *cov)
 {
-    size_t                          i, j, n;
+    size_t                          j;
     const char                     *c;
     const strangler_str_t          *p;
-    const strangler_route_t        *route;
+    const strangler_route_t        *route, *open;
     const strangler_cli_pattern_t  *pat;
 
     c = rep->tap ? "# " : "";
+    open = NULL;
 
-    for (i = 0; i < cov->table->nroutes; i++) {
-        route = &cov->table->routes[i];
+    for (j = 0; j < cov->patterns->npatterns; j++) {
+        pat = &cov->patterns->patterns[j];
+        route = pat->route;
+        p = strangler_cli_pattern_text(pat);
 
-        if (cov->route_hit[i]) {
+        if (cov->route_hit[route->index]) {
             continue;
         }
 
-        printf("%snot exercised: route %.*s (", c, (int) route->name.len,
-               route->name.data);
+        if (route != open) {
+            printf("%s%snot exercised: route %.*s (", open ? ")\n" : "", c,
+                   (int) route->name.len, route->name.data);
+            open = route;
 
-        for (j = 0, n = 0; j < cov->patterns->npatterns; j++) {
-            pat = &cov->patterns->patterns[j];
-
-            if (pat->route == route) {
-                p = strangler_cli_pattern_text(pat);
-                printf("%s%.*s", n++ ? ", " : "", (int) p->len, p->data);
-            }
+        } else {
+            printf(", ");
         }
 
+        printf("%.*s", (int) p->len, p->data);
+    }
+
+    if (open) {
         printf(")\n");
     }
 

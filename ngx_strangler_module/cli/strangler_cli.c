@@ -101,11 +101,13 @@ strangler_cli_usage(FILE *f)
         "check    validates route tables: the errors go to stderr, one per\n"
         "         line; \"FILE: ok, ...\" for each valid table to stdout\n"
         "explain  prints the route, rule, backend, reason and shadow that\n"
-        "         would serve the request; PATH is normalised as nginx\n"
-        "         does (%%XX decoded, \"//\" merged, \".\" and \"..\"\n"
-        "         resolved), its query string is read only for \"arg:\"\n"
-        "         sticky keys;\n"
-        "         --force is the value of the force header (reads only)\n"
+        "         would serve the request, read as nginx reads it: METHOD\n"
+        "         as in a request line (upper-case: \"GET\", not \"get\"),\n"
+        "         PATH normalised as nginx does (%%XX decoded, \"//\"\n"
+        "         merged, \".\" and \"..\" resolved), its query string for\n"
+        "         \"arg:\" fields, Cookie headers and --cookie for\n"
+        "         \"cookie:\" ones; --force is the value of the force header\n"
+        "         (reads only)\n"
         "\n"
         "exit status: 0 ok, 1 invalid table, 2 usage error\n");
 }

@@ -68,6 +68,10 @@ END
 > POST /api/files/1: /api/files/* (route files) -> ~ ^/api/files/[0-9]+$ (route file-ids): monolith -> monolith
 6 changes: 2 added, 1 removed, 3 precedence (1 moves writes)
 END
+    'route.yaml' => <<'END',
+~ route /api/files/*: files -> blobs
+1 change: 1 route
+END
     'default.yaml' => <<'END',
 ! owner (no route): monolith -> messages
 1 change: 1 owner (1 moves writes)

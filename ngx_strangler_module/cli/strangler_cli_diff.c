@@ -415,7 +415,7 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
     const strangler_cli_entry_t *o, size_t no, const strangler_cli_entry_t *n,
     size_t nn)
 {
-    int                           writes;
+    int                           writes, changed;
     char                         *pattern, **d;
     char                          bo[STRANGLER_CLI_DESC_LEN];
     char                          bn[STRANGLER_CLI_DESC_LEN];
@@ -474,6 +474,8 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
         strangler_cli_describe_target(old, ro, writes, bo, sizeof(bo));
         strangler_cli_describe_target(new, rn, writes, bn, sizeof(bn));
 
+        changed = 0;
+
         if (strcmp(bo, bn) != 0) {
             c.kind = writes ? STRANGLER_CLI_CHANGE_OWNER
                             : STRANGLER_CLI_CHANGE_READS;
@@ -481,6 +483,7 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
             c.before = bo;
             c.after = bn;
             strangler_cli_change_add(diff, list, &nchanges, &c);
+            changed = 1;
         }
 
         strangler_cli_describe_shadow(old, ro, writes, bo, sizeof(bo));
@@ -493,10 +496,14 @@ strangler_cli_diff_key(strangler_cli_diff_t *diff,
             c.before = bo;
             c.after = bn;
             strangler_cli_change_add(diff, list, &nchanges, &c);
+            changed = 1;
         }
 
-        if (strcmp(c.route_before, c.route_after) != 0) {
+        /* another route alone: the lines above name both routes */
+
+        if (!changed && strcmp(c.route_before, c.route_after) != 0) {
             c.kind = STRANGLER_CLI_CHANGE_ROUTE;
+            c.writes = -1;
             c.before = NULL;
             c.after = NULL;
             strangler_cli_change_add(diff, list, &nchanges, &c);

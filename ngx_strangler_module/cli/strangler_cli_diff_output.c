@@ -10,7 +10,7 @@
  *       monolith -> messages
  *   ~ reads /api/users/{id}/inbox (route inbox): monolith -> messages
  *   ~ shadow reads /api/users/{id}/inbox (route inbox): to messages, ...
- *   ~ route writes /api/drafts: drafts -> drafts-v2
+ *   ~ route /api/drafts: drafts -> drafts-v2
  *   + /api/search (route search): reads messages; writes monolith
  *   - /api/old (route old): reads messages; writes monolith
  *   > GET /api/users/1/inbox: /api/users/{id}/inbox (route inbox) -> ...

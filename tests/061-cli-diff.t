@@ -72,6 +72,11 @@ END
 ~ route /api/files/*: files -> blobs
 1 change: 1 route
 END
+    'backend.yaml' => <<'END',
+~ backend messages: @messages -> @messages_v2
+~ backend search: none -> @search
+2 changes: 2 backend
+END
     'default.yaml' => <<'END',
 ! owner (no route): monolith -> messages
 1 change: 1 owner (1 moves writes)
@@ -110,7 +115,7 @@ is($j->{old}, 'base.yaml', '--json: old');
 is($j->{new}, 'precedence.yaml', '--json: new');
 is_deeply($j->{summary}, { owner => 0, reads => 0, shadow => 0, route => 0,
                            added => 2, removed => 1, precedence => 3,
-                           moves_writes => 1 },
+                           backend => 0, moves_writes => 1 },
           '--json: the summary');
 my $first = $j->{changes}[0];
 is_deeply([@$first{qw(kind moves_writes class example patterns

@@ -25,6 +25,8 @@ static void strangler_cli_entries_free(strangler_cli_entries_t *e);
 static int strangler_cli_entry_cmp(const void *a, const void *b);
 static void strangler_cli_diff_default(strangler_cli_diff_t *diff,
     const strangler_table_t *old, const strangler_table_t *new);
+static void strangler_cli_diff_backends(strangler_cli_diff_t *diff,
+    const strangler_table_t *a, const strangler_table_t *b, int added);
 static void strangler_cli_diff_patterns(strangler_cli_diff_t *diff,
     const strangler_table_t *old, const strangler_table_t *new,
     const strangler_cli_entries_t *eo, const strangler_cli_entries_t *en);
@@ -34,14 +36,15 @@ static void strangler_cli_diff_key(strangler_cli_diff_t *diff,
     size_t nn);
 
 
-static const char  *strangler_cli_change_names[] = {
+static const char  *strangler_cli_change_names[STRANGLER_CLI_CHANGE_COUNT] = {
     "owner",
     "reads",
     "shadow",
     "route",
     "added",
     "removed",
-    "precedence"
+    "precedence",
+    "backend"
 };
 
 
@@ -144,6 +147,8 @@ strangler_cli_diff(int argc, char **argv)
     }
 
     strangler_cli_diff_default(&diff, old, new);
+    strangler_cli_diff_backends(&diff, old, new, 0);
+    strangler_cli_diff_backends(&diff, new, old, 1);
     strangler_cli_diff_patterns(&diff, old, new, &eo, &en);
     pr.old = old;
     pr.new = new;
@@ -354,6 +359,48 @@ strangler_cli_diff_default(strangler_cli_diff_t *diff,
     c.after = (char *) new->backends[new->default_backend].name.data;
 
     strangler_cli_change_merge(diff, &c);
+}
+
+
+/*
+ * The backends of a that b changes: their location, or gone (added: a is
+ * the new table, and only those b lacks are listed).
+ */
+
+static void
+strangler_cli_diff_backends(strangler_cli_diff_t *diff,
+    const strangler_table_t *a, const strangler_table_t *b, int added)
+{
+    int                         j;
+    char                       *name;
+    size_t                      i;
+    strangler_cli_change_t      c;
+    const strangler_backend_t  *ba, *bb;
+
+    for (i = 0; i < a->nbackends; i++) {
+        ba = &a->backends[i];
+        j = strangler_backend_find(b, ba->name.data, ba->name.len);
+        bb = (j >= 0) ? &b->backends[j] : NULL;
+
+        if (bb && (added || strcmp(ba->location.data, bb->location.data) == 0))
+        {
+            continue;
+        }
+
+        memset(&c, 0, sizeof(strangler_cli_change_t));
+
+        name = (char *) ba->name.data;
+        c.kind = STRANGLER_CLI_CHANGE_BACKEND;
+        c.writes = -1;
+        c.methods = strangler_cli_class_methods(-1);
+        c.patterns = &name;
+        c.npatterns = 1;
+        c.before = (char *) (added ? "none" : ba->location.data);
+        c.after = (char *) (added ? ba->location.data
+                                  : bb ? bb->location.data : "none");
+
+        strangler_cli_change_merge(diff, &c);
+    }
 }
 
 

@@ -30,6 +30,7 @@ typedef enum {
     STRANGLER_CLI_CHANGE_ADDED,
     STRANGLER_CLI_CHANGE_REMOVED,
     STRANGLER_CLI_CHANGE_PRECEDENCE,  /* another pattern serves a path */
+    STRANGLER_CLI_CHANGE_BACKEND,     /* a backend's location */
     STRANGLER_CLI_CHANGE_COUNT
 } strangler_cli_change_kind_t;
 

@@ -14,6 +14,7 @@
  *   + /api/search (route search): reads messages; writes monolith
  *   - /api/old (route old): reads messages; writes monolith
  *   > GET /api/users/1/inbox: /api/users/{id}/inbox (route inbox) -> ...
+ *   ~ backend messages: @messages -> @messages_v2
  *
  * (a line each, however long).
  */
@@ -33,14 +34,15 @@ static json_t *strangler_cli_diff_change_json(
 static json_t *strangler_cli_json_str(const char *s);
 
 
-static const char  *strangler_cli_change_marks[] = {
+static const char  *strangler_cli_change_marks[STRANGLER_CLI_CHANGE_COUNT] = {
     "! owner",
     "~ reads",
     "~ shadow",
     "~ route",
     "+",
     "-",
-    ">"
+    ">",
+    "~ backend"
 };
 
 
@@ -139,6 +141,11 @@ strangler_cli_diff_line(const strangler_cli_change_t *c)
         || c->kind == STRANGLER_CLI_CHANGE_REMOVED)
     {
         strangler_cli_diff_class(c);
+    }
+
+    if (c->kind == STRANGLER_CLI_CHANGE_BACKEND) {
+        printf(": %s -> %s\n", c->before, c->after);
+        return;
     }
 
     if (c->kind == STRANGLER_CLI_CHANGE_ROUTE) {

@@ -31,6 +31,12 @@ sub run {
 
 my $tmp = tempdir(CLEANUP => 1);
 
+sub spew {
+    open my $fh, '>', $_[0] or die "$_[0]: $!";
+    print $fh $_[1];
+    close $fh;
+}
+
 
 # every table of routes/ has its cases, and they all hold ------------------
 
@@ -144,6 +150,38 @@ like($err, qr/^\Q$tmp\E\/bad\.yaml:2:10: /, 'an invalid table: where');
 
 ($rc, $out, $err) = run($cli, 'test', 'routes/demo.yaml', "$tmp/nope.yaml");
 is($rc, 2, 'a missing cases file: status 2');
+
+
+# the key of a split from a cookie, the address, an argument -------------
+
+($rc, $out, $err) = run($cli, 'test', 'tests/cli/sticky.yaml',
+                        'tests/cli/sticky.cases.yaml');
+is($rc, 0, 'sticky keys: the cases hold') or diag($out, $err);
+
+# each case with the other backend expected fails: the key decided
+open $fh, '<', 'tests/cli/sticky.cases.yaml' or die $!;
+my $flipped = do { local $/; <$fh> };
+close $fh;
+my $n = ($flipped =~ s/backend: (messages|monolith)/
+                       'backend: ' . ($1 eq 'messages' ? 'monolith' : 'messages')/ge);
+spew("$tmp/flipped.yaml", $flipped);
+($rc, $out, $err) = run($cli, 'test', 'tests/cli/sticky.yaml',
+                        "$tmp/flipped.yaml");
+is($rc, 1, 'sticky keys, the other backend expected: status 1');
+like($out, qr/^tests\/cli\/sticky\.yaml: $n cases, 0 passed, $n failed$/m,
+     "sticky keys, the other backend expected: all $n cases fail");
+
+# what `explain` says for the same keys
+for my $c (['--cookie', 'uid=1', '/c', 'monolith'],
+           ['--ip', '10.0.0.1', '/ip', 'messages'],
+           ['', '', '/arg?user=2', 'messages'])
+{
+    my ($opt, $v, $path, $want) = @$c;
+    ($rc, $out) = run($cli, 'explain', 'tests/cli/sticky.yaml', 'GET', $path,
+                      $opt ? ($opt, $v) : ());
+    like($out, qr/^backend: $want$/m,
+         join(" ", "explain agrees:", $path, $opt ? ($opt, $v) : ()));
+}
 
 
 # TAP, run by prove ------------------------------------------------------------

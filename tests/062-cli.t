@@ -66,7 +66,7 @@ like($out, qr/^route: inbox$/m, 'explain -: the table from standard input');
 
 # --help and --version ---------------------------------------------------------
 
-for my $cmd (qw(check explain test diff)) {
+for my $cmd (qw(check explain test diff report)) {
     ($rc, $out, $err) = run(undef, $cli, $cmd, '--help');
     is($rc, 0, "$cmd --help: status 0");
     like($out, qr/^usage: strangler $cmd /, "$cmd --help: its usage, on stdout");

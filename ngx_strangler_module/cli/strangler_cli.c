@@ -9,6 +9,7 @@
  *   strangler explain FILE METHOD PATH [options]  strangler_cli_explain.c
  *   strangler test TABLE CASES... [options]       strangler_cli_test.c
  *   strangler diff OLD NEW [--json]               strangler_cli_diff.c
+ *   strangler report [options] DIFF.jsonl...      strangler_report.c
  *
  * Exit status, as diff(1): 0 all is well, 1 a finding (an invalid table,
  * a failed case, a difference), 2 trouble (usage, an unreadable file).
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "strangler_cli.h"
+#include "strangler_report.h"
 
 
 typedef struct {
@@ -31,6 +33,7 @@ static const strangler_cli_command_t  strangler_cli_commands[] = {
     { "explain", strangler_cli_explain },
     { "test",    strangler_cli_test },
     { "diff",    strangler_cli_diff },
+    { "report",  strangler_report },
 };
 
 
@@ -102,12 +105,15 @@ strangler_cli_usage(FILE *f)
         "       strangler test TABLE CASES... [--tap] "
         "[--fail-under PERCENT]\n"
         "       strangler diff OLD NEW [--json]\n"
+        "       strangler report [--route NAME] [--json] [--top N] "
+        "DIFF.jsonl...\n"
         "       strangler --version\n"
         "\n"
         "check    validates route tables\n"
         "explain  prints what would serve a request\n"
         "test     runs test cases against a table, with coverage\n"
         "diff     what a change of the table does to traffic\n"
+        "report   sums diff logs up per route and field\n"
         "\n"
         "\"strangler COMMAND --help\" tells more.  FILE \"-\" is standard "
         "input.\n"

@@ -468,6 +468,40 @@ test_unordered(void)
 
 
 static void
+test_field_fold(void)
+{
+    char    out[32];
+    size_t  i;
+
+    static const char  *cases[][2] = {
+        { "$.items[3].id", "$.items[*].id" },
+        { "$[0][12]", "$[*][*]" },
+        { "$.a[*].b", "$.a[*].b" },
+        { "$['a[0]'][2]", "$['a[0]'][*]" },
+        { "$['it\\'s [1]'].x[7]", "$['it\\'s [1]'].x[*]" },
+        { "$.a[1x]", "$.a[1x]" },
+        { "$.a[", "$.a[" },
+        { "status", "status" },
+        { "header:X-A", "header:X-A" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        strangler_field_fold(cases[i][0], strlen(cases[i][0]), out,
+                             sizeof(out));
+        UNIT_CHECK(strcmp(out, cases[i][1]) == 0, "got \"%s\", want \"%s\"",
+                   out, cases[i][1]);
+    }
+
+    /* cut to fit, never a half-written "[*]" */
+
+    UNIT_CHECK(strangler_field_fold("$.abcdef[1]", 11, out, 10) == 8,
+               "cut");
+    UNIT_CHECK(strcmp(out, "$.abcdef") == 0, "got \"%s\"", out);
+    UNIT_CHECK(strangler_field_fold("$.a", 3, out, 1) == 0, "no room");
+}
+
+
+static void
 test_many(void)
 {
     char               a[4096], b[4096];
@@ -581,6 +615,7 @@ main(void)
     test_gzip_bomb();
     test_json();
     test_unordered();
+    test_field_fold();
     test_many();
     test_truncation();
     test_format();

@@ -23,6 +23,9 @@
 #define STRANGLER_SAMPLE_SCALE    1000000     /* sample is kept in ppm */
 #define STRANGLER_NONE            (-1)        /* "no backend" */
 
+/* the header every shadow copy carries, reads and writes */
+#define STRANGLER_SHADOW_MARK     "X-Strangler-Shadow"
+
 
 typedef struct {
     const char               *data;
@@ -233,6 +236,7 @@ const strangler_route_t *strangler_route_find(const strangler_table_t *table,
 strangler_method_t strangler_method_parse(const char *name, size_t len);
 const char *strangler_method_name(strangler_method_t method);
 int strangler_method_is_read(strangler_method_t method);
+const char *strangler_dry_run_header_refused(const char *name, size_t len);
 const char *strangler_reason_name(strangler_reason_t reason);
 const char *strangler_rule_name(strangler_rule_t rule);
 uint64_t strangler_hash(const char *data, size_t len);

@@ -46,9 +46,11 @@ mkdir "$prefix/$_" for qw(conf logs);
 
 my $curl_h2 = `curl --version 2>/dev/null` =~ /\bHTTP2\b/;
 
-# the override headers frameworks honour: a read carrying one is a write;
-# they are sent once the decision knows them (the "decide" work)
+# the method overrides frameworks honour (headers, and ?_method=): a read
+# carrying one is a write.  Sent once the decision knows them (the
+# "decide" work): fill these in then.
 my @override_headers = ();
+my $override_arg = 0;
 
 my @backends = qw(b0 b1 b2);
 my @dry_headers = qw(X-Dry-Run X-Shadow-Dry X-Test-Write);
@@ -87,6 +89,12 @@ sub read_file {
 sub pick { return $_[int rand @_] }
 sub chance { return rand() < $_[0] }
 sub is_write { return !grep { $_ eq $_[0] } @reads }
+
+# whether a request is a write: by its method, or a method override
+sub is_write_request {
+    my ($q) = @_;
+    return is_write($q->{method}) || $q->{override};
+}
 
 
 # a route table -------------------------------------------------------------
@@ -290,9 +298,17 @@ sub gen_request {
     push @$h, 'X-User: u' . int(rand 50) if chance(0.4);
     push @$h, 'Cookie: uid=c' . int(rand 50) if chance(0.3);
     push @$h, pick(@dry_headers) . ': 1' if chance(0.1);
-    push @$h, pick(@override_headers) . ': DELETE'
-        if @override_headers && chance(0.2);
-    $q{raw} .= '?user=a' . int(rand 50) if chance(0.3);
+    if (@override_headers && chance(0.2)) {
+        push @$h, pick(@override_headers) . ': ' . pick(@writes);
+        $q{override} = 1;
+    }
+    my @args;
+    push @args, 'user=a' . int(rand 50) if chance(0.3);
+    if ($override_arg && chance(0.1)) {
+        push @args, '_method=' . pick(@writes);
+        $q{override} = 1;
+    }
+    $q{raw} .= '?' . join('&', @args) if @args;
 
     $q{body} = chance(0.5) ? 'x' x (1 + int rand 300) : undef;
     $q{framing} = !defined $q{body} ? 'none'
@@ -504,7 +520,7 @@ for my $n (1 .. $ntables) {
         $requests++;
 
         # what the client saw: a backend's answer to a write is the owner's
-        if (is_write($q->{method}) && $q->{body_got} =~ /\A(b\d) /
+        if (is_write_request($q) && $q->{body_got} =~ /\A(b\d) /
             && $1 ne $q->{owner})
         {
             $fail->("request $q->{id}: the write was answered by $1, "
@@ -535,12 +551,12 @@ for my $n (1 .. $ntables) {
                       0 .. $#dry_headers;
             push @{ $arrived{$id} }, "$b $method shadow=$shadow";
             $copies++ if $shadow eq '1';
-            $write_copies++ if $shadow eq '1' && is_write($method);
+            $write_copies++ if $shadow eq '1' && is_write_request($q);
 
             $fail->("request $id ($q->{raw}) rejected as ambiguous, yet "
                     . "$b got it") if $q->{ambiguous} && $t->{mode} eq 'reject';
 
-            next unless is_write($q->{method});
+            next unless is_write_request($q);
             $writes_seen++;
 
             my $route = defined $q->{route} ? $t->{routes}[$q->{route}] : undef;
@@ -561,7 +577,7 @@ for my $n (1 .. $ntables) {
     }
 
     for my $q (@sent) {
-        next unless is_write($q->{method});
+        next unless is_write_request($q);
         my $primaries = grep { !/shadow=1$/ } @{ $arrived{$q->{id}} || [] };
         $fail->("request $q->{id}: the $q->{method} reached $primaries "
                 . "backends as itself") if $primaries > 1;

@@ -67,7 +67,7 @@ __DATA__
 DELETE /api/users/7/..%2F..%2Fconversations/1
 --- error_code: 400
 --- error_log
-strangler: ambiguous path rejected: "/api/users/7/..%2F..%2Fconversations/1" is routed as "/api/conversations/1"
+strangler: ambiguous path "/api/users/7/..%2F..%2Fconversations/1" rejected: it would be routed as "/api/conversations/1" (strangler_ambiguous_path)
 --- no_error_log
 [error]
 shadow-seen

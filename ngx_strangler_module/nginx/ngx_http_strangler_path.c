@@ -69,8 +69,8 @@ ngx_http_strangler_path_check(ngx_http_request_t *r, ngx_uint_t mode)
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "strangler: ambiguous path rejected: \"%V\" is routed as "
-                  "\"%V\"%s (strangler_ambiguous_path)",
+                  "strangler: ambiguous path \"%V\" rejected: it would be "
+                  "routed as \"%V\"%s (strangler_ambiguous_path)",
                   &r->unparsed_uri, &r->uri,
                   backslash ? ", and has a backslash" : "");
 

@@ -439,10 +439,12 @@ sub gen_api_call {
     if ($what eq 'rollback') {
         my ($st, $j) = api('POST', "routes/$name/rollback");
         $ov->{$name} = {};
-        my $eff = $j && $j->{effective} ? $j->{effective}{owner} : '';
-        $fail->("rollback of $name: $st, effective owner \"$eff\", "
-                . "the table's is \"$table_owner\"")
-            unless $st == 200 && $eff eq $table_owner;
+        my $eff = $j && $j->{effective} ? $j->{effective} : {};
+        my ($owner, $reads) = map { $_ // '' } @$eff{qw(owner reads)};
+        $fail->("rollback of $name: $st, effective owner \"$owner\" and "
+                . "reads \"$reads\", the table's owner is \"$table_owner\"")
+            unless $st == 200 && $owner eq $table_owner
+                   && $reads eq $table_owner;
         return "rollback $name";
     }
 
@@ -482,6 +484,7 @@ sub owner_of {
 
 my ($requests, $copies, $write_copies, $writes_seen, $violations) =
     (0, 0, 0, 0, 0);
+my %by_proto;
 my $t0 = time;
 
 for my $n (1 .. $ntables) {
@@ -566,6 +569,7 @@ for my $n (1 .. $ntables) {
             my %dry = map { $dry_headers[$_] => $dry[$_] // '' }
                       0 .. $#dry_headers;
             push @{ $arrived{$id} }, "$b $method shadow=$shadow";
+            $by_proto{$q->{proto}}++;
             $copies++ if $shadow eq '1';
             $write_copies++ if $shadow eq '1' && is_write_request($q);
 
@@ -620,6 +624,9 @@ for my $n (1 .. $ntables) {
 ok($writes_seen > $ntables * 10, "writes reached backends ($writes_seen)");
 ok($write_copies > 0, "dry-run write copies reached backends "
                      . "($write_copies)");
+ok($by_proto{$_}, ($_ eq 'h2' ? 'HTTP/2' : "HTTP/$_")
+                  . " requests reached backends ($by_proto{$_})")
+    for '1.0', '1.1', $curl_h2 ? 'h2' : ();
 note(sprintf('%d requests, %d shadow copies (%d of writes), %d violations '
              . 'in %.1f s', $requests, $copies, $write_copies, $violations,
              time - $t0));

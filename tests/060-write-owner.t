@@ -35,9 +35,6 @@ my $seed = $ENV{STRANGLER_PROP_SEED} // (time() ^ $$) & 0x7fffffff;
 my $ntables = $ENV{STRANGLER_PROP_TABLES} || 24;
 my $nrequests = 60;
 
-plan skip_all => 'needs the module: TEST_NGINX_LOAD_MODULES is not set'
-    unless $modules;
-
 srand($seed);
 note("seed $seed (replay: STRANGLER_PROP_SEED=$seed)");
 

@@ -41,7 +41,10 @@ note("seed $seed (replay: STRANGLER_PROP_SEED=$seed)");
 my $prefix = tempdir(CLEANUP => 1);
 mkdir "$prefix/$_" for qw(conf logs);
 
-my $curl_h2 = `curl --version 2>/dev/null` =~ /\bHTTP2\b/;
+# HTTP/2 when both this nginx (the ASan and 1.26 builds have no
+# http_v2_module) and curl have it
+my $curl_h2 = `curl --version 2>/dev/null` =~ /\bHTTP2\b/
+              && `$nginx -V 2>&1` =~ /--with-http_v2_module/;
 
 # the method overrides frameworks honour (headers, and ?_method=): a read
 # carrying one is a write.  Sent once the decision knows them (the
@@ -191,6 +194,7 @@ END
         "        location \@$_ { proxy_pass http://127.0.0.1:$port{$_}; }\n"
     } @backends;
     my $dry = join '\t', map { '$http_' . lc(s/-/_/gr) } @dry_headers;
+    my $h2_listen = $curl_h2 ? "listen 127.0.0.1:$port{h2} http2;" : '';
 
     write_file('conf/nginx.conf', <<"END");
 $load
@@ -209,7 +213,7 @@ http {
 $servers
     server {
         listen 127.0.0.1:$port{front};
-        listen 127.0.0.1:$port{h2} http2;
+        $h2_listen
         strangler_routes routes.yaml;
         strangler_force_header X-Strangler-Backend;
         strangler_ambiguous_path $t->{mode};

@@ -163,11 +163,11 @@ messages DELETE /api/users/7/..%2F..%2Fconversations/1
 
 
 
-=== TEST 8: after a rewrite the proxy sends $uri, which was routed: no check
+=== TEST 8: after an internal redirect the proxy sends $uri, which was routed
 --- config
-    rewrite ^/old(/.*)$ $1;
+    location /old/ { try_files /nonexistent /api/conversations/1; }
 --- request
-GET /old/api//conversations/1
+GET /old//x/../y
 --- response_body
 messages GET /api/conversations/1
 --- no_error_log

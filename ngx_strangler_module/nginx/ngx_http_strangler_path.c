@@ -43,7 +43,8 @@ ngx_http_strangler_path_check(ngx_http_request_t *r, ngx_uint_t mode)
 
     /*
      * Only while the proxy would send the client's raw URI: after a
-     * rewrite, or in a subrequest, it sends $uri, which was routed.
+     * rewrite, an internal redirect, or in a subrequest, it sends $uri,
+     * which was routed.
      */
 
     if (mode == NGX_HTTP_STRANGLER_AMBIGUOUS_OFF || !r->valid_unparsed_uri

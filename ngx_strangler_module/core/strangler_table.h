@@ -26,6 +26,9 @@
 /* the name of the default route (no route matched): no route may take it */
 #define STRANGLER_DEFAULT_ROUTE   "-"
 
+/* the header every shadow copy carries, reads and writes */
+#define STRANGLER_SHADOW_MARK     "X-Strangler-Shadow"
+
 
 typedef struct {
     const char               *data;
@@ -361,6 +364,7 @@ const strangler_route_t *strangler_route_find(const strangler_table_t *table,
 strangler_method_t strangler_method_parse(const char *name, size_t len);
 const char *strangler_method_name(strangler_method_t method);
 int strangler_method_is_read(strangler_method_t method);
+const char *strangler_dry_run_header_refused(const char *name, size_t len);
 const char *strangler_reason_name(strangler_reason_t reason);
 /* a sample: percent (0 to 100, rounded to the ppm) to ppm and back */
 uint32_t strangler_percent_to_ppm(double percent);

@@ -33,6 +33,11 @@ typedef struct {
     const char                         *action;   /* for the log */
     ngx_uint_t                          fields;   /* the patch sets */
     ngx_http_strangler_override_rec_t   patch;
+
+    /* a rollback: the override before it, and whether it changed any */
+    ngx_http_strangler_override_rec_t   before;
+    unsigned                            rollback:1;
+    unsigned                            rolled_back:1;
 } ngx_http_strangler_api_ctx_t;
 
 
@@ -54,6 +59,8 @@ ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
+json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_explain.c */
 ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,

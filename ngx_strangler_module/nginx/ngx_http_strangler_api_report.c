@@ -144,6 +144,66 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
 }
 
 
+/*
+ * What a rollback did: "rolled back" or "nothing to roll back", and each
+ * effective target that moved, from what it was before to what it is now.
+ */
+
+json_t *
+ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    json_t                             *was, *now, *changed, *v, *c;
+    const char                         *key;
+    ngx_http_strangler_override_rec_t   ov;
+
+    if (ngx_http_strangler_override_read(ctx->zone, ctx->binding->shr, &ov,
+                                         r->pool)
+        == NGX_ERROR)
+    {
+        return NULL;
+    }
+
+    was = ngx_http_strangler_report_effective(ctx->table, ctx->route,
+                                              &ctx->before);
+    now = ngx_http_strangler_report_effective(ctx->table, ctx->route, &ov);
+    changed = json_object();
+
+    if (was == NULL || now == NULL || changed == NULL) {
+        goto failed;
+    }
+
+    json_object_foreach(now, key, v) {
+        if (json_equal(v, json_object_get(was, key))) {
+            continue;
+        }
+
+        c = json_pack("{s:O, s:O}", "from", json_object_get(was, key),
+                      "to", v);
+
+        if (json_object_set_new(changed, key, c) != 0) {
+            goto failed;
+        }
+    }
+
+    json_decref(was);
+    json_decref(now);
+
+    return json_pack("{s:s, s:o}",
+                     "result", ctx->rolled_back ? "rolled back"
+                                                : "nothing to roll back",
+                     "changed", changed);
+
+failed:
+
+    json_decref(was);
+    json_decref(now);
+    json_decref(changed);
+
+    return NULL;
+}
+
+
 static json_t *
 ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)

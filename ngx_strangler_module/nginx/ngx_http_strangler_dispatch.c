@@ -33,6 +33,11 @@ ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
     t = slcf->table;
 
+    rc = ngx_http_strangler_path_check(r, slcf->ambiguous_path);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     ctx = ngx_http_strangler_create_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -30,10 +30,17 @@ typedef struct {
 } ngx_http_strangler_table_t;
 
 
+/* strangler_ambiguous_path */
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT     0
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_NORMALIZE  1
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_OFF        2
+
+
 typedef struct {
     ngx_http_strangler_table_t     *table;
     ngx_str_t                       force_header;   /* empty: off */
     ngx_flag_t                      dispatch;       /* `strangler;` here */
+    ngx_uint_t                      ambiguous_path;
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -104,6 +111,10 @@ typedef struct {
 strangler_method_t ngx_http_strangler_request_method(ngx_http_request_t *r);
 void ngx_http_strangler_request_accessor(ngx_http_strangler_source_t *src,
     strangler_accessor_t *acc);
+/* paths the route table and the backend would read apart (_path.c) */
+extern ngx_conf_enum_t  ngx_http_strangler_ambiguous_path_modes[];
+ngx_int_t ngx_http_strangler_path_check(ngx_http_request_t *r,
+    ngx_uint_t mode);
 
 /* dispatch (ngx_http_strangler_dispatch.c), variables */
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);

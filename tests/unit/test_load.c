@@ -839,6 +839,11 @@ static const error_case_t  error_cases[] = {
       "such as X-Dry-Run",
       F "9:37: route \"r\": shadow.writes: dry-run needs "
       "shadow.dry_run_header"),
+    E(ROUTE "    shadow: { to: messages, writes: dry-run, "
+      "dry_run_header: Connection }\n",
+      F "9:62: route \"r\": shadow.dry_run_header \"Connection\" is a "
+      "hop-by-hop header: proxies remove it, and a write copy would arrive "
+      "unmarked; use a name of your own, such as X-Dry-Run"),
 
     /* several errors: loading goes on after the first */
 
@@ -889,6 +894,61 @@ test_errors(void)
             print_errors();
         }
     }
+}
+
+
+/*
+ * A dry-run marker the proxy removes or rewrites: the write copy would
+ * arrive unmarked, a real write.  Each is refused, in any case, where the
+ * name is written.
+ */
+
+static void
+test_dry_run_header_refused(void)
+{
+    size_t              i;
+    char                yaml[1024];
+    const char         *want;
+    strangler_table_t  *t;
+
+    static const char  *names[] = {
+        "Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer",
+        "Transfer-Encoding", "Upgrade", "Host", "Expect", "Content-Length",
+        "Proxy-Authorization", "Proxy-Authenticate", "HTTP2-Settings",
+        "If-None-Match", "If-Modified-Since", "If-Match",
+        "If-Unmodified-Since", "Range", "If-Range", "x-strangler-shadow",
+        "X_Dry_Run"
+    };
+
+    want = F "12:23: route \"r\": shadow.dry_run_header \"";
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 ROUTE "    shadow:\n      to: messages\n"
+                 "      writes: dry-run\n      dry_run_header: %s\n",
+                 names[i]);
+
+        t = load(yaml);
+
+        UNIT_CHECK(t == NULL, "%s: loaded", names[i]);
+        UNIT_CHECK(errs.count == 1, "%s: %zu errors", names[i], errs.count);
+        UNIT_CHECK(strncmp(errs.text[0], want, strlen(want)) == 0
+                   && strstr(errs.text[0], names[i]) != NULL,
+                   "%s: %s", names[i], errs.text[0]);
+        UNIT_CHECK(strangler_dry_run_header_refused(names[i],
+                                                    strlen(names[i]))
+                   != NULL, "%s", names[i]);
+
+        strangler_table_free(t);
+    }
+
+    /* names of one's own pass, even close to a refused one */
+
+    UNIT_CHECK(strangler_dry_run_header_refused("X-Dry-Run", 9) == NULL,
+               "X-Dry-Run");
+    UNIT_CHECK(strangler_dry_run_header_refused("Hosts", 5) == NULL,
+               "Hosts");
+    UNIT_CHECK(strangler_dry_run_header_refused("Conn", 4) == NULL, "Conn");
 }
 
 
@@ -1272,6 +1332,7 @@ main(void)
     test_sample();
     test_shadow();
     test_errors();
+    test_dry_run_header_refused();
     test_many_errors();
     test_too_many_backends();
     test_files();

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The cost of the hostile route tables of issue 16 (bench/hostile.py):
+# wall time and max RSS of `strangler check` and `nginx -t` on each, from
+# /usr/bin/time -v, each run cut off after HOSTILE_TIMEOUT seconds.
+# Needs `make module cli`.  Output: one line per table and command.
+#
+#   HOSTILE_TIMEOUT=60   seconds before a run is given up ("timeout")
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+out=build/hostile
+: "${HOSTILE_TIMEOUT:=60}"
+
+mkdir -p "$out/logs"
+python3 bench/hostile.py "$out"
+
+measure() {    # name, command...
+    local name=$1 rc wall rss
+    shift
+    timeout -s KILL "$HOSTILE_TIMEOUT" /usr/bin/time -v "$@" \
+        >/dev/null 2>"$out/time.txt"
+    rc=$?
+    wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$out/time.txt")
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' \
+          "$out/time.txt")
+    if [ "$rc" = 137 ]; then
+        wall="timeout (${HOSTILE_TIMEOUT}s)" rss=-
+    fi
+    printf '%-28s %-16s %10s KB  exit %s  %s\n' "$name" "$wall" "$rss" \
+        "$rc" "$(grep -m1 -o 'routes.yaml\|[a-z]*\.yaml:[0-9:]* .*' \
+                 "$out/time.txt" | cut -c1-90)"
+}
+
+for t in alias nesting; do
+    cat > "$out/$t.conf" <<CONF
+load_module $top/build/ngx_http_strangler_module.so;
+error_log $top/$out/logs/error.log;
+pid $top/$out/logs/nginx.pid;
+events {}
+http {
+    server {
+        listen 127.0.0.1:1;
+        strangler_routes $top/$out/$t.yaml;
+        location / { strangler; }
+        location @monolith { return 200; }
+        location @messages { return 200; }
+    }
+}
+CONF
+    measure "strangler check $t.yaml" build/strangler check "$out/$t.yaml"
+    measure "nginx -t $t.yaml" /usr/sbin/nginx -t -q -p "$out" \
+        -c "$top/$out/$t.conf"
+done

@@ -36,7 +36,7 @@ measure() {    # name, command...
 for t in alias nesting; do
     cat > "$out/$t.conf" <<CONF
 load_module $top/build/ngx_http_strangler_module.so;
-error_log $top/$out/logs/error.log;
+error_log $top/$out/logs/error.log warn;
 pid $top/$out/logs/nginx.pid;
 events {}
 http {
@@ -53,3 +53,51 @@ CONF
     measure "nginx -t $t.yaml" /usr/sbin/nginx -t -q -p "$out" \
         -c "$top/$out/$t.conf"
 done
+
+# the backtracking regex: worker CPU per request, from /proc/PID/schedstat
+# (nanoseconds on the CPU) around HOSTILE_REQUESTS requests to /api/, 200 "a" and
+# a "b", which the regex cannot match
+: "${HOSTILE_REQUESTS:=50}"
+: "${HOSTILE_PORT:=18099}"
+cat > "$out/regex.conf" <<CONF
+load_module $top/build/ngx_http_strangler_module.so;
+error_log $top/$out/logs/error.log warn;
+pid $top/$out/logs/nginx.pid;
+daemon off;
+master_process off;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$HOSTILE_PORT;
+        strangler_routes $top/$out/regex.yaml;
+        location / { strangler; }
+        location @monolith { return 200 "monolith\n"; }
+        location @messages { return 200 "messages\n"; }
+    }
+}
+CONF
+: > "$out/logs/error.log"
+/usr/sbin/nginx -p "$out" -c "$top/$out/regex.conf" &
+pid=$!
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$HOSTILE_PORT/other" && break
+    sleep 0.1
+done
+cpu() { awk '{ print $1 }' "/proc/$pid/schedstat"; }
+path=/api/$(printf 'a%.0s' $(seq 200))b
+before=$(cpu)
+start=$(date +%s.%N)
+for _ in $(seq "$HOSTILE_REQUESTS"); do
+    answer=$(curl -s -m 120 "http://127.0.0.1:$HOSTILE_PORT$path")
+done
+end=$(date +%s.%N)
+after=$(cpu)
+kill "$pid"
+wait "$pid" 2>/dev/null
+awk -v n="$HOSTILE_REQUESTS" -v t=$((after - before)) -v hz=1e9 \
+    -v w="$(echo "$end - $start" | bc)" -v a="$answer" 'BEGIN {
+    printf "%-28s %d requests: worker CPU %.2f ms per request, " \
+           "wall %.2f ms per request, answer %s\n", "regex (.*a){10,14}", n,
+           t / hz / n * 1000, w / n * 1000, a }'
+grep -m1 'regex' "$out/logs/error.log" || true

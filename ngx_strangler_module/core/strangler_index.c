@@ -127,6 +127,7 @@ strangler_index_match(const strangler_index_t *index,
 
     match->route = NULL;
     match->rule = STRANGLER_RULE_DEFAULT;
+    match->limited = NULL;
 
     if (index == NULL) {
         return;

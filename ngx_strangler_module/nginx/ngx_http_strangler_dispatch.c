@@ -16,6 +16,8 @@ static ngx_int_t ngx_http_strangler_to_backend(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx);
 static void ngx_http_strangler_log_decision(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx, strangler_request_t *req);
+static void ngx_http_strangler_regex_limit(ngx_http_request_t *r,
+    ngx_http_strangler_table_t *t, const strangler_route_t *route);
 
 
 ngx_int_t
@@ -55,6 +57,10 @@ ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
     req.shadow_random = (uint32_t) ngx_random();
 
     strangler_request_route(t->core, &acc, &req, &match, &ctx->decision);
+
+    if (match.limited) {
+        ngx_http_strangler_regex_limit(r, t, match.limited);
+    }
     ctx->dispatched = 1;
 
     ngx_http_strangler_log_decision(r, ctx, &req);
@@ -135,4 +141,30 @@ ngx_http_strangler_log_decision(ngx_http_request_t *r,
                    strangler_reason_name(d->reason),
                    d->write ? " (write)" : "",
                    d->method_overridden ? " (method override)" : "");
+}
+
+
+/*
+ * A route's regex hit a PCRE2 limit and was taken as no match: counted
+ * for the metrics, logged once per route by each worker (a hostile client
+ * could otherwise fill the log).
+ */
+
+static void
+ngx_http_strangler_regex_limit(ngx_http_request_t *r,
+    ngx_http_strangler_table_t *t, const strangler_route_t *route)
+{
+    ngx_http_strangler_count_regex_limit(t, route);
+
+    if (t->regex_limit_logged[route->index]) {
+        return;
+    }
+
+    t->regex_limit_logged[route->index] = 1;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "strangler: a regex of route \"%*s\" hit the PCRE2 match "
+                  "limit and was taken as no match; logged once, counted in "
+                  "strangler_regex_limit_total", route->name.len,
+                  route->name.data);
 }

@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     ngx_http_strangler_table_t     *table;
     ngx_str_t                       force_header;   /* empty: off */
+    ngx_http_complex_value_t       *force_if;       /* NULL: always */
     ngx_flag_t                      dispatch;       /* `strangler;` here */
 } ngx_http_strangler_loc_conf_t;
 

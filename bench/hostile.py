@@ -4,6 +4,9 @@
     alias.yaml    about 60 KB: a first route with 1,700 paths, anchored, that
                   1,700 more routes name through an alias ("paths: *p"), which
                   a loader following aliases reads as 2.9 million paths
+    alias-regex.yaml  about 40 KB, the same with 1,000 regexes ("~ ^/p0$")
+                  and 1,000 routes: no conflicts, but a million regexes
+                  to compile
     nesting.yaml  a flow sequence nested 200,000 deep ("[[[...]]]")
     regex.yaml    a route whose regex backtracks: ~ ^/api/(.*a){10,14}$
 
@@ -17,9 +20,10 @@ HEAD = ("version: 1\ndefault: monolith\n"
         "backends: { monolith: {}, messages: {} }\n")
 
 
-def alias(n=1700):
+def alias(n=1700, regex=False):
     out = [HEAD, "routes:\n  - {name: r0, paths: &p ["]
-    out.append(", ".join("/p%d" % i for i in range(n)))
+    path = "'~ ^/p%d$'" if regex else "/p%d"
+    out.append(", ".join(path % i for i in range(n)))
     out.append("]}\n")
     for i in range(1, n):
         out.append("  - {name: r%d, paths: *p}\n" % i)
@@ -39,7 +43,9 @@ def regex():
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
-    for name, text in (("alias", alias()), ("nesting", nesting()),
+    for name, text in (("alias", alias()),
+                       ("alias-regex", alias(1000, regex=True)),
+                       ("nesting", nesting()),
                        ("regex", regex())):
         with open(os.path.join(d, name + ".yaml"), "w") as f:
             f.write(text)

@@ -5,6 +5,7 @@
 # Needs `make module cli`.  Output: one line per table and command.
 #
 #   HOSTILE_TIMEOUT=60   seconds before a run is given up ("timeout")
+#   HOSTILE_MODULE, HOSTILE_CLI   another build to measure (default: build/)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +13,8 @@ cd "$top"
 
 out=build/hostile
 : "${HOSTILE_TIMEOUT:=60}"
+: "${HOSTILE_MODULE:=$top/build/ngx_http_strangler_module.so}"
+: "${HOSTILE_CLI:=build/strangler}"
 
 mkdir -p "$out/logs"
 python3 bench/hostile.py "$out"
@@ -33,9 +36,9 @@ measure() {    # name, command...
                  "$out/time.txt" | cut -c1-90)"
 }
 
-for t in alias nesting; do
+for t in alias alias-regex nesting; do
     cat > "$out/$t.conf" <<CONF
-load_module $top/build/ngx_http_strangler_module.so;
+load_module $HOSTILE_MODULE;
 error_log $top/$out/logs/error.log warn;
 pid $top/$out/logs/nginx.pid;
 events {}
@@ -49,7 +52,7 @@ http {
     }
 }
 CONF
-    measure "strangler check $t.yaml" build/strangler check "$out/$t.yaml"
+    measure "strangler check $t.yaml" "$HOSTILE_CLI" check "$out/$t.yaml"
     measure "nginx -t $t.yaml" /usr/sbin/nginx -t -q -p "$out" \
         -c "$top/$out/$t.conf"
 done
@@ -60,7 +63,7 @@ done
 : "${HOSTILE_REQUESTS:=50}"
 : "${HOSTILE_PORT:=18099}"
 cat > "$out/regex.conf" <<CONF
-load_module $top/build/ngx_http_strangler_module.so;
+load_module $HOSTILE_MODULE;
 error_log $top/$out/logs/error.log warn;
 pid $top/$out/logs/nginx.pid;
 daemon off;

@@ -32,7 +32,7 @@ measure() {    # name, command...
         wall="timeout (${HOSTILE_TIMEOUT}s)" rss=-
     fi
     printf '%-28s %-16s %10s KB  exit %s  %s\n' "$name" "$wall" "$rss" \
-        "$rc" "$(grep -m1 -o 'routes.yaml\|[a-z]*\.yaml:[0-9:]* .*' \
+        "$rc" "$(grep -m1 -o 'routes.yaml\|[a-z-]*\.yaml:[0-9:]* .*' \
                  "$out/time.txt" | cut -c1-90)"
 }
 

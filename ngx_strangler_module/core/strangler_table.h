@@ -192,6 +192,8 @@ typedef struct {
 typedef struct {
     const strangler_route_t  *route;      /* NULL: the default backend */
     strangler_rule_t          rule;
+    /* a route whose regex hit a PCRE2 limit and was taken as no match */
+    const strangler_route_t  *limited;
 } strangler_match_t;
 
 

@@ -104,6 +104,20 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    /* calls are paths relative to the location: a regex has no prefix */
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        return "cannot be in a regex location: its calls are paths relative "
+               "to a prefix location, as in \"location /strangler/\"";
+    }
+#endif
+
+    if (clcf->named) {
+        return "cannot be in a named location: its calls are paths relative "
+               "to a prefix location, as in \"location /strangler/\"";
+    }
+
     clcf->handler = ngx_http_strangler_api_handler;
 
     /* checked once the configuration is read: a table and a zone */

@@ -643,6 +643,18 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     }
 
     ngx_http_strangler_text(out,
+        "# HELP strangler_regex_limit_total "
+        "Lookups where a regex of the route hit a PCRE2 limit (no match).\n"
+        "# TYPE strangler_regex_limit_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        ngx_http_strangler_text(out,
+                                "strangler_regex_limit_total{route=\"%V\"} "
+                                "%uA\n", ngx_http_strangler_metrics_route(t, i),
+                                t->bindings[i].shr->regex_limit);
+    }
+
+    ngx_http_strangler_text(out,
         "# HELP strangler_override "
         "Whether a runtime override applies to the route.\n"
         "# TYPE strangler_override gauge\n");

@@ -497,6 +497,20 @@ ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
 }
 
 
+void
+ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route)
+{
+    ngx_http_strangler_binding_t  *b;
+
+    b = ngx_http_strangler_binding(t, route);
+
+    if (b != NULL) {
+        (void) ngx_atomic_fetch_add(&b->shr->regex_limit, 1);
+    }
+}
+
+
 /* the log phase: count what the strangler dispatched */
 
 static ngx_int_t

@@ -74,6 +74,7 @@ typedef struct {
     ngx_http_strangler_sh_backend_t    *backends;
     ngx_atomic_t                        shadow[
                                          NGX_HTTP_STRANGLER_SHADOW_NEVENTS];
+    ngx_atomic_t                        regex_limit; /* lookups cut short */
 } ngx_http_strangler_sh_route_t;
 
 

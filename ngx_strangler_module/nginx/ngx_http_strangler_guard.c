@@ -80,6 +80,9 @@ static ngx_http_strangler_guard_act_t  *ngx_http_strangler_guard_acts;
 static ngx_http_strangler_zone_ctx_t   *ngx_http_strangler_guard_zone;
 static ngx_event_t                      ngx_http_strangler_guard_timer;
 
+/* the timer's data: debug logging reads an fd there */
+static ngx_connection_t                 ngx_http_strangler_guard_conn;
+
 
 ngx_int_t
 ngx_http_strangler_guard_bind(ngx_http_strangler_zone_ctx_t *z,
@@ -171,7 +174,10 @@ ngx_http_strangler_guard_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    ngx_http_strangler_guard_conn.fd = (ngx_socket_t) -1;
+
     ngx_http_strangler_guard_timer.handler = ngx_http_strangler_guard_tick;
+    ngx_http_strangler_guard_timer.data = &ngx_http_strangler_guard_conn;
     ngx_http_strangler_guard_timer.log = cycle->log;
     ngx_http_strangler_guard_timer.cancelable = 1;
 

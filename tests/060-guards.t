@@ -421,6 +421,33 @@ is api_json('POST', 'routes/dry/guard/rearm')->{_status}, 200,
    're-arm of a guard that did not trip answers 200';
 is api_json('GET', 'routes/dry')->{override}, undef, 'and changes nothing';
 
+# -- after a restart and a reload, a failing service trips again ----------
+
+# messages fails 5% of the reads of "errors" for window x failures + 1 s
+sub fails_and_trips {
+    my ($tag) = @_;
+    my $end = time + 2 * 1 + 1;
+    my @writes;
+    while (time < $end) {
+        $i++;
+        served('GET', "/api/errors/x?n=$i");
+        my $w = served('POST', "/api/errors/x?n=$i", 'a write');
+        push @writes, $w if $w ne 'monolith';
+    }
+    is_deeply reads('errors', 20, ''), { monolith => 20 },
+              "$tag: the reads are back on the owner within window x "
+              . 'failures + 1 s';
+    is_deeply \@writes, [], "$tag: the writes stayed with the owner";
+}
+
+fails_and_trips('re-armed after a restart');
+is api_json('POST', 'routes/errors/guard/rearm')->{override}, undef,
+   're-armed again';
+is nginx('-s', 'reload'), 0, 'reload';
+sleep 0.5;
+fails_and_trips('after a reload');
+is guard_of('errors')->{trips}, 2, 'two trips since the restart';
+
 unlike read_file('logs/error.log'), qr/\[(error|crit|alert|emerg)\]/,
        'nothing above warn in the error log';
 

@@ -346,8 +346,10 @@ ngx_http_strangler_guard_is_due(ngx_http_strangler_guarded_t *g,
 
     shg = g->binding->shr->guard;
 
+    /* judged up to the previous window, or something is to be done */
+
     return shg != NULL
-           && shg->evaluated + 1 < now / g->route->guard.window_ms;
+           && shg->evaluated + 1 != now / g->route->guard.window_ms;
 }
 
 
@@ -374,12 +376,15 @@ ngx_http_strangler_guard_judge(ngx_http_strangler_guarded_t *g,
 
     w = now / guard->window_ms;
 
-    if (shg->evaluated + 1 >= w) {
+    if (shg->evaluated + 1 == w) {
         return 0;
     }
 
     if (shg->evaluated + 2 != w) {
-        /* the first window, or windows nobody judged: start afresh */
+        /*
+         * The first window, windows nobody judged, or a clock set back:
+         * start afresh.
+         */
         ngx_memzero(shg->slot, sizeof(shg->slot));
         shg->evaluated = w - 1;
         return 0;

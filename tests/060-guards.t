@@ -206,11 +206,18 @@ sub reads {
     return \%seen;
 }
 
+# the master's children, from /proc (no ps needed)
 sub worker_pids {
     my $master = read_file('logs/nginx.pid');
     chomp $master;
-    return sort grep { /^\d+$/ }
-           map { s/\s+//gr } `ps -o pid= --ppid $master`;
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
+        push @pids, $pid if $ppid == $master;
+    }
+    return sort @pids;
 }
 
 sub log_since {

@@ -131,15 +131,15 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
     }
 
     j = json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "name", route->name.data, route->name.len,
-                     "paths", ngx_http_strangler_report_paths(route),
-                     "methods", ngx_http_strangler_report_methods(route),
-                     "configured",
-                       ngx_http_strangler_report_configured(t, route),
-                     "effective",
-                       ngx_http_strangler_report_effective(t, route, &ov),
-                     "override", ngx_http_strangler_report_override(r, &ov),
-                     "counters", ngx_http_strangler_report_counters(b));
+                  "name", route->name.data, route->name.len,
+                  "paths", ngx_http_strangler_report_paths(route),
+                  "methods", ngx_http_strangler_report_methods(route),
+                  "configured",
+                    ngx_http_strangler_report_configured(t, route),
+                  "effective",
+                    ngx_http_strangler_report_effective(t, route, &ov),
+                  "override", ngx_http_strangler_report_override(r, &ov),
+                  "counters", ngx_http_strangler_report_counters(b));
 
     if (j && route->guard.enabled
         && json_object_set_new(j, "guard",

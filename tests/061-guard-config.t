@@ -185,3 +185,13 @@ POST /_strangler/routes/plain/guard/rearm
 ["messages\n", "monolith\n"]
 --- no_error_log
 [error]
+
+
+
+=== TEST 11: a guard needs a strangler_zone
+--- http_config
+    # no strangler_zone
+--- must_die
+--- error_log
+route "guarded" of "
+has a guard, which needs a "strangler_zone"

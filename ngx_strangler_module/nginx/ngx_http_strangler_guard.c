@@ -84,6 +84,41 @@ static ngx_event_t                      ngx_http_strangler_guard_timer;
 static ngx_connection_t                 ngx_http_strangler_guard_conn;
 
 
+/* postconfiguration: a guard counts in the zone, so it needs one */
+
+ngx_int_t
+ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
+    ngx_http_strangler_main_conf_t *smcf)
+{
+    size_t                         r;
+    ngx_uint_t                     i;
+    ngx_http_strangler_table_t   **tables;
+
+    if (smcf->shm_zone) {
+        return NGX_OK;
+    }
+
+    tables = smcf->tables.elts;
+
+    for (i = 0; i < smcf->tables.nelts; i++) {
+        for (r = 0; r < tables[i]->core->nroutes; r++) {
+            if (!tables[i]->core->routes[r].guard.enabled) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "route \"%s\" of \"%V\" has a guard, which needs "
+                          "a \"strangler_zone\"",
+                          tables[i]->core->routes[r].name.data,
+                          &tables[i]->file);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_strangler_guard_bind(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route)

@@ -53,6 +53,10 @@ typedef struct ngx_http_strangler_sh_guard_s {
 } ngx_http_strangler_sh_guard_t;
 
 
+/* postconfiguration: guards need a strangler_zone */
+ngx_int_t ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
+    ngx_http_strangler_main_conf_t *smcf);
+
 /* the zone's init, with the mutex held: the block of a guarded route */
 ngx_int_t ngx_http_strangler_guard_bind(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route);

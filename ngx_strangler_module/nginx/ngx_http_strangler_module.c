@@ -242,6 +242,7 @@ ngx_http_strangler_init(ngx_conf_t *cf)
     }
 
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
     {

@@ -14,7 +14,7 @@
 static const uint32_t  strangler_time_bounds[] = { STRANGLER_TIME_BOUNDS };
 
 
-static const char  *strangler_guard_verdicts[] = {
+static const char  *strangler_guard_verdicts[STRANGLER_GUARD_NVERDICTS] = {
     "inconclusive",             /* STRANGLER_GUARD_INCONCLUSIVE */
     "pass",                     /* STRANGLER_GUARD_PASS */
     "fail"                      /* STRANGLER_GUARD_FAIL */

@@ -37,7 +37,8 @@
 typedef enum {
     STRANGLER_GUARD_INCONCLUSIVE = 0,   /* too few requests to judge */
     STRANGLER_GUARD_PASS,
-    STRANGLER_GUARD_FAIL
+    STRANGLER_GUARD_FAIL,
+    STRANGLER_GUARD_NVERDICTS
 } strangler_guard_verdict_t;
 
 

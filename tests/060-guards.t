@@ -277,6 +277,7 @@ while (time < $deadline) {
     served('GET', "/api/dry/x?n=$i");
     served('GET', '/api/differs/x' . ($i % 10 ? '' : '?diff=1'));
     served('GET', '/api/burst/x' . (time < $burst_end ? '?fail=1' : ''));
+    next if $i % 2;     # fewer of these: more reads of the others
     $few{ served('GET', '/api/few/x?fail=1') }++;
     my $w = served('POST', "/api/errors/x?n=$i", 'a write');
     push @bad_writes, $w if $w ne 'monolith';

@@ -185,6 +185,16 @@ sub served {
     return $res->{headers}{'x-backend'} // "none ($res->{status})";
 }
 
+# the same over one keep-alive connection: traffic, as fast as it goes
+my $keepalive = HTTP::Tiny->new(timeout => 3, keep_alive => 1);
+
+sub traffic {
+    my ($method, $path, $body) = @_;
+    my $res = $keepalive->request($method, "http://127.0.0.1:$front$path",
+                                  defined $body ? { content => $body } : {});
+    return $res->{headers}{'x-backend'} // "none ($res->{status})";
+}
+
 sub api_json {
     my ($method, $path) = @_;
     my $res = call($method, "/_strangler/$path");
@@ -261,10 +271,10 @@ my $i = 0;
 my @bad_writes;
 while (time < $healthy_end) {
     $i++;
-    served('GET', '/api/errors/x');
-    served('GET', '/api/dry/x');
-    served('GET', '/api/differs/x');
-    served('GET', '/api/burst/x');
+    traffic('GET', '/api/errors/x');
+    traffic('GET', '/api/dry/x');
+    traffic('GET', '/api/differs/x');
+    traffic('GET', '/api/burst/x');
 }
 
 my $t0 = time;
@@ -273,13 +283,13 @@ my $burst_end = $t0 + 0.5;
 my %few;
 while (time < $deadline) {
     $i++;
-    served('GET', "/api/errors/x?n=$i");
-    served('GET', "/api/dry/x?n=$i");
-    served('GET', '/api/differs/x' . ($i % 10 ? '' : '?diff=1'));
-    served('GET', '/api/burst/x' . (time < $burst_end ? '?fail=1' : ''));
+    traffic('GET', "/api/errors/x?n=$i");
+    traffic('GET', "/api/dry/x?n=$i");
+    traffic('GET', '/api/differs/x' . ($i % 10 ? '' : '?diff=1'));
+    traffic('GET', '/api/burst/x' . (time < $burst_end ? '?fail=1' : ''));
     next if $i % 2;     # fewer of these: more reads of the others
-    $few{ served('GET', '/api/few/x?fail=1') }++;
-    my $w = served('POST', "/api/errors/x?n=$i", 'a write');
+    $few{ traffic('GET', '/api/few/x?fail=1') }++;
+    my $w = traffic('POST', "/api/errors/x?n=$i", 'a write');
     push @bad_writes, $w if $w ne 'monolith';
 }
 
@@ -438,8 +448,8 @@ sub fails_and_trips {
     my @writes;
     while (time < $end) {
         $i++;
-        served('GET', "/api/errors/x?n=$i");
-        my $w = served('POST', "/api/errors/x?n=$i", 'a write');
+        traffic('GET', "/api/errors/x?n=$i");
+        my $w = traffic('POST', "/api/errors/x?n=$i", 'a write');
         push @writes, $w if $w ne 'monolith';
     }
     is_deeply reads('errors', 20, ''), { monolith => 20 },

@@ -15,7 +15,10 @@ use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
 
-alarm 180;      # a bound on the whole script, whatever happens
+# a bound on the whole script, whatever happens; nginx is stopped on the
+# way out, even after a failure
+$SIG{ALRM} = sub { die "060-guards.t: timed out\n" };
+alarm 180;
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
@@ -169,6 +172,13 @@ sub nginx {
 sub stop {
     nginx('-s', 'quit');
     for (1 .. 100) { last unless -e "$prefix/logs/nginx.pid"; sleep 0.05 }
+}
+
+my $main = $$;
+
+END {
+    local $?;
+    stop() if $$ == $main && -e "$prefix/logs/nginx.pid";    # not a child
 }
 
 # a new connection for every request: both workers serve (reuseport)

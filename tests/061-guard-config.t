@@ -188,10 +188,20 @@ POST /_strangler/routes/plain/guard/rearm
 
 
 
-=== TEST 11: a guard needs a strangler_zone
+=== TEST 11: a guard without a strangler_zone: a warning, and routing
 --- http_config
     # no strangler_zone
---- must_die
+--- config
+    strangler_routes ../html/routes.yaml;
+    location / { strangler; }
+    location @monolith { return 200 "monolith\n"; }
+    location @messages { return 200 "messages\n"; }
+--- request
+GET /g
+--- response_body
+messages
 --- error_log
 route "guarded" of "
-has a guard, which needs a "strangler_zone"
+has a guard, which watches nothing without a "strangler_zone"
+--- no_error_log
+[error]

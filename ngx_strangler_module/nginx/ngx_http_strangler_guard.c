@@ -84,7 +84,11 @@ static ngx_event_t                      ngx_http_strangler_guard_timer;
 static ngx_connection_t                 ngx_http_strangler_guard_conn;
 
 
-/* postconfiguration: a guard counts in the zone, so it needs one */
+/*
+ * Postconfiguration: a guard counts in the zone, and watches nothing
+ * without one.  A warning, not an error: the same table runs in tests of
+ * its routes (Test::Nginx) that have no zone.
+ */
 
 ngx_int_t
 ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
@@ -106,12 +110,12 @@ ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
                 continue;
             }
 
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "route \"%s\" of \"%V\" has a guard, which needs "
-                          "a \"strangler_zone\"",
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "route \"%s\" of \"%V\" has a guard, which "
+                          "watches nothing without a \"strangler_zone\"",
                           tables[i]->core->routes[r].name.data,
                           &tables[i]->file);
-            return NGX_ERROR;
+            return NGX_OK;
         }
     }
 

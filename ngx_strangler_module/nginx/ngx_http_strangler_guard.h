@@ -53,7 +53,7 @@ typedef struct ngx_http_strangler_sh_guard_s {
 } ngx_http_strangler_sh_guard_t;
 
 
-/* postconfiguration: guards need a strangler_zone */
+/* postconfiguration: warns of guards without a strangler_zone */
 ngx_int_t ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
     ngx_http_strangler_main_conf_t *smcf);
 

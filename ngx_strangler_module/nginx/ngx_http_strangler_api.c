@@ -10,6 +10,7 @@
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
  *     POST   routes/NAME/rollback   drops the override, reads to the owner
+ *     POST   routes/NAME/guard/rearm  ends a guard's trip
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
  * logged at notice level, and answered once the state file holds it.  The
@@ -57,8 +58,6 @@ static ngx_uint_t ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
     ngx_str_t *name, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
-static ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
@@ -87,6 +86,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("routes/*/rollback"), NGX_HTTP_POST,
       ngx_string("POST"), ngx_http_strangler_api_rollback },
+
+    { ngx_string("routes/*/guard/rearm"), NGX_HTTP_POST,
+      ngx_string("POST"), ngx_http_strangler_api_guard_rearm },
 
     { ngx_null_string, 0, ngx_null_string, NULL }
 };
@@ -697,7 +699,7 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
  * file holds it: a 200 means the change survives a restart.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {

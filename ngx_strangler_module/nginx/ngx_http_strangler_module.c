@@ -6,7 +6,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_guard.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -311,6 +311,7 @@ ngx_http_strangler_init(ngx_conf_t *cf)
     }
 
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
     {
@@ -322,8 +323,9 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker checks that it can write the state file, and drops the
- * overrides its configuration no longer has routes or backends for.
+ * A new worker checks that it can write the state file, drops the
+ * overrides its configuration no longer has routes or backends for, and
+ * starts judging the guards' windows.
  */
 
 static ngx_int_t
@@ -352,5 +354,5 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 
     ngx_http_strangler_override_prune(cycle, smcf, z);
 
-    return NGX_OK;
+    return ngx_http_strangler_guard_init_process(cycle, smcf);
 }

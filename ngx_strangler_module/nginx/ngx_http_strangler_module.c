@@ -253,8 +253,9 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker checks that it can write the state file, and drops the
- * overrides its configuration no longer has routes or backends for.
+ * A new worker sizes its shadow slots, checks that it can write the state
+ * file, and drops the overrides its configuration no longer has routes or
+ * backends for.
  */
 
 static ngx_int_t
@@ -271,7 +272,13 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_strangler_module);
-    z = smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
+    if (smcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_strangler_shadow_init_process(cycle, smcf);
+
+    z = ngx_http_strangler_zone_ctx(smcf);
 
     if (z == NULL) {
         return NGX_OK;

@@ -95,7 +95,9 @@ ngx_http_strangler_variable(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_STRANGLER_VAR_SHADOW */
-        s = ctx->shadow_sent ? "sent" : ctx->shadow_dropped ? "dropped" : "-";
+        s = ctx->shadow_sent ? "sent"
+            : ctx->shadow_dropped ? "dropped"
+            : ctx->shadow_skipped ? "skipped" : "-";
         break;
     }
 

@@ -591,15 +591,21 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     n = strangler_compare(s->conf, &primary, &shadow, diffs);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->log, 0,
-                   "strangler: shadow of \"%V %V\": %ui differences",
-                   &s->method, &s->uri, n);
+    /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */
 
     if (n == 0) {
+        ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                      "strangler: shadow of \"%V %V\" to \"%V\" matched",
+                      &s->method, &s->uri, s->location);
+
         ngx_http_strangler_count_shadow(&s->decided,
                                         NGX_HTTP_STRANGLER_SHADOW_MATCHED);
         return;
     }
+
+    ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                  "strangler: shadow of \"%V %V\" to \"%V\" mismatched: "
+                  "%ui differences", &s->method, &s->uri, s->location, n);
 
     ngx_http_strangler_count_shadow(&s->decided,
                                     NGX_HTTP_STRANGLER_SHADOW_MISMATCHED);

@@ -14,8 +14,10 @@ The workers' RSS and open file descriptors are sampled every second
 before (after a warm-up), during and after the load.  It passes when:
 
   - no client request failed (wrk, h2load, WebSocket);
-  - after the load, every worker's RSS is within 5% of its post-warm-up
-    sample, and its open descriptors are back where they were;
+  - every worker's RSS in the second half of the run and after it is
+    within 5% of its most in the run's first tenth (its working set at
+    the run's concurrency), and its open descriptors are back where they
+    were before the run;
   - every copy is accounted for: sent = matched + mismatched + timed out,
     nothing dropped, none in flight; the upgrades are all skipped.
 
@@ -417,29 +419,40 @@ def main():
     write('samples.csv', 'time,phase,pid,rss_kb,fds\n' + ''.join(
         '%s,%s,%d,%d,%d\n' % r for r in sampler.rows))
 
-    # per worker: the last "before" sample against the last "after" one
+    # per worker: after warm-up (the most RSS in the first tenth of the
+    # run: a worker reaches its working set at the run's concurrency,
+    # which the warm-up may not have had), against the second half of the
+    # run and after it; descriptors after the run against before it
+    during = [r for r in sampler.rows if r[1] == 'during']
+    t_first, t_last = during[0][0], during[-1][0]
+    tenth = t_first + max((t_last - t_first) / 10, 5)
+    half = (t_first + t_last) / 2
     workers = {}
     for t, phase, pid, rss, fds in sampler.rows:
-        w = workers.setdefault(pid, {})
+        w = workers.setdefault(pid, {'warm': 0, 'late': 0, 'max_fds': 0})
         if phase in ('before', 'after'):
             w[phase] = (rss, fds)
         if phase == 'during':
-            w['max_rss'] = max(w.get('max_rss', 0), rss)
-            w['max_fds'] = max(w.get('max_fds', 0), fds)
+            w['max_fds'] = max(w['max_fds'], fds)
+            if t <= tenth:
+                w['warm'] = max(w['warm'], rss)
+            if t >= half:
+                w['late'] = max(w['late'], rss)
 
     ok = True
     lines = []
     for pid, w in sorted(workers.items()):
-        if 'before' not in w or 'after' not in w:
+        if 'before' not in w or 'after' not in w or not w['warm']:
             continue
         (rb, fb), (ra, fa) = w['before'], w['after']
-        growth = (ra - rb) / rb * 100
-        flat = abs(growth) <= 5 and fa <= fb
+        warm, late = w['warm'], w['late']
+        growth = (max(late, ra) - warm) / warm * 100
+        flat = growth <= 5 and fa <= fb
         ok &= flat
-        lines.append(f'worker {pid}: RSS {rb} -> {ra} kB ({growth:+.1f}%, '
-                     f'max during {w.get("max_rss")}), fds {fb} -> {fa} '
-                     f'(max during {w.get("max_fds")}): '
-                     + ('flat' if flat else 'NOT FLAT'))
+        lines.append(f'worker {pid}: RSS before {rb} kB, after warm-up '
+                     f'{warm} kB, second half max {late} kB, after {ra} kB '
+                     f'({growth:+.1f}%); fds before {fb}, max {w["max_fds"]},'
+                     f' after {fa}: ' + ('flat' if flat else 'NOT FLAT'))
 
     accounted = (totals['sent'] == totals['matched'] + totals['mismatched']
                  + totals['timed_out'])

@@ -14,7 +14,8 @@ my $readme = do {
     <$fh>;
 };
 
-my ($section) = $readme =~ /^### Proving a shadow in Test::Nginx\n(.*?)(?=^##)/ms;
+my ($section) = $readme =~ /^### Proving a shadow in Test::Nginx\n
+                             (.*?)(?=^\#\#)/msx;
 ok $section, 'the README has the recipe' or BAIL_OUT('no recipe');
 
 my ($recipe) = ($section // '') =~ /^```perl\n(.*?)^```$/ms;

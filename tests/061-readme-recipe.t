@@ -14,8 +14,8 @@ my $readme = do {
     <$fh>;
 };
 
-my ($section) = $readme =~ /^### Proving a shadow in Test::Nginx\n
-                             (.*?)(?=^\#\#)/msx;
+my $title = '### Proving a shadow in Test::Nginx';
+my ($section) = $readme =~ /^\Q$title\E\n(.*?)(?=^##)/ms;
 ok $section, 'the README has the recipe' or BAIL_OUT('no recipe');
 
 my ($recipe) = ($section // '') =~ /^```perl\n(.*?)^```$/ms;

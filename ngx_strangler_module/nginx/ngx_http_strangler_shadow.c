@@ -216,9 +216,15 @@ void
 ngx_http_strangler_shadow_go(ngx_http_strangler_shadow_t *s,
     ngx_http_request_t *r)
 {
+    ngx_int_t                  rc;
     ngx_http_strangler_ctx_t  *ctx;
 
-    if (ngx_http_strangler_shadow_request(s, r) != NGX_OK) {
+    rc = ngx_http_strangler_shadow_request(s, r);
+
+    /* the request has its own copy; this one may be in the client's pool */
+    s->body = NULL;
+
+    if (rc != NGX_OK) {
         ngx_http_strangler_shadow_drop(s, r, "no connection for it");
         return;
     }

@@ -143,6 +143,7 @@ $(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 	    --with-cc=$(ASAN_CC) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
 	    --with-http_realip_module --with-http_auth_request_module \
+	    --with-http_v2_module \
 	    --with-threads --add-module=$(CURDIR) \
 	    --with-cc-opt="-O1 -g $(ASAN_NGX_FLAGS)" \
 	    --with-ld-opt="$(ASAN_NGX_FLAGS)" >configure.log \
@@ -185,6 +186,7 @@ $(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS
 	cd $(NGINX126_SRC) && ./configure --prefix=$(CURDIR)/$(NGINX126_PREFIX) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
 	    --with-http_realip_module --with-http_auth_request_module \
+	    --with-http_v2_module \
 	    --with-threads --add-module=$(CURDIR) \
 	    --with-cc-opt="-O2 -g" >configure.log \
 	    || { tail -20 configure.log; exit 1; }

@@ -26,6 +26,8 @@ for my $tool (qw(curl h2load promtool)) {
 }
 plan skip_all => 'python3-websockets is missing (mk/deps.sh test)'
     if system($python, '-c', 'import websockets') != 0;
+plan skip_all => "$nginx has no HTTP/2 (--with-http_v2_module)"
+    unless `$nginx -V 2>&1` =~ /--with-http_v2_module/;
 
 my $prefix = tempdir(CLEANUP => 1);
 mkdir "$prefix/$_" for qw(conf logs);

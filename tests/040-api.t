@@ -131,6 +131,10 @@ Content-Type: application/json
           "timed_out": 0,
           "matched": 0,
           "mismatched": 0
+        \},
+        "shadow_skipped": \{
+          "upgrade": 0,
+          "connect": 0
         \}
       \}
     \},

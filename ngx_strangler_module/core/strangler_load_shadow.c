@@ -127,9 +127,10 @@ static void
 strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
     yaml_node_t *map)
 {
-    size_t               i;
-    yaml_node_t         *to;
-    strangler_shadow_t  *shadow;
+    size_t                      i;
+    yaml_node_t                *to;
+    strangler_shadow_t         *shadow;
+    const strangler_backend_t  *b;
 
     shadow = &route->shadow;
 
@@ -162,9 +163,15 @@ strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
         }
     }
 
-    if (shadow->to == STRANGLER_NONE || shadow->to == route->owner) {
-        strangler_load_error(ld, to ? to : map, "shadow has no other side; "
+    if (shadow->to == STRANGLER_NONE) {
+        strangler_load_error(ld, map, "shadow has no other side; "
                              "set shadow.to");
+
+    } else if (shadow->to == route->owner) {
+        b = &ld->table->backends[shadow->to];
+        strangler_load_error(ld, to, "shadow.to \"%.*s\" is the backend "
+                             "that serves the route; name another one",
+                             (int) b->name.len, b->name.data);
     }
 }
 

@@ -36,13 +36,20 @@ static json_t *ngx_http_strangler_report_methods(
 static json_t *ngx_http_strangler_report_counters(
     ngx_http_strangler_binding_t *b);
 static json_t *ngx_http_strangler_report_backend(
+    ngx_http_strangler_sh_backend_t *shb);
+static json_t *ngx_http_strangler_report_responses(
     ngx_http_strangler_counters_t *c);
+static json_t *ngx_http_strangler_report_slots(
+    ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_sample(uint32_t ppm);
 static char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
 static void ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
 static void ngx_http_strangler_metrics_histogram(
-    ngx_http_strangler_text_t *out, ngx_http_strangler_table_t *t);
+    ngx_http_strangler_text_t *out, ngx_http_strangler_table_t *t,
+    const char *name, ngx_uint_t shadow);
+static void ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
 static ngx_str_t *ngx_http_strangler_metrics_route(
@@ -50,12 +57,17 @@ static ngx_str_t *ngx_http_strangler_metrics_route(
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
 
 
+static const char  *ngx_http_strangler_skip_reasons[] = {
+    "upgrade", "connect"
+};
+
+
 json_t *
 ngx_http_strangler_report_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     size_t                       i;
-    json_t                      *routes, *backends, *state;
+    json_t                      *routes, *backends, *state, *status;
     ngx_str_t                   *file;
     ngx_http_strangler_table_t  *t;
 
@@ -87,7 +99,7 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
     state = file->len ? json_stringn((char *) file->data, file->len)
                       : json_null();
 
-    return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
+    status = json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
                      "table",
                        "file", t->file.data, t->file.len,
                        "sha256", t->core->sha256,
@@ -99,6 +111,33 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
                      "state_file", state,
                      "routes", routes,
                      "default", ngx_http_strangler_report_default(r, ctx));
+
+    if (status && json_object_set_new(status, "shadow",
+                                      ngx_http_strangler_report_slots(ctx)))
+    {
+        json_decref(status);
+        return NULL;
+    }
+
+    return status;
+}
+
+
+/* the shadows of every worker: slots, copies in flight, diff log losses */
+
+static json_t *
+ngx_http_strangler_report_slots(ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_shctx_t  *sh;
+
+    sh = ctx->zone->sh;
+
+    return json_pack("{s:I, s:I, s:I, s:I}",
+                     "slots_per_worker",
+                       (json_int_t) ctx->zone->smcf->shadow_limit,
+                     "in_flight", (json_int_t) sh->shadows,
+                     "high_water", (json_int_t) sh->shadows_high,
+                     "diff_log_dropped", (json_int_t) sh->diff_dropped);
 }
 
 
@@ -395,14 +434,15 @@ static json_t *
 ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
 {
     size_t                            i;
-    json_t                           *backends, *shadow, *counters;
+    json_t                           *backends, *shadow, *skipped, *counters;
     ngx_http_strangler_sh_backend_t  *shb;
 
     backends = json_object();
     shadow = json_object();
+    skipped = json_object();
 
     for (shb = b->shr->backends; backends && shb; shb = shb->next) {
-        counters = ngx_http_strangler_report_backend(&shb->counters);
+        counters = ngx_http_strangler_report_backend(shb);
 
         if (json_object_setn_new(backends, (char *) shb->name.data,
                                  shb->name.len, counters))
@@ -421,12 +461,45 @@ ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
         }
     }
 
-    return json_pack("{s:o, s:o}", "backends", backends, "shadow", shadow);
+    for (i = 0; skipped && i < NGX_HTTP_STRANGLER_SKIP_NREASONS; i++) {
+        if (json_object_set_new(skipped, ngx_http_strangler_skip_reasons[i],
+                                json_integer(b->shr->skipped[i])))
+        {
+            json_decref(skipped);
+            skipped = NULL;
+        }
+    }
+
+    return json_pack("{s:o, s:o, s:o}", "backends", backends,
+                     "shadow", shadow, "shadow_skipped", skipped);
 }
 
 
 static json_t *
-ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
+ngx_http_strangler_report_backend(ngx_http_strangler_sh_backend_t *shb)
+{
+    ngx_http_strangler_counters_t  *c, *sc;
+
+    c = &shb->counters;
+    sc = &shb->shadow;
+
+    return json_pack("{s:I, s:o, s:{s:I, s:I}, s:{s:I, s:o, s:{s:I, s:I}}}",
+                     "requests", (json_int_t) c->requests,
+                     "responses", ngx_http_strangler_report_responses(c),
+                     "upstream_time",
+                       "count", (json_int_t) c->timed,
+                       "sum_ms", (json_int_t) c->time_sum,
+                     "shadow_answers",
+                       "count", (json_int_t) sc->requests,
+                       "responses", ngx_http_strangler_report_responses(sc),
+                       "time",
+                         "count", (json_int_t) sc->timed,
+                         "sum_ms", (json_int_t) sc->time_sum);
+}
+
+
+static json_t *
+ngx_http_strangler_report_responses(ngx_http_strangler_counters_t *c)
 {
     json_t      *responses;
     ngx_uint_t   k;
@@ -442,12 +515,7 @@ ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
         }
     }
 
-    return json_pack("{s:I, s:o, s:{s:I, s:I}}",
-                     "requests", (json_int_t) c->requests,
-                     "responses", responses,
-                     "upstream_time",
-                       "count", (json_int_t) c->timed,
-                       "sum_ms", (json_int_t) c->time_sum);
+    return responses;
 }
 
 
@@ -505,9 +573,13 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     out.last = &out.first;
 
     ngx_http_strangler_metrics_counters(&out, ctx->table);
-    ngx_http_strangler_metrics_histogram(&out, ctx->table);
+    ngx_http_strangler_metrics_histogram(&out, ctx->table,
+                                         "upstream_response", 0);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
     ngx_http_strangler_metrics_guards(&out, ctx);
+    ngx_http_strangler_metrics_histogram(&out, ctx->table,
+                                         "shadow_response", 1);
+    ngx_http_strangler_metrics_shadow(&out, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -567,7 +639,7 @@ ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
 
 static void
 ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
-    ngx_http_strangler_table_t *t)
+    ngx_http_strangler_table_t *t, const char *name, ngx_uint_t shadow)
 {
     size_t                            i, k;
     u_char                            le[NGX_INT_T_LEN + 8], *p;
@@ -576,17 +648,30 @@ ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
     ngx_http_strangler_counters_t    *c;
     ngx_http_strangler_sh_backend_t  *shb;
 
-    ngx_http_strangler_text(out,
-        "# HELP strangler_upstream_response_seconds "
-        "Upstream response time, summed over the tries of a request.\n"
-        "# TYPE strangler_upstream_response_seconds histogram\n");
+    if (shadow) {
+        ngx_http_strangler_text(out,
+            "# HELP strangler_shadow_response_seconds "
+            "Time from sending a shadow copy to its complete answer.\n"
+            "# TYPE strangler_shadow_response_seconds histogram\n");
+
+    } else {
+        ngx_http_strangler_text(out,
+            "# HELP strangler_upstream_response_seconds "
+            "Upstream response time, summed over the tries of a request; "
+            "upgraded connections left out.\n"
+            "# TYPE strangler_upstream_response_seconds histogram\n");
+    }
 
     for (i = 0; i <= t->core->nroutes; i++) {
         route = ngx_http_strangler_metrics_route(t, i);
 
         for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
-            c = &shb->counters;
+            c = shadow ? &shb->shadow : &shb->counters;
             acc = 0;
+
+            if (shadow && c->requests == 0) {
+                continue;
+            }
 
             for (k = 0; k < NGX_HTTP_STRANGLER_NBUCKETS; k++) {
                 acc += c->time_bucket[k];
@@ -599,19 +684,20 @@ ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
                 }
 
                 ngx_http_strangler_text(out,
-                    "strangler_upstream_response_seconds_bucket{route=\"%V\","
+                    "strangler_%s_seconds_bucket{route=\"%V\","
                     "backend=\"%V\",le=\"%*s\"} %uA\n",
-                    route, &shb->name, p - le, le, acc);
+                    name, route, &shb->name, p - le, le, acc);
             }
 
             p = ngx_http_strangler_metrics_seconds(le, c->time_sum);
 
             ngx_http_strangler_text(out,
-                "strangler_upstream_response_seconds_sum{route=\"%V\","
+                "strangler_%s_seconds_sum{route=\"%V\","
                 "backend=\"%V\"} %*s\n"
-                "strangler_upstream_response_seconds_count{route=\"%V\","
+                "strangler_%s_seconds_count{route=\"%V\","
                 "backend=\"%V\"} %uA\n",
-                route, &shb->name, p - le, le, route, &shb->name, c->timed);
+                name, route, &shb->name, p - le, le,
+                name, route, &shb->name, c->timed);
         }
     }
 }
@@ -664,6 +750,86 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
                                 ngx_http_strangler_metrics_route(t, i),
                                 t->bindings[i].shr->override != NULL);
     }
+}
+
+
+/*
+ * The shadow side's answers by class, copies never made by reason, and the
+ * slots: in flight over every worker, the most one worker held, the limit
+ */
+
+static void
+ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    size_t                            i, k;
+    ngx_str_t                        *route;
+    ngx_http_strangler_table_t       *t;
+    ngx_http_strangler_shctx_t       *sh;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    t = ctx->table;
+    sh = ctx->zone->sh;
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_responses_total "
+        "Answers of the shadow side by route, backend and status class.\n"
+        "# TYPE strangler_shadow_responses_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
+            if (shb->shadow.requests == 0) {
+                continue;
+            }
+
+            for (k = 0; k < 5; k++) {
+                ngx_http_strangler_text(out,
+                    "strangler_shadow_responses_total{route=\"%V\","
+                    "backend=\"%V\",code=\"%s\"} %uA\n", route,
+                    &shb->name, ngx_http_strangler_classes[k],
+                    shb->shadow.status[k]);
+            }
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_skipped_total "
+        "Requests picked for a shadow and never copied, by reason.\n"
+        "# TYPE strangler_shadow_skipped_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (k = 0; k < NGX_HTTP_STRANGLER_SKIP_NREASONS; k++) {
+            ngx_http_strangler_text(out,
+                "strangler_shadow_skipped_total{route=\"%V\","
+                "reason=\"%s\"} %uA\n", route,
+                ngx_http_strangler_skip_reasons[k],
+                t->bindings[i].shr->skipped[k]);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_in_flight "
+        "Shadow copies in flight, over every worker.\n"
+        "# TYPE strangler_shadow_in_flight gauge\n"
+        "strangler_shadow_in_flight %uA\n"
+        "# HELP strangler_shadow_slots_high_water "
+        "The most shadow slots one worker has held at once.\n"
+        "# TYPE strangler_shadow_slots_high_water gauge\n"
+        "strangler_shadow_slots_high_water %uA\n"
+        "# HELP strangler_shadow_slots "
+        "Shadow slots per worker (strangler_shadow_limit).\n"
+        "# TYPE strangler_shadow_slots gauge\n"
+        "strangler_shadow_slots %ui\n"
+        "# HELP strangler_diff_log_dropped_total "
+        "Diff log lines dropped: the disk was slower than the mismatches.\n"
+        "# TYPE strangler_diff_log_dropped_total counter\n"
+        "strangler_diff_log_dropped_total %uA\n",
+        sh->shadows, sh->shadows_high, ctx->zone->smcf->shadow_limit,
+        sh->diff_dropped);
 }
 
 

@@ -323,9 +323,9 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker checks that it can write the state file, drops the
- * overrides its configuration no longer has routes or backends for, and
- * starts judging the guards' windows.
+ * A new worker sizes its shadow slots, checks that it can write the state
+ * file, drops the overrides its configuration no longer has routes or
+ * backends for, and starts judging the guards' windows.
  */
 
 static ngx_int_t
@@ -342,7 +342,13 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_strangler_module);
-    z = smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
+    if (smcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_strangler_shadow_init_process(cycle, smcf);
+
+    z = ngx_http_strangler_zone_ctx(smcf);
 
     if (z == NULL) {
         return NGX_OK;

@@ -31,10 +31,12 @@ static void ngx_http_strangler_zone_insert(ngx_rbtree_node_t *temp,
 static ngx_int_t ngx_http_strangler_zone_alloc_bindings(ngx_conf_t *cf,
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t);
 static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
-static ngx_http_strangler_counters_t *ngx_http_strangler_counters(
+static ngx_http_strangler_sh_backend_t *ngx_http_strangler_backend_block(
     ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
     int backend);
 static ngx_msec_int_t ngx_http_strangler_upstream_time(ngx_http_request_t *r);
+static ngx_int_t ngx_http_strangler_count_response(
+    ngx_http_strangler_counters_t *c, ngx_uint_t status, ngx_msec_int_t ms);
 
 
 ngx_msec_t  ngx_http_strangler_time_bounds[
@@ -525,17 +527,100 @@ ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
 }
 
 
+void
+ngx_http_strangler_count_skipped(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t why)
+{
+    ngx_http_strangler_binding_t  *b;
+
+    b = ngx_http_strangler_binding(ctx->table, ctx->decision.route);
+
+    if (b == NULL || why >= NGX_HTTP_STRANGLER_SKIP_NREASONS) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&b->shr->skipped[why], 1);
+}
+
+
+/* the shadow side's answer to a copy: its status and how long it took */
+
+void
+ngx_http_strangler_count_shadow_answer(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t status, ngx_msec_int_t ms)
+{
+    ngx_http_strangler_binding_t     *b;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    b = ngx_http_strangler_binding(ctx->table, ctx->decision.route);
+    if (b == NULL) {
+        return;
+    }
+
+    shb = ngx_http_strangler_backend_block(b, ctx->table,
+                                           ctx->decision.shadow_to);
+    if (shb) {
+        ngx_http_strangler_count_response(&shb->shadow, status, ms);
+    }
+}
+
+
+/*
+ * Shadows in flight in every worker, and the most one worker has held at
+ * once (the number strangler_shadow_limit is sized against)
+ */
+
+void
+ngx_http_strangler_count_in_flight(ngx_http_strangler_main_conf_t *smcf,
+    ngx_int_t delta, ngx_uint_t in_worker)
+{
+    ngx_atomic_uint_t               high;
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z == NULL || z->sh == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&z->sh->shadows, (ngx_atomic_int_t) delta);
+
+    for ( ;; ) {
+        high = z->sh->shadows_high;
+
+        if (in_worker <= high
+            || ngx_atomic_cmp_set(&z->sh->shadows_high, high, in_worker))
+        {
+            return;
+        }
+    }
+}
+
+
+void
+ngx_http_strangler_count_diff_dropped(ngx_http_strangler_main_conf_t *smcf)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z && z->sh) {
+        (void) ngx_atomic_fetch_add(&z->sh->diff_dropped, 1);
+    }
+}
+
+
 /* the log phase: count what the strangler dispatched */
 
 static ngx_int_t
 ngx_http_strangler_log_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                       bucket;
-    ngx_uint_t                      status, i;
-    ngx_msec_int_t                  ms;
-    ngx_http_strangler_ctx_t       *ctx;
-    ngx_http_strangler_binding_t   *b;
-    ngx_http_strangler_counters_t  *c;
+    ngx_int_t                         bucket;
+    ngx_uint_t                        status;
+    ngx_msec_int_t                    ms;
+    ngx_http_strangler_ctx_t         *ctx;
+    ngx_http_strangler_binding_t     *b;
+    ngx_http_strangler_sh_backend_t  *shb;
 
     ctx = ngx_http_strangler_get_ctx(r);
 
@@ -548,38 +633,59 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    c = ngx_http_strangler_counters(b, ctx->table, ctx->decision.backend);
-    if (c == NULL) {
+    shb = ngx_http_strangler_backend_block(b, ctx->table,
+                                           ctx->decision.backend);
+    if (shb == NULL) {
         return NGX_OK;
     }
 
-    (void) ngx_atomic_fetch_add(&c->requests, 1);
-
     status = r->err_status ? r->err_status : r->headers_out.status;
+
+    /* an upgraded connection's time is its session's, not a response's */
+
+    ms = (status == NGX_HTTP_SWITCHING_PROTOCOLS)
+         ? -1 : ngx_http_strangler_upstream_time(r);
+
+    bucket = ngx_http_strangler_count_response(&shb->counters, status, ms);
+
+    ngx_http_strangler_guard_count(ctx, b, status, bucket);
+
+    return NGX_OK;
+}
+
+
+/*
+ * One response: its class, and its time when it has one (ms >= 0).
+ * Returns the time's histogram bucket, -1 without a time.
+ */
+
+static ngx_int_t
+ngx_http_strangler_count_response(ngx_http_strangler_counters_t *c,
+    ngx_uint_t status, ngx_msec_int_t ms)
+{
+    ngx_uint_t  i;
+
+    (void) ngx_atomic_fetch_add(&c->requests, 1);
 
     if (status >= 100 && status / 100 <= NGX_HTTP_STRANGLER_NCLASSES) {
         (void) ngx_atomic_fetch_add(&c->status[status / 100 - 1], 1);
     }
 
-    ms = ngx_http_strangler_upstream_time(r);
-    bucket = -1;
-
-    if (ms >= 0) {
-        for (i = 0; i < NGX_HTTP_STRANGLER_NBUCKETS - 1; i++) {
-            if ((ngx_msec_t) ms <= ngx_http_strangler_time_bounds[i]) {
-                break;
-            }
-        }
-
-        (void) ngx_atomic_fetch_add(&c->time_bucket[i], 1);
-        (void) ngx_atomic_fetch_add(&c->time_sum, ms);
-        (void) ngx_atomic_fetch_add(&c->timed, 1);
-        bucket = i;
+    if (ms < 0) {
+        return -1;
     }
 
-    ngx_http_strangler_guard_count(ctx, b, status, bucket);
+    for (i = 0; i < NGX_HTTP_STRANGLER_NBUCKETS - 1; i++) {
+        if ((ngx_msec_t) ms <= ngx_http_strangler_time_bounds[i]) {
+            break;
+        }
+    }
 
-    return NGX_OK;
+    (void) ngx_atomic_fetch_add(&c->time_bucket[i], 1);
+    (void) ngx_atomic_fetch_add(&c->time_sum, ms);
+    (void) ngx_atomic_fetch_add(&c->timed, 1);
+
+    return i;
 }
 
 
@@ -616,13 +722,13 @@ ngx_http_strangler_upstream_time(ngx_http_request_t *r)
 
 
 /*
- * A route's counters for a backend: found in this process's cache, else
+ * A route's block for a backend: found in this process's cache, else
  * found or added in the zone once (under the mutex).  A block is filled in
  * before it is linked, so readers walk the list without the mutex.
  */
 
-static ngx_http_strangler_counters_t *
-ngx_http_strangler_counters(ngx_http_strangler_binding_t *b,
+static ngx_http_strangler_sh_backend_t *
+ngx_http_strangler_backend_block(ngx_http_strangler_binding_t *b,
     ngx_http_strangler_table_t *t, int backend)
 {
     ngx_str_t                        *name;
@@ -634,7 +740,7 @@ ngx_http_strangler_counters(ngx_http_strangler_binding_t *b,
     }
 
     if (b->backends[backend]) {
-        return &b->backends[backend]->counters;
+        return b->backends[backend];
     }
 
     name = &t->backend_names[backend];
@@ -673,5 +779,5 @@ ngx_http_strangler_counters(ngx_http_strangler_binding_t *b,
 
     b->backends[backend] = shb;
 
-    return &shb->counters;
+    return shb;
 }

@@ -48,6 +48,7 @@ typedef struct ngx_http_strangler_sh_backend_s
 struct ngx_http_strangler_sh_backend_s {
     ngx_http_strangler_sh_backend_t    *next;
     ngx_http_strangler_counters_t       counters;
+    ngx_http_strangler_counters_t       shadow;  /* its answers to copies */
     ngx_str_t                           name;
 };
 
@@ -75,6 +76,8 @@ typedef struct {
                                          NGX_HTTP_STRANGLER_SHADOW_NEVENTS];
     ngx_atomic_t                        regex_limit; /* lookups cut short */
     struct ngx_http_strangler_sh_guard_s  *guard;    /* NULL: never had */
+    ngx_atomic_t                        skipped[
+                                         NGX_HTTP_STRANGLER_SKIP_NREASONS];
 } ngx_http_strangler_sh_route_t;
 
 
@@ -85,6 +88,9 @@ typedef struct {
     ngx_atomic_t                        generation;   /* of any override */
     ngx_atomic_t                        state_seq;    /* snapshots taken */
     ngx_atomic_t                        state_landed; /* newest written */
+    ngx_atomic_t                        shadows;      /* in flight, all */
+    ngx_atomic_t                        shadows_high; /* in one worker */
+    ngx_atomic_t                        diff_dropped; /* diff log lines */
 } ngx_http_strangler_shctx_t;
 
 

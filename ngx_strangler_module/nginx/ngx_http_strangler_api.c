@@ -11,6 +11,8 @@
  *     DELETE routes/NAME            drops the override
  *     POST   routes/NAME/rollback   drops the override, reads to the owner
  *     POST   routes/NAME/guard/rearm  ends a guard's trip
+ *     GET    routes/NAME/diffs      per-field statistics of the comparison
+ *     DELETE routes/NAME/diffs      resets them
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
  * logged at notice level, and answered once the state file holds it.  The
@@ -89,6 +91,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("routes/*/guard/rearm"), NGX_HTTP_POST,
       ngx_string("POST"), ngx_http_strangler_api_guard_rearm },
+
+    { ngx_string("routes/*/diffs"), NGX_HTTP_STRANGLER_READ|NGX_HTTP_DELETE,
+      ngx_string("GET, HEAD, DELETE"), ngx_http_strangler_api_diffs },
 
     { ngx_null_string, 0, ngx_null_string, NULL }
 };

@@ -580,6 +580,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);
     ngx_http_strangler_metrics_shadow(&out, ctx);
+    ngx_http_strangler_metrics_fields(&out, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "

@@ -15,6 +15,7 @@
 
 
 #include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_fields.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -318,13 +319,16 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
             t->bindings[r].shr = shr;
 
             if (route
-                && ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
+                && (ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK
+                    || ngx_http_strangler_fields_bind(z, shr, route)
+                       != NGX_OK))
             {
                 ngx_shmtx_unlock(&z->shpool->mutex);
 
                 ngx_log_error(NGX_LOG_EMERG, log, 0,
                               "strangler_zone \"%V\" is too small for the "
-                              "guards of \"%V\"", &z->name, &t->file);
+                              "guards and field statistics of \"%V\"",
+                              &z->name, &t->file);
                 return NGX_ERROR;
             }
         }

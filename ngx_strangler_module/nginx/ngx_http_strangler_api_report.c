@@ -29,6 +29,8 @@ typedef struct {
 } ngx_http_strangler_text_t;
 
 
+static json_t *ngx_http_strangler_report_zone(
+    ngx_http_strangler_zone_ctx_t *z);
 static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_configured(
@@ -55,6 +57,8 @@ static void ngx_http_strangler_metrics_histogram(
     ngx_http_strangler_text_t *out, ngx_http_strangler_table_t *t);
 static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
+static void ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_zone_ctx_t *z);
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
@@ -109,7 +113,8 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
     state = file->len ? json_stringn((char *) file->data, file->len)
                       : json_null();
 
-    return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
+    return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o, "
+                     "s:o}",
                      "table",
                        "file", t->file.data, t->file.len,
                        "sha256", t->core->sha256,
@@ -120,7 +125,23 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
                      "zone", ctx->zone->name.data, ctx->zone->name.len,
                      "state_file", state,
                      "routes", routes,
-                     "default", ngx_http_strangler_report_default(r, ctx));
+                     "default", ngx_http_strangler_report_default(r, ctx),
+                     "zone_use", ngx_http_strangler_report_zone(ctx->zone));
+}
+
+
+/* how full the zone is: its size, the pages in use, failures, reclaims */
+
+static json_t *
+ngx_http_strangler_report_zone(ngx_http_strangler_zone_ctx_t *z)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}",
+                     "size_bytes",
+                       (json_int_t) (z->shpool->end - (u_char *) z->shpool),
+                     "used_bytes",
+                       (json_int_t) ngx_http_strangler_zone_used(z),
+                     "alloc_failures", (json_int_t) z->sh->alloc_failures,
+                     "reclaimed_blocks", (json_int_t) z->sh->reclaimed);
 }
 
 
@@ -449,6 +470,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_counters(&out, ctx->table);
     ngx_http_strangler_metrics_histogram(&out, ctx->table);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
+    ngx_http_strangler_metrics_zone(&out, ctx->zone);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -593,6 +615,31 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
                                 ngx_http_strangler_metrics_route(t, i),
                                 t->bindings[i].shr->override != NULL);
     }
+}
+
+
+static void
+ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_zone_ctx_t *z)
+{
+    ngx_http_strangler_text(out,
+        "# HELP strangler_zone_size_bytes The strangler_zone's size.\n"
+        "# TYPE strangler_zone_size_bytes gauge\n"
+        "strangler_zone_size_bytes %uz\n"
+        "# HELP strangler_zone_used_bytes The zone's pages in use.\n"
+        "# TYPE strangler_zone_used_bytes gauge\n"
+        "strangler_zone_used_bytes %uz\n"
+        "# HELP strangler_zone_alloc_failures_total "
+        "Blocks the full zone had no room for.\n"
+        "# TYPE strangler_zone_alloc_failures_total counter\n"
+        "strangler_zone_alloc_failures_total %uA\n"
+        "# HELP strangler_zone_reclaimed_total "
+        "Blocks of routes no table has, freed.\n"
+        "# TYPE strangler_zone_reclaimed_total counter\n"
+        "strangler_zone_reclaimed_total %uA\n",
+        (size_t) (z->shpool->end - (u_char *) z->shpool),
+        ngx_http_strangler_zone_used(z), z->sh->alloc_failures,
+        z->sh->reclaimed);
 }
 
 

@@ -17,6 +17,9 @@ static char *ngx_http_strangler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_strangler_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_strangler_init_process(ngx_cycle_t *cycle);
+static void ngx_http_strangler_exit_process(ngx_cycle_t *cycle);
+static ngx_http_strangler_zone_ctx_t *ngx_http_strangler_process_zone(
+    ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_strangler_commands[] = {
@@ -120,7 +123,7 @@ ngx_module_t  ngx_http_strangler_module = {
     ngx_http_strangler_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_strangler_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -253,29 +256,25 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker checks that it can write the state file, and drops the
- * overrides its configuration no longer has routes or backends for.
+ * A new worker records itself in the zone, checks that it can write the
+ * state file, settles the overrides its configuration no longer has routes
+ * or backends for, and frees the blocks no running configuration has.
  */
 
 static ngx_int_t
 ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 {
+    ngx_int_t                        joined;
     ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_main_conf_t  *smcf;
 
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    smcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_strangler_module);
-    z = smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
-
+    z = ngx_http_strangler_process_zone(cycle);
     if (z == NULL) {
         return NGX_OK;
     }
+
+    smcf = z->smcf;
+    joined = ngx_http_strangler_zone_join(z, cycle->log);
 
     if (smcf->state_file.len) {
         (void) ngx_http_strangler_file_check(&smcf->state_file, cycle->log);
@@ -283,5 +282,43 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 
     ngx_http_strangler_override_prune(cycle, smcf, z);
 
+    /* unrecorded, this process may not free what others might use */
+    if (joined == NGX_OK) {
+        (void) ngx_http_strangler_zone_reclaim(z, z->gen, cycle->log);
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_process_zone(cycle);
+
+    if (z != NULL) {
+        ngx_http_strangler_zone_leave(z);
+    }
+}
+
+
+/* the zone, in a process that serves requests */
+
+static ngx_http_strangler_zone_ctx_t *
+ngx_http_strangler_process_zone(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NULL;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_strangler_module);
+
+    return smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
 }

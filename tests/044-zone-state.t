@@ -29,7 +29,8 @@ sub free_port {
     return $port;
 }
 
-my ($front, $mono, $msgs) = (free_port(), free_port(), free_port());
+my ($front, $mono, $msgs, $nowhere)
+    = (free_port(), free_port(), free_port(), free_port());
 
 sub write_file {
     my ($name, $text) = @_;
@@ -45,10 +46,11 @@ sub read_file {
     return <$fh>;
 }
 
-# "conversations", then $n routes named "${stem}1".."${stem}$n"
+# "conversations", then $n routes named "${stem}1".."${stem}$n", then $raw
 sub table {
-    my ($stem, $n, @extra) = @_;
-    my $routes = join '', map { <<"END" } ((map { "$stem$_" } 1 .. $n), @extra);
+    my ($stem, $n, $raw) = @_;
+    $raw //= '';
+    my $routes = join '', map { <<"END" } map { "$stem$_" } 1 .. $n;
   - name: $_
     paths: ["/api/$_/*"]
     owner: monolith
@@ -63,12 +65,13 @@ routes:
     paths: ["/api/conversations/{id}"]
     owner: monolith
     reads: messages
-$routes
+$routes$raw
 END
 }
 
 sub config {
-    my ($zone_size, $state) = @_;
+    my ($zone_size, $state, $http) = @_;
+    $http //= '';
     $state //= 'strangler_state state/strangler.state;';
     my $load = join '', map { "load_module $_;\n" } split ' ', $modules;
     my $user = $> == 0 ? 'user root;' : '';
@@ -85,9 +88,11 @@ http {
     access_log off;
     strangler_zone strangler $zone_size;
     $state
+    $http
     server {
         listen 127.0.0.1:$mono;
         location / { return 200 "monolith\\n"; }
+        location /slow/ { root $prefix; rewrite ^ /big break; limit_rate 4k; }
     }
     server {
         listen 127.0.0.1:$msgs;
@@ -99,6 +104,7 @@ http {
         location / { strangler; }
         location \@monolith { proxy_pass http://127.0.0.1:$mono; }
         location \@messages { proxy_pass http://127.0.0.1:$msgs; }
+        location \@nowhere { proxy_pass http://127.0.0.1:$nowhere; }
         location /_strangler/ { strangler_api; }
     }
 }
@@ -297,6 +303,65 @@ like $full[0] // '', qr/it needs at least \d+k/, 'with the size it needs';
 unlike $log, qr/ngx_slab_alloc\(\) failed/, 'nginx\'s own message is not';
 ok metric('strangler_zone_alloc_failures_total') > 0,
    'metrics: the failed allocations are counted';
+stop();
+
+
+
+# -- every shadow sent ends in exactly one outcome ------------------------------
+
+write_file('big', 'x' x (1024 * 1024));
+unlink "$prefix/state/strangler.state";
+write_file('conf/routes.yaml', table('s', 0, <<'END'));
+  - name: slow
+    paths: ["/slow/*"]
+    owner: monolith
+    shadow: { to: messages, sample: 100 }
+  - name: lost
+    paths: ["/lost/*"]
+    owner: monolith
+    shadow: { to: nowhere, sample: 100 }
+  - name: blind
+    paths: ["/blind/*"]
+    owner: monolith
+    shadow: { to: messages, sample: 100, compare: "off" }
+END
+write_file('conf/routes.yaml',
+           read_file('conf/routes.yaml') =~ s/(messages: \{\})/$1, nowhere: {}/r);
+config('1m', '', 'strangler_shadow_timeout 2s;');
+is nginx(), 0, 'nginx starts with shadowed routes';
+
+# clients that read the start of a slow response and go away
+for (1 .. 6) {
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$front",
+                                     Timeout => 3) or die $!;
+    print $sock "GET /slow/$_ HTTP/1.1\r\nHost: x\r\n\r\n";
+    my $got = '';
+    while ($got !~ /\r\n\r\n/) {
+        sysread $sock, $got, 4096, length $got or last;
+    }
+    close $sock;
+}
+get("/lost/$_") for 1 .. 4;
+get("/blind/$_") for 1 .. 3;
+sleep 3;        # every shadow ends or times out
+
+my %outcome;
+for my $route (qw(slow lost blind)) {
+    $outcome{$route} = api_json('GET', "routes/$route")->{counters}{shadow};
+}
+diag 'shadow outcomes: ' . encode_json(\%outcome);
+is $outcome{slow}{sent}, 6, 'the 6 copies of aborted requests are sent';
+is $outcome{slow}{failed}, 6, 'and counted as failed: no comparison';
+is $outcome{lost}{mismatched}, 4,
+   'copies to a backend down: a 502 that does not match';
+is $outcome{blind}{not_compared}, 3, 'copies with compare: off are counted';
+for my $route (qw(slow lost blind)) {
+    my $o = $outcome{$route};
+    is $o->{sent}, $o->{matched} + $o->{mismatched} + $o->{timed_out}
+                   + $o->{failed} + $o->{not_compared},
+       "$route: sent = matched + mismatched + timed_out + failed "
+       . '+ not_compared';
+}
 stop();
 
 done_testing();

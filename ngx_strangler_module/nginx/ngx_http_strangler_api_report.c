@@ -71,8 +71,11 @@ static const char  *ngx_http_strangler_classes[] = {
 };
 
 
-static const char  *ngx_http_strangler_shadow_events[] = {
-    "sent", "dropped", "timed_out", "matched", "mismatched"
+static const char  *ngx_http_strangler_shadow_events[
+                                        NGX_HTTP_STRANGLER_SHADOW_NEVENTS] =
+{
+    "sent", "dropped", "timed_out", "matched", "mismatched", "failed",
+    "not_compared"
 };
 
 

@@ -36,7 +36,10 @@ static void ngx_http_strangler_shadow_primary_gone(void *data);
 static void ngx_http_strangler_shadow_detach(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_timeout(ngx_event_t *ev);
-static void ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome);
+static ngx_uint_t ngx_http_strangler_shadow_compare(
+    ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_response(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side, strangler_response_t *resp);
 
@@ -317,9 +320,12 @@ ngx_http_strangler_shadow_primary_gone(void *data)
 
     s->primary = NULL;
 
-    if (!s->side[NGX_HTTP_STRANGLER_PRIMARY].done) {
+    if (!s->side[NGX_HTTP_STRANGLER_PRIMARY].done && !s->over) {
         /* the client's response never completed: nothing to compare */
-        s->over = 1;
+        ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                      "strangler: shadow of \"%V %V\": the client's "
+                      "response did not complete", &s->method, &s->uri);
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
     }
 
     ngx_http_strangler_shadow_release(s);
@@ -355,7 +361,7 @@ ngx_http_strangler_shadow_closed(void *data)
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" ended without "
                       "a complete response", &s->method, &s->uri);
-        s->over = 1;
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
         ngx_http_strangler_shadow_detach(s);
     }
 
@@ -369,6 +375,9 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
     if (s->connection || s->primary) {
         return;
     }
+
+    /* no copy sent goes uncounted */
+    ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
 
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
@@ -385,6 +394,8 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
 void
 ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
 {
+    ngx_uint_t  outcome;
+
     if (s->over || !s->side[NGX_HTTP_STRANGLER_SHADOW].done) {
         return;
     }
@@ -394,14 +405,33 @@ ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
             return;
         }
 
-        ngx_http_strangler_shadow_compare(s);
+        outcome = ngx_http_strangler_shadow_compare(s);
+
+    } else {
+        outcome = NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED;
     }
 
     /* the timer still bounds the shadow's request, if it goes on */
 
-    s->over = 1;
+    ngx_http_strangler_shadow_over(s, outcome);
 
     ngx_http_strangler_shadow_detach(s);
+}
+
+
+/* the shadow's one outcome: the first one set counts */
+
+static void
+ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome)
+{
+    if (s->over) {
+        return;
+    }
+
+    s->over = 1;
+
+    ngx_http_strangler_count_shadow(&s->decided, outcome);
 }
 
 
@@ -413,10 +443,8 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
     s = ev->data;
 
     if (!s->over) {
-        s->over = 1;
-
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
+        ngx_http_strangler_shadow_over(s,
+                                       NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
 
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" timed out",
@@ -435,7 +463,9 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
 }
 
 
-static void
+/* MATCHED, MISMATCHED, or FAILED when out of memory */
+
+static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
     ngx_uint_t             n;
@@ -444,7 +474,7 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     diffs = ngx_palloc(s->pool, sizeof(strangler_diffs_t));
     if (diffs == NULL) {
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_FAILED;
     }
 
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_PRIMARY,
@@ -458,15 +488,12 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                    &s->method, &s->uri, n);
 
     if (n == 0) {
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_MATCHED);
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_MATCHED;
     }
 
-    ngx_http_strangler_count_shadow(&s->decided,
-                                    NGX_HTTP_STRANGLER_SHADOW_MISMATCHED);
-
     ngx_http_strangler_diff_log_write(s, diffs);
+
+    return NGX_HTTP_STRANGLER_SHADOW_MISMATCHED;
 }
 
 

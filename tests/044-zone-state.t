@@ -307,6 +307,96 @@ stop();
 
 
 
+# -- an override outlives a reload without its route ----------------------------
+
+unlink "$prefix/state/strangler.state";
+write_file('conf/routes.yaml', table('o', 2));
+config('1m');
+is nginx(), 0, 'nginx starts with routes o1 and o2';
+is api_json('PUT', 'routes/o1', '{"reads": "monolith"}')->{_status}, 200,
+   'o1 reads overridden to the monolith';
+ok settles_on('/api/o1/x', "monolith\n"), 'every worker serves it';
+
+write_file('conf/routes.yaml', table('o', 0, <<'END'));
+  - name: o2
+    paths: ["/api/o2/*"]
+    owner: monolith
+    reads: messages
+END
+is reload(), 0, 'a reload with a table without o1';
+for (1 .. 20) { last if saved_overrides()->{o1}{orphaned_at}; sleep 0.1 }
+ok saved_overrides()->{o1}{orphaned_at}, 'the state file keeps it, orphaned';
+my $orphans = api_json('GET', 'status')->{orphaned};
+is_deeply [ map { $_->{route} } @$orphans ], ['o1'],
+          'status shows it as orphaned';
+is $orphans->[0]{override}{reads}, 'monolith', 'with its override';
+
+stop();
+is nginx(), 0, 'a restart without o1';
+is api_json('GET', 'status')->{orphaned}[0]{route}, 'o1',
+   'the orphaned override is read back from the state file';
+
+write_file('conf/routes.yaml', table('o', 2));
+is reload(), 0, 'a reload with o1 back';
+ok settles_on('/api/o1/x', "monolith\n"), 'its override applies again';
+like read_file('logs/error.log'),
+     qr/route "o1" of ".*" is back, its override applies again/,
+     'with a notice';
+for (1 .. 20) { last unless saved_overrides()->{o1}{orphaned_at}; sleep 0.1 }
+ok !saved_overrides()->{o1}{orphaned_at}, 'and is no longer orphaned';
+is_deeply api_json('GET', 'status')->{orphaned}, [], 'status: no orphans';
+
+
+# -- a change the state file cannot hold is not applied -------------------------
+
+# the state directory becomes a file: the file cannot be written, even by root
+rename "$prefix/state", "$prefix/state.away" or die $!;
+write_file('state', "not a directory\n");
+
+my $res = api_json('PUT', 'routes/o2', '{"reads": "monolith"}');
+is $res->{_status}, 503, 'a change that cannot be written: 503';
+like $res->{error}, qr/writing ".*strangler\.state" failed: nothing changed/,
+     'saying nothing changed';
+is api_json('GET', 'routes/o2')->{override}, undef, 'the override is not set';
+ok settles_on('/api/o2/x', "messages\n"), 'no worker applies it';
+is api_json('DELETE', 'routes/o1')->{_status}, 503,
+   'a DELETE that cannot be written: 503';
+ok settles_on('/api/o1/x', "monolith\n"), 'and the override stays';
+
+unlink "$prefix/state";
+rename "$prefix/state.away", "$prefix/state" or die $!;
+is api_json('PUT', 'routes/o2', '{"reads": "monolith"}')->{_status}, 200,
+   'once the file can be written, the change applies';
+ok settles_on('/api/o2/x', "monolith\n"), 'in every worker';
+is saved_overrides()->{o2}{reads}, 'monolith', 'and is in the state file';
+
+# two changes at once from clients of both workers: both written, both applied
+my @kids;
+for my $i (1 .. 6) {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $route = $i % 2 ? 'o1' : 'o2';
+        my $res = call('PUT', "/_strangler/routes/$route",
+                       qq({"shadow_sample": null, "owner": ) .
+                       ($i % 2 ? '"monolith"' : '"messages"') . '}');
+        exit($res->{status} == 200 ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $ok = 0;
+for my $pid (@kids) { waitpid($pid, 0); $ok++ if $? == 0 }
+is $ok, 6, 'six concurrent changes all answer 200';
+is saved_overrides()->{o1}{owner}, 'monolith', 'the state file has one';
+is saved_overrides()->{o2}{owner}, 'messages', 'and the other';
+is api_json('GET', 'routes/o2')->{override}{owner}, 'messages',
+   'as the zone does';
+
+stop();
+is nginx(), 0, 'a restart';
+is api_json('GET', 'routes/o2')->{override}{reads}, 'monolith',
+   'keeps what was written';
+stop();
+
 # -- every shadow sent ends in exactly one outcome ------------------------------
 
 write_file('big', 'x' x (1024 * 1024));

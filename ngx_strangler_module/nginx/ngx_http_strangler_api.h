@@ -15,6 +15,10 @@
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
 
+/* a change waits this long, at most, for another to be written */
+#define NGX_HTTP_STRANGLER_API_WAIT      5000
+#define NGX_HTTP_STRANGLER_API_RETRY     10
+
 
 typedef struct {
     /*
@@ -33,6 +37,16 @@ typedef struct {
     const char                         *action;   /* for the log */
     ngx_uint_t                          fields;   /* the patch sets */
     ngx_http_strangler_override_rec_t   patch;
+
+    /* a change: its route's block, what it makes, before and after */
+    ngx_http_strangler_sh_route_t      *shr;
+    ngx_http_strangler_override_rec_t  *staged;
+    ngx_http_strangler_override_rec_t   old;
+    ngx_http_strangler_override_rec_t   now;
+    ngx_event_t                         retry;   /* another is written */
+    ngx_msec_t                          waited;
+    unsigned                            orphan:1; /* in no table */
+    unsigned                            retry_cleanup:1;
 } ngx_http_strangler_api_ctx_t;
 
 

@@ -31,6 +31,8 @@ typedef struct {
 
 static json_t *ngx_http_strangler_report_zone(
     ngx_http_strangler_zone_ctx_t *z);
+static json_t *ngx_http_strangler_report_orphans(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_configured(
@@ -117,7 +119,7 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
                       : json_null();
 
     return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o, "
-                     "s:o}",
+                     "s:o, s:o}",
                      "table",
                        "file", t->file.data, t->file.len,
                        "sha256", t->core->sha256,
@@ -129,7 +131,66 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
                      "state_file", state,
                      "routes", routes,
                      "default", ngx_http_strangler_report_default(r, ctx),
+                     "orphaned", ngx_http_strangler_report_orphans(r, ctx),
                      "zone_use", ngx_http_strangler_report_zone(ctx->zone));
+}
+
+
+/*
+ * The overrides kept for routes of this table file that the table no
+ * longer has: [{"route", "orphaned_since", "override": {...}}]
+ */
+
+static json_t *
+ngx_http_strangler_report_orphans(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    json_t                         *list, *ov, *o;
+    ngx_queue_t                    *q;
+    ngx_http_strangler_zone_ctx_t  *z;
+    ngx_http_strangler_sh_route_t  *shr;
+
+    z = ctx->zone;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    for (q = ngx_queue_head(&z->sh->routes);
+         q != ngx_queue_sentinel(&z->sh->routes);
+         q = ngx_queue_next(q))
+    {
+        shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
+
+        if (!shr->orphaned || shr->override == NULL
+            || shr->file.len != ctx->table->file.len
+            || ngx_strncmp(shr->file.data, ctx->table->file.data,
+                           shr->file.len) != 0)
+        {
+            continue;
+        }
+
+        ov = ngx_http_strangler_report_override(r, shr->override);
+        o = json_pack("{s:s%, s:s, s:o}",
+                      "route", shr->name.data, shr->name.len,
+                      "orphaned_since",
+                        ngx_http_strangler_report_time(r->pool,
+                                                       shr->orphaned),
+                      "override", ov);
+
+        if (json_array_append_new(list, o) != 0) {
+            json_decref(list);
+            list = NULL;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return list;
 }
 
 

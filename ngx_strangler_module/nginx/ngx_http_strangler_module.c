@@ -53,7 +53,7 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       NULL },
 
     { ngx_string("strangler_state"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_strangler_state,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -156,6 +156,7 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->shadow_timeout = NGX_CONF_UNSET_MSEC;
     smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
     smcf->diff_log = NGX_CONF_UNSET_PTR;
+    smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
 
     return smcf;
 }

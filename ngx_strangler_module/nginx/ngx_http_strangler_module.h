@@ -53,6 +53,7 @@ typedef struct {
     ngx_array_t                     apis;       /* `strangler_api` places */
     ngx_shm_zone_t                 *shm_zone;   /* strangler_zone */
     ngx_str_t                       state_file; /* strangler_state */
+    time_t                          keep_orphaned;  /* its parameter */
 
     /* shadowing (ngx_http_strangler_shadow*.c) */
     ngx_uint_t                      shadow_limit;     /* per worker */

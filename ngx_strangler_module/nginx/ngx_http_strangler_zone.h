@@ -23,6 +23,9 @@
 
 #define NGX_HTTP_STRANGLER_DEFAULT_ROUTE  "-"
 
+/* how long the override of a route gone from the table is kept: 7 days */
+#define NGX_HTTP_STRANGLER_KEEP_ORPHANED  (7 * 24 * 60 * 60)
+
 /* the fields of an override; a patch says which ones it sets */
 #define NGX_HTTP_STRANGLER_OV_READS   0x01
 #define NGX_HTTP_STRANGLER_OV_OWNER   0x02
@@ -148,6 +151,15 @@ ngx_int_t ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_override_rec_t *patch,
     ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool);
+ngx_int_t ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_uint_t fields,
+    ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool,
+    ngx_http_strangler_override_rec_t **staged);
+void ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *staged);
 json_t *ngx_http_strangler_override_json(
     ngx_http_strangler_override_rec_t *ov);
 int ngx_http_strangler_json_set_str(json_t *obj, const char *key,
@@ -169,6 +181,7 @@ size_t ngx_http_strangler_zone_need(ngx_http_strangler_zone_ctx_t *z,
     size_t more);
 size_t ngx_http_strangler_zone_used(ngx_http_strangler_zone_ctx_t *z);
 size_t ngx_http_strangler_zone_block(size_t size);
+ngx_uint_t ngx_http_strangler_zone_is_alive(ngx_pid_t pid);
 
 /* ngx_http_strangler_override.c */
 void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
@@ -178,8 +191,15 @@ void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
 ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
 ngx_int_t ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_http_strangler_file_done_pt done,
-    void *data);
+    ngx_http_strangler_sh_route_t *staged_shr,
+    ngx_http_strangler_override_rec_t *staged, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data);
+ngx_int_t ngx_http_strangler_state_lock_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+void ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+void ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
 
 
 #endif /* NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_ */

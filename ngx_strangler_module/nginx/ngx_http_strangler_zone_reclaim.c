@@ -37,7 +37,6 @@ static ngx_http_strangler_sh_proc_t *ngx_http_strangler_zone_proc(
     ngx_http_strangler_zone_ctx_t *z, ngx_pid_t pid);
 static ngx_uint_t ngx_http_strangler_zone_oldest(
     ngx_http_strangler_zone_ctx_t *z, ngx_uint_t own);
-static ngx_uint_t ngx_http_strangler_zone_is_alive(ngx_pid_t pid);
 static void ngx_http_strangler_zone_free(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr);
 
@@ -140,7 +139,10 @@ ngx_http_strangler_zone_reclaim(ngx_http_strangler_zone_ctx_t *z,
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    oldest = ngx_http_strangler_zone_oldest(z, own);
+    /* a change being written may be to a route no table has */
+    oldest = (z->sh->writer
+              && ngx_http_strangler_zone_is_alive(z->sh->writer))
+             ? 0 : ngx_http_strangler_zone_oldest(z, own);
     before = ngx_http_strangler_zone_used(z);
     n = 0;
 
@@ -229,7 +231,9 @@ ngx_http_strangler_zone_oldest(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
-static ngx_uint_t
+/* whether a process may be alive: it is, or it is not ours to ask */
+
+ngx_uint_t
 ngx_http_strangler_zone_is_alive(ngx_pid_t pid)
 {
     return kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;

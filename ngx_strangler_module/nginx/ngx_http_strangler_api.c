@@ -5,7 +5,8 @@
  * `strangler_api`: status, metrics, explain, and the overrides an SRE
  * changes at 3 a.m., relative to the location:
  *
- *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
+ *     GET    status[?route=NAME | ?limit=N&offset=M], metrics,
+ *            explain?method=M&path=P[&header=K:V]
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
@@ -40,8 +41,6 @@ static void ngx_http_strangler_api_path(ngx_http_request_t *r,
     ngx_str_t *path);
 static ngx_http_strangler_api_endpoint_t *ngx_http_strangler_api_find(
     ngx_str_t *path, ngx_str_t *name);
-static ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_route(ngx_http_request_t *r,
@@ -318,15 +317,6 @@ ngx_http_strangler_api_find(ngx_str_t *path, ngx_str_t *name)
     ngx_str_null(name);
 
     return NULL;
-}
-
-
-static ngx_int_t
-ngx_http_strangler_api_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
-{
-    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
-                                     ngx_http_strangler_report_status(r, ctx));
 }
 
 

@@ -55,13 +55,22 @@ ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 ngx_int_t ngx_http_strangler_api_send_text(ngx_http_request_t *r,
     ngx_chain_t *out);
+ngx_int_t ngx_http_strangler_api_send_chain(ngx_http_request_t *r,
+    ngx_chain_t *out, char *type);
 ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
 
-/* ngx_http_strangler_api_report.c */
-json_t *ngx_http_strangler_report_status(ngx_http_request_t *r,
+/* ngx_http_strangler_api_status.c */
+ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_report.c */
+json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
+    ngx_http_strangler_override_rec_t *ov);
+char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
 json_t *ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route);
 ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * What the API reports: the status JSON (the table, every route with its
- * configured and effective targets, override and counters) and the same
+ * What the API reports: a route as the status JSON shows it (its
+ * configured and effective targets, override and counters) and the
  * counters in the Prometheus text format 0.0.4.
  *
  * Counters are read without the mutex: each is one atomic word, and the
@@ -29,20 +29,12 @@ typedef struct {
 } ngx_http_strangler_text_t;
 
 
-static json_t *ngx_http_strangler_report_zone(
-    ngx_http_strangler_zone_ctx_t *z);
-static json_t *ngx_http_strangler_report_orphans(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
-static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_configured(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
     const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_effective(
     ngx_http_strangler_table_t *t, const strangler_route_t *route,
-    ngx_http_strangler_override_rec_t *ov);
-static json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
     ngx_http_strangler_override_rec_t *ov);
 static json_t *ngx_http_strangler_report_paths(const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_methods(
@@ -52,7 +44,6 @@ static json_t *ngx_http_strangler_report_counters(
 static json_t *ngx_http_strangler_report_backend(
     ngx_http_strangler_counters_t *c);
 static json_t *ngx_http_strangler_report_sample(uint32_t ppm);
-static char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
 static void ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
 static void ngx_http_strangler_metrics_histogram(
@@ -79,134 +70,6 @@ static const char  *ngx_http_strangler_shadow_events[
     "sent", "dropped", "timed_out", "matched", "mismatched", "failed",
     "not_compared"
 };
-
-
-json_t *
-ngx_http_strangler_report_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
-{
-    size_t                       i;
-    json_t                      *routes, *backends, *state;
-    ngx_str_t                   *file;
-    ngx_http_strangler_table_t  *t;
-
-    t = ctx->table;
-    file = &ctx->zone->smcf->state_file;
-
-    routes = json_array();
-    backends = json_array();
-
-    for (i = 0; routes && i < t->core->nroutes; i++) {
-        if (json_array_append_new(routes,
-                                  ngx_http_strangler_report_route(r, ctx,
-                                                     &t->core->routes[i])))
-        {
-            json_decref(routes);
-            routes = NULL;
-        }
-    }
-
-    for (i = 0; backends && i < t->core->nbackends; i++) {
-        if (json_array_append_new(backends,
-                                  ngx_http_strangler_backend_json(t, i)))
-        {
-            json_decref(backends);
-            backends = NULL;
-        }
-    }
-
-    state = file->len ? json_stringn((char *) file->data, file->len)
-                      : json_null();
-
-    return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o, "
-                     "s:o, s:o}",
-                     "table",
-                       "file", t->file.data, t->file.len,
-                       "sha256", t->core->sha256,
-                       "loaded", ngx_http_strangler_report_time(r->pool,
-                                                                t->loaded),
-                       "loaded_unix", (json_int_t) t->loaded,
-                       "backends", backends,
-                     "zone", ctx->zone->name.data, ctx->zone->name.len,
-                     "state_file", state,
-                     "routes", routes,
-                     "default", ngx_http_strangler_report_default(r, ctx),
-                     "orphaned", ngx_http_strangler_report_orphans(r, ctx),
-                     "zone_use", ngx_http_strangler_report_zone(ctx->zone));
-}
-
-
-/*
- * The overrides kept for routes of this table file that the table no
- * longer has: [{"route", "orphaned_since", "override": {...}}]
- */
-
-static json_t *
-ngx_http_strangler_report_orphans(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
-{
-    json_t                         *list, *ov, *o;
-    ngx_queue_t                    *q;
-    ngx_http_strangler_zone_ctx_t  *z;
-    ngx_http_strangler_sh_route_t  *shr;
-
-    z = ctx->zone;
-
-    list = json_array();
-    if (list == NULL) {
-        return NULL;
-    }
-
-    ngx_shmtx_lock(&z->shpool->mutex);
-
-    for (q = ngx_queue_head(&z->sh->routes);
-         q != ngx_queue_sentinel(&z->sh->routes);
-         q = ngx_queue_next(q))
-    {
-        shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
-
-        if (!shr->orphaned || shr->override == NULL
-            || shr->file.len != ctx->table->file.len
-            || ngx_strncmp(shr->file.data, ctx->table->file.data,
-                           shr->file.len) != 0)
-        {
-            continue;
-        }
-
-        ov = ngx_http_strangler_report_override(r, shr->override);
-        o = json_pack("{s:s%, s:s, s:o}",
-                      "route", shr->name.data, shr->name.len,
-                      "orphaned_since",
-                        ngx_http_strangler_report_time(r->pool,
-                                                       shr->orphaned),
-                      "override", ov);
-
-        if (json_array_append_new(list, o) != 0) {
-            json_decref(list);
-            list = NULL;
-            break;
-        }
-    }
-
-    ngx_shmtx_unlock(&z->shpool->mutex);
-
-    return list;
-}
-
-
-/* how full the zone is: its size, the pages in use, failures, reclaims */
-
-static json_t *
-ngx_http_strangler_report_zone(ngx_http_strangler_zone_ctx_t *z)
-{
-    return json_pack("{s:I, s:I, s:I, s:I}",
-                     "size_bytes",
-                       (json_int_t) (z->shpool->end - (u_char *) z->shpool),
-                     "used_bytes",
-                       (json_int_t) ngx_http_strangler_zone_used(z),
-                     "alloc_failures", (json_int_t) z->sh->alloc_failures,
-                     "reclaimed_blocks", (json_int_t) z->sh->reclaimed);
-}
 
 
 json_t *
@@ -239,7 +102,7 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
 }
 
 
-static json_t *
+json_t *
 ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
@@ -351,7 +214,7 @@ ngx_http_strangler_report_effective(ngx_http_strangler_table_t *t,
 }
 
 
-static json_t *
+json_t *
 ngx_http_strangler_report_override(ngx_http_request_t *r,
     ngx_http_strangler_override_rec_t *ov)
 {
@@ -500,7 +363,7 @@ ngx_http_strangler_report_sample(uint32_t ppm)
 
 /* ISO 8601, UTC */
 
-static char *
+char *
 ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t)
 {
     u_char    *p;

@@ -64,12 +64,18 @@ static fuzz_table_t      fuzz_fixed[FUZZ_MAX_TABLES];
 static size_t            fuzz_nfixed;
 static pcre2_match_data  *ref_md;
 
+/* for a table whose method_override is [] */
+static const strangler_field_t  fuzz_method_override = {
+    STRANGLER_STICKY_HEADER, { "X-HTTP-Method-Override", 22 }
+};
+
 
 static int fuzz_table_init(fuzz_table_t *ft, strangler_table_t *t);
 static void fuzz_table_free(fuzz_table_t *ft);
 static char *fuzz_generate(size_t *len);
 static void fuzz_request(fuzz_table_t *ft, fuzz_input_t *in);
 static size_t fuzz_path(fuzz_table_t *ft, fuzz_input_t *in, char *buf);
+static void fuzz_parsers(fuzz_input_t *in);
 static size_t ref_split(const char *s, size_t len, strangler_str_t *segs);
 static void ref_match(fuzz_table_t *ft, strangler_method_t method,
     const char *path, size_t len, strangler_match_t *match);
@@ -484,6 +490,15 @@ fuzz_request(fuzz_table_t *ft, fuzz_input_t *in)
         req.override = &ov;
     }
 
+    /* a method override on a read: the table's, or one of its own */
+
+    if ((c & 4) && strangler_method_is_read(req.method)) {
+        req.method_override = t->nmethod_overrides
+                              ? &t->method_overrides[fuzz_u8(in)
+                                                     % t->nmethod_overrides]
+                              : &fuzz_method_override;
+    }
+
     strangler_decide(t, &match, &req, &d);
     check_decision(t, &match, &req, &d);
 
@@ -509,6 +524,58 @@ fuzz_request(fuzz_table_t *ft, fuzz_input_t *in)
     }
 
     free(path);
+
+    fuzz_parsers(in);
+}
+
+
+/*
+ * nginx's parsers as the core has them, on bytes copied to a buffer of
+ * their exact size: a value found lies inside the input, a path never
+ * grows and is absolute.
+ */
+
+static void
+fuzz_parsers(fuzz_input_t *in)
+{
+    int               rc;
+    char             *buf, *out;
+    size_t            len, olen;
+    const char       *bytes, *err;
+    strangler_str_t   v, args;
+    strangler_str_t   name = { "sid", 3 };
+
+    bytes = fuzz_bytes(in, 256, &len);
+
+    buf = malloc(len ? len : 1);
+    out = malloc(len ? len : 1);
+    if (buf == NULL || out == NULL) {
+        abort();
+    }
+
+    memcpy(buf, bytes, len);
+
+    if (strangler_cookie_parse(buf, len, &name, &v)) {
+        FUZZ_CHECK(v.data >= buf && v.data + v.len <= buf + len);
+    }
+
+    if (strangler_arg_parse(buf, len, &name, &v)) {
+        FUZZ_CHECK(v.data >= buf && v.data + v.len <= buf + len);
+    }
+
+    rc = strangler_target_parse(buf, len, out, &olen, &args, &err);
+
+    if (rc == 0) {
+        FUZZ_CHECK(olen >= 1 && olen <= len && out[0] == '/');
+        FUZZ_CHECK(args.data == NULL
+                   || (args.data > buf && args.data + args.len <= buf + len));
+
+    } else {
+        FUZZ_CHECK(rc == -1 && err != NULL);
+    }
+
+    free(buf);
+    free(out);
 }
 
 
@@ -847,7 +914,8 @@ check_decision(const strangler_table_t *t, const strangler_match_t *match,
     ov = req->override;
 
     FUZZ_CHECK(d->route == r);
-    FUZZ_CHECK(d->write == !strangler_method_is_read(req->method));
+    FUZZ_CHECK(d->write == (!strangler_method_is_read(req->method)
+                            || req->method_override != NULL));
     check_backend(t, d->backend);
 
     fb = req->force.len ? strangler_backend_find(t, req->force.data,

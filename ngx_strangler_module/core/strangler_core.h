@@ -21,6 +21,10 @@ void *strangler_alloc(strangler_arena_t *arena, size_t size);  /* zeroed */
 char *strangler_strndup(strangler_arena_t *arena, const char *s, size_t n);
 
 
+/* n bytes of a and b are equal, ASCII letters case-insensitively */
+int strangler_is_caseless(const char *a, const char *b, size_t n);
+
+
 /* "file:line:col: message"; line 0 leaves out line and column */
 void strangler_error(strangler_errors_t *errs, const char *file,
     unsigned line, unsigned col, const char *fmt, ...)

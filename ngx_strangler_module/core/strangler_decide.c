@@ -16,7 +16,7 @@
 #include "strangler_core.h"
 
 
-static const char  *strangler_method_names[] = {
+static const char  *strangler_method_names[STRANGLER_M_COUNT] = {
     "GET",
     "HEAD",
     "OPTIONS",
@@ -37,7 +37,7 @@ static const char  *strangler_method_names[] = {
 };
 
 
-static const char  *strangler_reason_names[] = {
+static const char  *strangler_reason_names[STRANGLER_REASON_COUNT] = {
     "exact",
     "template",
     "regex",
@@ -108,7 +108,9 @@ strangler_decide(const strangler_table_t *table,
 
     d->route = route;
     d->shadow_to = STRANGLER_NONE;
-    d->write = !strangler_method_is_read(req->method);
+    d->write = !strangler_method_is_read(req->method)
+               || req->method_override != NULL;
+    d->method_overridden = (req->method_override != NULL);
 
     forced = strangler_force(table, req, d);
 
@@ -288,6 +290,27 @@ strangler_method_name(strangler_method_t method)
 
 
 int
+strangler_method_is_valid(const char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((name[i] < 'A' || name[i] > 'Z') && name[i] != '_'
+            && name[i] != '-')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
 strangler_method_is_read(strangler_method_t method)
 {
     return method == STRANGLER_M_GET
@@ -299,7 +322,7 @@ strangler_method_is_read(strangler_method_t method)
 const char *
 strangler_reason_name(strangler_reason_t reason)
 {
-    if ((unsigned) reason > STRANGLER_REASON_FORCE) {
+    if ((unsigned) reason >= STRANGLER_REASON_COUNT) {
         return "-";
     }
 
@@ -310,12 +333,34 @@ strangler_reason_name(strangler_reason_t reason)
 const char *
 strangler_rule_name(strangler_rule_t rule)
 {
-    if ((unsigned) rule > STRANGLER_RULE_DEFAULT) {
+    if ((unsigned) rule >= STRANGLER_RULE_COUNT) {
         return "-";
     }
 
     /* the rule names are the first reason names */
     return strangler_reason_names[rule];
+}
+
+
+uint32_t
+strangler_percent_to_ppm(double percent)
+{
+    if (!(percent > 0)) {
+        return 0;
+    }
+
+    if (percent >= 100) {
+        return STRANGLER_SAMPLE_SCALE;
+    }
+
+    return (uint32_t) (percent * STRANGLER_PPM_PER_PERCENT + 0.5);
+}
+
+
+double
+strangler_ppm_to_percent(uint32_t ppm)
+{
+    return (double) ppm / STRANGLER_PPM_PER_PERCENT;
 }
 
 

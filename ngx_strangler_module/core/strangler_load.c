@@ -47,6 +47,7 @@ static const strangler_yaml_field_t  strangler_top_fields[] = {
     { "backends", strangler_load_backends, 1 },
     { "default",  strangler_load_default,  1 },
     { "routes",   strangler_load_routes,   0 },
+    { "method_override", strangler_load_method_override, 0 },
 };
 
 

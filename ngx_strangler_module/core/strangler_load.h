@@ -54,8 +54,14 @@ int strangler_load_is_token(const char *p, size_t len);
 
 int strangler_load_is_name(const strangler_str_t *s);
 
-/* handlers of the `routes` key and of a route's `shadow` key */
+/* `header:NAME`, `cookie:NAME`, `arg:NAME`, `ip`; NONE: none of them */
+strangler_sticky_t strangler_load_field(const strangler_str_t *s,
+    strangler_str_t *name);
+
+/* handlers of top-level keys and of a route's `shadow` key */
 void strangler_load_routes(void *ctx, void *obj, yaml_node_t *value);
+void strangler_load_method_override(void *ctx, void *obj,
+    yaml_node_t *value);
 void strangler_load_shadow(void *ctx, void *obj, yaml_node_t *value);
 
 

@@ -55,17 +55,6 @@ static const strangler_yaml_field_t  strangler_route_fields[] = {
 };
 
 
-static const struct {
-    const char          *prefix;
-    size_t               len;
-    strangler_sticky_t   sticky;
-} strangler_sticky_forms[] = {
-    { "header:", sizeof("header:") - 1, STRANGLER_STICKY_HEADER },
-    { "cookie:", sizeof("cookie:") - 1, STRANGLER_STICKY_COOKIE },
-    { "arg:",    sizeof("arg:") - 1,    STRANGLER_STICKY_ARG },
-};
-
-
 void
 strangler_load_routes(void *ctx, void *obj, yaml_node_t *value)
 {
@@ -184,6 +173,15 @@ strangler_load_name(void *ctx, void *obj, yaml_node_t *value)
         strangler_yaml_error(&ld->y, value,
                              "bad route name \"%.*s\": expected [a-z0-9_-]+",
                              strangler_quote(route->name));
+
+    } else if (route->name.len == sizeof(STRANGLER_DEFAULT_ROUTE) - 1
+               && memcmp(route->name.data, STRANGLER_DEFAULT_ROUTE,
+                         route->name.len) == 0)
+    {
+        strangler_yaml_error(&ld->y, value,
+                             "route name \"%s\" is the name of the default "
+                             "route (requests no route matches)",
+                             STRANGLER_DEFAULT_ROUTE);
     }
 
     first = strangler_load_name_add(ld, route);
@@ -457,7 +455,6 @@ bad:
 static void
 strangler_load_sticky(void *ctx, void *obj, yaml_node_t *value)
 {
-    size_t               i, len;
     strangler_str_t      s, name;
     strangler_route_t   *route;
     strangler_loader_t  *ld;
@@ -470,31 +467,58 @@ strangler_load_sticky(void *ctx, void *obj, yaml_node_t *value)
     }
 
     if (strangler_yaml_scalar(value, &s)) {
+        route->sticky = strangler_load_field(&s, &name);
 
-        if (s.len == 2 && memcmp(s.data, "ip", 2) == 0) {
-            route->sticky = STRANGLER_STICKY_IP;
+        if (route->sticky == STRANGLER_STICKY_IP) {
             return;
         }
 
-        for (i = 0; i < strangler_nelts(strangler_sticky_forms); i++) {
-            len = strangler_sticky_forms[i].len;
-
-            if (s.len > len
-                && memcmp(s.data, strangler_sticky_forms[i].prefix, len) == 0
-                && strangler_load_is_token(s.data + len, s.len - len))
-            {
-                name.data = s.data + len;
-                name.len = s.len - len;
-
-                route->sticky = strangler_sticky_forms[i].sticky;
-                strangler_load_copy(ld, &name, &route->sticky_name);
-                return;
-            }
+        if (route->sticky != STRANGLER_STICKY_NONE) {
+            strangler_load_copy(ld, &name, &route->sticky_name);
+            return;
         }
     }
 
     strangler_load_error(ld, value, "\"sticky\" must be header:NAME, "
                          "cookie:NAME, arg:NAME or ip");
+}
+
+
+/* `header:NAME`, `cookie:NAME`, `arg:NAME` or `ip`; NONE: none of them */
+
+strangler_sticky_t
+strangler_load_field(const strangler_str_t *s, strangler_str_t *name)
+{
+    size_t       from, len;
+    const char  *prefix;
+
+    name->data = NULL;
+    name->len = 0;
+
+    prefix = strangler_field_name(STRANGLER_STICKY_IP);
+
+    if (s->len == strlen(prefix) && memcmp(s->data, prefix, s->len) == 0) {
+        return STRANGLER_STICKY_IP;
+    }
+
+    for (from = STRANGLER_STICKY_HEADER; from <= STRANGLER_STICKY_ARG; from++)
+    {
+        prefix = strangler_field_name((strangler_sticky_t) from);
+        len = strlen(prefix);
+
+        if (s->len > len + 1
+            && memcmp(s->data, prefix, len) == 0
+            && s->data[len] == ':'
+            && strangler_load_is_token(s->data + len + 1, s->len - len - 1))
+        {
+            name->data = s->data + len + 1;
+            name->len = s->len - len - 1;
+
+            return (strangler_sticky_t) from;
+        }
+    }
+
+    return STRANGLER_STICKY_NONE;
 }
 
 

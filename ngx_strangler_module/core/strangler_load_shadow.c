@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "strangler_load.h"
 
@@ -21,6 +22,8 @@ static int strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm);
 static void strangler_shadow_compare(void *ctx, void *obj,
     yaml_node_t *value);
 static void strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value);
+static void strangler_shadow_unordered(void *ctx, void *obj,
+    yaml_node_t *value);
 static const char *strangler_shadow_json_path(const strangler_str_t *s,
     size_t *offset);
 static size_t strangler_shadow_quoted_key(const strangler_str_t *s, size_t i);
@@ -29,6 +32,8 @@ static void strangler_shadow_headers(void *ctx, void *obj,
 static void strangler_shadow_writes(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_dry_run_header(void *ctx, void *obj,
     yaml_node_t *value);
+static int strangler_shadow_name_in(const char *name, size_t len,
+    const char **names, size_t n);
 static int strangler_shadow_list(strangler_loader_t *ld, yaml_node_t *value,
     strangler_strs_t *list, const char *what);
 static void strangler_shadow_check(strangler_loader_t *ld,
@@ -40,17 +45,50 @@ static const strangler_yaml_field_t  strangler_shadow_fields[] = {
     { "sample",         strangler_shadow_sample,         0 },
     { "compare",        strangler_shadow_compare,        0 },
     { "ignore",         strangler_shadow_ignore,         0 },
+    { "unordered",      strangler_shadow_unordered,      0 },
     { "headers",        strangler_shadow_headers,        0 },
     { "writes",         strangler_shadow_writes,         0 },
     { "dry_run_header", strangler_shadow_dry_run_header, 0 },
 };
 
 
-static const char  *strangler_compare_names[] = {
+static const char  *strangler_compare_names[STRANGLER_COMPARE_COUNT] = {
     "off",                      /* STRANGLER_COMPARE_OFF */
     "status",                   /* STRANGLER_COMPARE_STATUS */
     "body",                     /* STRANGLER_COMPARE_BODY */
     "json"                      /* STRANGLER_COMPARE_JSON */
+};
+
+
+const char *
+strangler_compare_name(strangler_compare_t compare)
+{
+    if ((size_t) compare >= strangler_nelts(strangler_compare_names)) {
+        return "-";
+    }
+
+    return strangler_compare_names[compare];
+}
+
+
+/*
+ * Names a dry-run marker must not have: the copy would reach the other
+ * side without it, where the write would be applied for real.  Hop-by-hop
+ * headers (RFC 9110 7.6.1; RFC 2616 13.5.1; HTTP/2's connection-specific
+ * ones) are removed by every proxy; nginx's proxy module sets or removes
+ * the others by default (ngx_http_proxy_headers[] and, with proxy_cache,
+ * ngx_http_proxy_cache_headers[] in ngx_http_proxy_module.c).
+ */
+
+static const char  *strangler_hop_by_hop_headers[] = {
+    "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+    "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    "HTTP2-Settings"
+};
+
+static const char  *strangler_proxy_headers[] = {
+    "Host", "Content-Length", "Expect", "If-Modified-Since",
+    "If-Unmodified-Since", "If-None-Match", "If-Match", "Range", "If-Range"
 };
 
 
@@ -106,6 +144,11 @@ strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
         strangler_load_error(ld, strangler_yaml_get(&ld->y, map, "writes"),
                              "shadow.writes: dry-run needs "
                              "shadow.dry_run_header");
+    }
+
+    if (shadow->unordered.n && shadow->compare != STRANGLER_COMPARE_JSON) {
+        strangler_load_error(ld, strangler_yaml_get(&ld->y, map, "unordered"),
+                             "shadow.unordered needs compare: json");
     }
 
     /* after an error in a target, the sides are unknown: say nothing */
@@ -194,13 +237,14 @@ strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm)
     }
 
     /*
-     * A percent is 10^4 ppm: 5 decimals are kept, the 5th one rounds;
-     * the ones after it cannot change the rounding.
+     * A percent is STRANGLER_PPM_PER_PERCENT (10^4) ppm: one decimal more
+     * than that is kept, and rounds; the ones after it cannot change the
+     * rounding.  frac counts tenths of a ppm.
      */
 
     frac = 0;
     fraction = 0;
-    scale = 100000;
+    scale = STRANGLER_PPM_PER_PERCENT * 10;
 
     if (i < s->len && s->data[i] == '.') {
         for (i++; i < s->len && s->data[i] >= '0' && s->data[i] <= '9'; i++) {
@@ -218,7 +262,7 @@ strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm)
         return 0;
     }
 
-    *ppm = (uint32_t) (whole * 10000 + (frac + 5) / 10);
+    *ppm = (uint32_t) (whole * STRANGLER_PPM_PER_PERCENT + (frac + 5) / 10);
 
     return 1;
 }
@@ -295,6 +339,47 @@ strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value)
         if (why) {
             strangler_load_error_at(ld, strangler_yaml_node(&ld->y, *item),
                                     off, "bad shadow.ignore \"%.*s\": %s",
+                                    strangler_quote(*s), why);
+        }
+    }
+}
+
+
+/* arrays compared as multisets: their order is not part of the answer */
+
+static void
+strangler_shadow_unordered(void *ctx, void *obj, yaml_node_t *value)
+{
+    size_t               i, off;
+    const char          *why;
+    yaml_node_item_t    *item;
+    strangler_str_t     *s;
+    strangler_route_t   *route;
+    strangler_loader_t  *ld;
+
+    ld = ctx;
+    route = obj;
+
+    if (value == NULL
+        || !strangler_shadow_list(ld, value, &route->shadow.unordered,
+                                  "shadow.unordered must be a list of JSON "
+                                  "paths of arrays, such as \"$.items\""))
+    {
+        return;
+    }
+
+    item = value->data.sequence.items.start;
+
+    for (i = 0; i < route->shadow.unordered.n; i++, item++) {
+        s = &route->shadow.unordered.items[i];
+        off = 0;
+        why = (s->len && s->data[0] == '$')
+              ? strangler_shadow_json_path(s, &off)
+              : "expected a JSON path starting with \"$\"";
+
+        if (why) {
+            strangler_load_error_at(ld, strangler_yaml_node(&ld->y, *item),
+                                    off, "bad shadow.unordered \"%.*s\": %s",
                                     strangler_quote(*s), why);
         }
     }
@@ -490,6 +575,7 @@ strangler_shadow_writes(void *ctx, void *obj, yaml_node_t *value)
 static void
 strangler_shadow_dry_run_header(void *ctx, void *obj, yaml_node_t *value)
 {
+    const char          *why;
     strangler_str_t      s;
     strangler_route_t   *route;
     strangler_loader_t  *ld;
@@ -504,10 +590,74 @@ strangler_shadow_dry_run_header(void *ctx, void *obj, yaml_node_t *value)
     if (strangler_yaml_scalar(value, &s)
         && strangler_load_is_token(s.data, s.len))
     {
+        why = strangler_dry_run_header_refused(s.data, s.len);
+
+        if (why) {
+            strangler_load_error(ld, value, "shadow.dry_run_header "
+                                 "\"%.*s\" %s; use a name of your own, "
+                                 "such as X-Dry-Run",
+                                 strangler_quote(s), why);
+        }
+
+        /* kept even when refused: "dry-run needs a header" would mislead */
         strangler_load_copy(ld, &s, &route->shadow.dry_run_header);
         return;
     }
 
     strangler_load_error(ld, value, "shadow.dry_run_header must be a header "
                          "name, such as X-Dry-Run");
+}
+
+
+/*
+ * Why a header name cannot be a dry-run marker, or NULL when it can.  The
+ * loader refuses such a table, and the shadow refuses to send a write copy
+ * marked with one (whatever loaded the table).
+ */
+
+const char *
+strangler_dry_run_header_refused(const char *name, size_t len)
+{
+    if (strangler_shadow_name_in(name, len, strangler_hop_by_hop_headers,
+                            strangler_nelts(strangler_hop_by_hop_headers)))
+    {
+        return "is a hop-by-hop header: proxies remove it, and a write "
+               "copy would arrive unmarked";
+    }
+
+    if (strangler_shadow_name_in(name, len, strangler_proxy_headers,
+                                 strangler_nelts(strangler_proxy_headers)))
+    {
+        return "is set or removed by nginx's proxy module: a write copy "
+               "would arrive unmarked";
+    }
+
+    if (len == sizeof(STRANGLER_SHADOW_MARK) - 1
+        && strncasecmp(name, STRANGLER_SHADOW_MARK, len) == 0)
+    {
+        return "marks every copy, reads too: it cannot tell a dry-run write";
+    }
+
+    if (memchr(name, '_', len)) {
+        return "has an underscore: nginx (underscores_in_headers off) and "
+               "other proxies drop it";
+    }
+
+    return NULL;
+}
+
+
+static int
+strangler_shadow_name_in(const char *name, size_t len, const char **names,
+    size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && strncasecmp(name, names[i], len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

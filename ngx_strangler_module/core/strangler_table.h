@@ -21,7 +21,13 @@
 #define STRANGLER_ERROR_LEN       320
 #define STRANGLER_MAX_BACKENDS    256
 #define STRANGLER_SAMPLE_SCALE    1000000     /* sample is kept in ppm */
+#define STRANGLER_PPM_PER_PERCENT (STRANGLER_SAMPLE_SCALE / 100)
 #define STRANGLER_NONE            (-1)        /* "no backend" */
+/* the name of the default route (no route matched): no route may take it */
+#define STRANGLER_DEFAULT_ROUTE   "-"
+
+/* the header every shadow copy carries, reads and writes */
+#define STRANGLER_SHADOW_MARK     "X-Strangler-Shadow"
 
 
 typedef struct {
@@ -65,7 +71,8 @@ typedef enum {
     STRANGLER_RULE_TEMPLATE,
     STRANGLER_RULE_REGEX,
     STRANGLER_RULE_PREFIX,
-    STRANGLER_RULE_DEFAULT      /* nothing matched */
+    STRANGLER_RULE_DEFAULT,     /* nothing matched */
+    STRANGLER_RULE_COUNT
 } strangler_rule_t;
 
 
@@ -78,7 +85,8 @@ typedef enum {
     STRANGLER_REASON_DEFAULT,
     STRANGLER_REASON_SPLIT,     /* a weighted split chose */
     STRANGLER_REASON_OVERRIDE,  /* a runtime override chose */
-    STRANGLER_REASON_FORCE      /* the force header chose (reads only) */
+    STRANGLER_REASON_FORCE,     /* the force header chose (reads only) */
+    STRANGLER_REASON_COUNT
 } strangler_reason_t;
 
 
@@ -87,15 +95,24 @@ typedef enum {
     STRANGLER_STICKY_HEADER,
     STRANGLER_STICKY_COOKIE,
     STRANGLER_STICKY_ARG,
-    STRANGLER_STICKY_IP
+    STRANGLER_STICKY_IP,
+    STRANGLER_STICKY_COUNT
 } strangler_sticky_t;
+
+
+/* a field of a request, as a table names it: `header:NAME`, `arg:NAME` */
+typedef struct {
+    strangler_sticky_t        from;       /* header, cookie, arg or ip */
+    strangler_str_t           name;
+} strangler_field_t;
 
 
 typedef enum {
     STRANGLER_COMPARE_OFF = 0,
     STRANGLER_COMPARE_STATUS,
     STRANGLER_COMPARE_BODY,
-    STRANGLER_COMPARE_JSON
+    STRANGLER_COMPARE_JSON,
+    STRANGLER_COMPARE_COUNT
 } strangler_compare_t;
 
 
@@ -120,6 +137,7 @@ typedef struct {
     uint32_t                  sample_ppm; /* 0 .. STRANGLER_SAMPLE_SCALE */
     strangler_compare_t       compare;
     strangler_strs_t          ignore;     /* "$.a.b", "header:Date" */
+    strangler_strs_t          unordered;  /* arrays compared as multisets */
     strangler_strs_t          headers;    /* response headers compared */
     strangler_str_t           dry_run_header;
 } strangler_shadow_t;
@@ -156,6 +174,10 @@ typedef struct {
     strangler_route_t        *routes;
     size_t                    nroutes;
 
+    /* a read carrying one of these is a write (`method_override`) */
+    const strangler_field_t  *method_overrides;
+    size_t                    nmethod_overrides;
+
     strangler_index_t        *index;      /* private */
     strangler_arena_t        *arena;      /* private: owns everything */
 } strangler_table_t;
@@ -181,15 +203,71 @@ typedef struct {
 } strangler_override_t;
 
 
-/* what the decision needs to know of a request, found by the caller */
+/*
+ * What the decision needs to know of a request.  The caller sets method,
+ * path, force_header and the random numbers; strangler_request_route()
+ * (or strangler_request_read()) finds the rest through an accessor.
+ * Callers that know the rest already (the fuzzer, the unit tests) may fill
+ * it and call strangler_decide() themselves.  Not to be copied once read:
+ * `override` may point into it.
+ */
 typedef struct {
     strangler_method_t        method;
-    strangler_str_t           force;      /* force header value, or empty */
-    strangler_str_t           sticky_key; /* data NULL: the key is absent */
+    strangler_str_t           path;       /* normalised, as nginx routes */
+    strangler_str_t           force_header; /* its name; empty: off */
     uint32_t                  random;     /* for splits without a key */
     uint32_t                  shadow_random; /* for shadow sampling */
+
+    strangler_str_t           force;      /* force header value, or empty */
+    strangler_str_t           sticky_key; /* data NULL: the key is absent */
     const strangler_override_t  *override;   /* NULL: none */
+    /* NULL, or the `method_override` field that made this read a write */
+    const strangler_field_t  *method_override;
+    strangler_override_t      override_data;  /* what `override` is read in */
 } strangler_request_t;
+
+
+/*
+ * How the core reads a request: nginx answers from a real request, the
+ * API's explain, the CLI and the tests from a description of one (see
+ * strangler_text_accessor()).  A lookup returns 1 and sets *value when the
+ * field is present, 0 when it is absent; a NULL callback is never present.
+ * No callback may allocate per call on nginx's request path.
+ */
+typedef struct {
+    void                     *data;
+    int                     (*header)(void *data, const strangler_str_t *name,
+                                      strangler_str_t *value);
+    int                     (*cookie)(void *data, const strangler_str_t *name,
+                                      strangler_str_t *value);
+    int                     (*arg)(void *data, const strangler_str_t *name,
+                                   strangler_str_t *value);
+    int                     (*addr)(void *data, strangler_str_t *value);
+    /* the route's runtime override into *ov: 1, or 0 when none */
+    int                     (*override)(void *data,
+                                        const strangler_route_t *route,
+                                        strangler_override_t *ov);
+} strangler_accessor_t;
+
+
+/* one header of a request described as text */
+typedef struct {
+    strangler_str_t           name;
+    strangler_str_t           value;
+} strangler_header_t;
+
+
+/*
+ * A request described as text (the CLI, the API's explain, `strangler
+ * test`): headers in order ("Cookie" ones are where cookies are looked
+ * for, as nginx does), the query string, the client address.
+ */
+typedef struct {
+    const strangler_header_t *headers;
+    size_t                    nheaders;
+    strangler_str_t           args;       /* after '?', without it */
+    strangler_str_t           addr;       /* data NULL: unknown */
+} strangler_text_request_t;
 
 
 typedef struct {
@@ -198,6 +276,7 @@ typedef struct {
     strangler_reason_t        reason;
     int                       shadow_to;  /* STRANGLER_NONE: no shadow */
     unsigned                  write:1;
+    unsigned                  method_overridden:1; /* a read made a write */
     unsigned                  force_ignored:1; /* a write asked to force */
     unsigned                  force_unknown:1; /* no such backend */
 } strangler_decision_t;
@@ -223,6 +302,58 @@ void strangler_decide(const strangler_table_t *table,
     const strangler_match_t *match, const strangler_request_t *req,
     strangler_decision_t *decision);
 
+/*
+ * The whole decision for one request: the path matched, the force header,
+ * the sticky key, the method override and the runtime override read
+ * through acc, then strangler_decide().  No allocation.
+ */
+void strangler_request_route(const strangler_table_t *table,
+    const strangler_accessor_t *acc, strangler_request_t *req,
+    strangler_match_t *match, strangler_decision_t *decision);
+/* the reading part alone, for a match made already */
+void strangler_request_read(const strangler_table_t *table,
+    const strangler_accessor_t *acc, const strangler_match_t *match,
+    strangler_request_t *req);
+/* one field of a request through acc: 1 and *value, or 0 when absent */
+int strangler_field_read(const strangler_accessor_t *acc,
+    strangler_sticky_t from, const strangler_str_t *name,
+    strangler_str_t *value);
+
+/* "header", "cookie", "arg" or "ip": the part before ':' in a table */
+const char *strangler_field_name(strangler_sticky_t from);
+
+/* an accessor answering from a text description; sets no `override` */
+void strangler_text_accessor(const strangler_text_request_t *text,
+    strangler_accessor_t *acc);
+
+/*
+ * nginx's parsers, for requests described as text, and used by nginx's
+ * accessor too so that every caller finds the same value.  A cookie in one
+ * Cookie header value as ngx_http_parse_multi_header_lines() finds it; an
+ * argument in a query string as ngx_http_arg() does (the raw value, names
+ * case-insensitive, the first one wins).  1 and *value, or 0.
+ */
+int strangler_cookie_parse(const char *header, size_t len,
+    const strangler_str_t *name, strangler_str_t *value);
+int strangler_arg_parse(const char *args, size_t len,
+    const strangler_str_t *name, strangler_str_t *value);
+/* "Name: value" (or "Name:value") as nginx splits and trims it: 0 or -1 */
+int strangler_header_parse(const char *line, size_t len,
+    strangler_header_t *header);
+
+/*
+ * A request target ("/path?query") as nginx routes it: the path of r->uri
+ * (%XX decoded, "//" merged, "." and ".." resolved, as
+ * ngx_http_parse_complex_uri() does with merge_slashes on) into out, which
+ * has room for len bytes, and the query string (raw) into *args.  Returns
+ * 0, or -1 with *err set where nginx answers 400.
+ */
+int strangler_target_parse(const char *target, size_t len, char *out,
+    size_t *out_len, strangler_str_t *args, const char **err);
+
+/* whether nginx accepts NAME as a request line's method: [A-Z_-]+ */
+int strangler_method_is_valid(const char *name, size_t len);
+
 int strangler_backend_find(const strangler_table_t *table, const char *name,
     size_t len);
 const strangler_route_t *strangler_route_find(const strangler_table_t *table,
@@ -233,8 +364,13 @@ const strangler_route_t *strangler_route_find(const strangler_table_t *table,
 strangler_method_t strangler_method_parse(const char *name, size_t len);
 const char *strangler_method_name(strangler_method_t method);
 int strangler_method_is_read(strangler_method_t method);
+const char *strangler_dry_run_header_refused(const char *name, size_t len);
 const char *strangler_reason_name(strangler_reason_t reason);
+/* a sample: percent (0 to 100, rounded to the ppm) to ppm and back */
+uint32_t strangler_percent_to_ppm(double percent);
+double strangler_ppm_to_percent(uint32_t ppm);
 const char *strangler_rule_name(strangler_rule_t rule);
+const char *strangler_compare_name(strangler_compare_t compare);
 uint64_t strangler_hash(const char *data, size_t len);
 
 

@@ -49,9 +49,11 @@ strangler_yaml_load(strangler_yaml_t *y, const char *buf, size_t len)
     root = yaml_document_get_root_node(&y->doc);
 
     if (root == NULL) {
-        strangler_error(y->errs, y->file, 1, 1, "the route table is empty: "
-                        "expected \"version: 1\", \"default\", \"backends\" "
-                        "and \"routes\"");
+        strangler_error(y->errs, y->file, 1, 1, "%s",
+                        y->empty ? y->empty
+                                 : "the route table is empty: expected "
+                                   "\"version: 1\", \"default\", "
+                                   "\"backends\" and \"routes\"");
         goto done;
     }
 

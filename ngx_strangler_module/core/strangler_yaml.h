@@ -26,6 +26,7 @@ typedef struct {
     yaml_document_t           doc;
     const char               *file;       /* for messages */
     strangler_errors_t       *errs;
+    const char               *empty;      /* NULL: the route table's */
 } strangler_yaml_t;
 
 

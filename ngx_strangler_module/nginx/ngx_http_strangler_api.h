@@ -47,6 +47,11 @@ typedef struct {
     ngx_msec_t                          waited;
     unsigned                            orphan:1; /* in no table */
     unsigned                            retry_cleanup:1;
+
+    /* a rollback: the override before it, and whether it changed any */
+    ngx_http_strangler_override_rec_t   before;
+    unsigned                            rollback:1;
+    unsigned                            rolled_back:1;
 } ngx_http_strangler_api_ctx_t;
 
 
@@ -77,6 +82,8 @@ ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
+json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_explain.c */
 ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,

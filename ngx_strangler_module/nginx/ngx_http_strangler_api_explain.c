@@ -17,27 +17,26 @@
 #define NGX_HTTP_STRANGLER_EXPLAIN_HEADERS  16
 
 
+/*
+ * The request described by the query; `text` first, so that the core's
+ * text accessor's data is also this, for the override hook.
+ */
 typedef struct {
+    strangler_text_request_t    text;
+    ngx_http_strangler_table_t *table;
     ngx_str_t                   method;
-    ngx_str_t                   path;
-    ngx_str_t                   query;      /* after a '?' in path */
-    ngx_keyval_t                headers[NGX_HTTP_STRANGLER_EXPLAIN_HEADERS];
-    ngx_uint_t                  nheaders;
+    ngx_str_t                   target;     /* path=, as given */
+    strangler_header_t          headers[NGX_HTTP_STRANGLER_EXPLAIN_HEADERS];
 } ngx_http_strangler_explain_t;
 
 
 static u_char *ngx_http_strangler_explain_args(ngx_http_request_t *r,
-    ngx_http_strangler_explain_t *ex);
+    ngx_http_strangler_explain_t *ex, strangler_request_t *req);
 static u_char *ngx_http_strangler_explain_arg(ngx_http_request_t *r,
     ngx_http_strangler_explain_t *ex, ngx_str_t *name, ngx_str_t *value);
-static ngx_str_t *ngx_http_strangler_explain_header(
-    ngx_http_strangler_explain_t *ex, u_char *name, size_t len);
-static void ngx_http_strangler_explain_sticky(ngx_http_request_t *r,
-    ngx_http_strangler_explain_t *ex, const strangler_route_t *route,
-    strangler_str_t *key);
-static ngx_int_t ngx_http_strangler_explain_pair(ngx_str_t *list,
-    u_char sep, u_char *name, size_t len, ngx_str_t *value);
-static json_t *ngx_http_strangler_explain_json(ngx_http_request_t *r,
+static int ngx_http_strangler_explain_override(void *data,
+    const strangler_route_t *route, strangler_override_t *ov);
+static json_t *ngx_http_strangler_explain_json(
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_explain_t *ex,
     strangler_match_t *match, strangler_request_t *req,
     strangler_decision_t *d);
@@ -48,60 +47,54 @@ ngx_http_strangler_api_explain(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     u_char                         *err;
-    ngx_str_t                      *force;
     strangler_match_t               match;
     strangler_request_t             req;
-    strangler_override_t            ov;
+    strangler_accessor_t            acc;
     strangler_decision_t            d;
-    ngx_http_strangler_table_t     *t;
     ngx_http_strangler_explain_t    ex;
     ngx_http_strangler_loc_conf_t  *slcf;
 
     ngx_memzero(&ex, sizeof(ngx_http_strangler_explain_t));
+    ngx_memzero(&req, sizeof(strangler_request_t));
     ngx_str_set(&ex.method, "GET");
 
-    err = ngx_http_strangler_explain_args(r, &ex);
+    err = ngx_http_strangler_explain_args(r, &ex, &req);
     if (err) {
         return ngx_http_strangler_api_error(r, NGX_HTTP_BAD_REQUEST, "%s",
                                             err);
     }
 
-    t = ctx->table;
-    ngx_memzero(&req, sizeof(strangler_request_t));
+    ex.table = ctx->table;
+    ex.text.headers = ex.headers;
 
-    req.method = strangler_method_parse((char *) ex.method.data,
-                                        ex.method.len);
-    req.random = (uint32_t) ngx_random();
-    req.shadow_random = 0;
-
-    strangler_table_match(t->core, req.method, (char *) ex.path.data,
-                          ex.path.len, &match);
+    strangler_text_accessor(&ex.text, &acc);
+    acc.override = ngx_http_strangler_explain_override;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
 
-    if (slcf->force_header.len) {
-        force = ngx_http_strangler_explain_header(&ex, slcf->force_header.data,
-                                                  slcf->force_header.len);
-        if (force) {
-            req.force.data = (char *) force->data;
-            req.force.len = force->len;
-        }
-    }
+    req.method = strangler_method_parse((char *) ex.method.data,
+                                        ex.method.len);
+    req.force_header.data = (char *) slcf->force_header.data;
+    req.force_header.len = slcf->force_header.len;
+    req.random = (uint32_t) ngx_random();
+    req.shadow_random = 0;
 
-    if (match.route && match.route->sticky != STRANGLER_STICKY_NONE) {
-        ngx_http_strangler_explain_sticky(r, &ex, match.route,
-                                          &req.sticky_key);
-    }
-
-    if (ngx_http_strangler_get_override(t, match.route, &ov) == NGX_OK) {
-        req.override = &ov;
-    }
-
-    strangler_decide(t->core, &match, &req, &d);
+    strangler_request_route(ex.table->core, &acc, &req, &match, &d);
 
     return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
-                ngx_http_strangler_explain_json(r, ctx, &ex, &match, &req,
-                                                &d));
+                ngx_http_strangler_explain_json(ctx, &ex, &match, &req, &d));
+}
+
+
+static int
+ngx_http_strangler_explain_override(void *data,
+    const strangler_route_t *route, strangler_override_t *ov)
+{
+    ngx_http_strangler_explain_t  *ex;
+
+    ex = data;
+
+    return ngx_http_strangler_get_override(ex->table, route, ov) == NGX_OK;
 }
 
 
@@ -109,10 +102,12 @@ ngx_http_strangler_api_explain(ngx_http_request_t *r,
 
 static u_char *
 ngx_http_strangler_explain_args(ngx_http_request_t *r,
-    ngx_http_strangler_explain_t *ex)
+    ngx_http_strangler_explain_t *ex, strangler_request_t *req)
 {
-    u_char     *p, *last, *amp, *eq, *err;
-    ngx_str_t   name, value;
+    u_char      *p, *last, *amp, *eq, *err, *path;
+    size_t       len;
+    ngx_str_t    name, value;
+    const char  *why;
 
     p = r->args.data;
     last = p + r->args.len;
@@ -140,17 +135,37 @@ ngx_http_strangler_explain_args(ngx_http_request_t *r,
         p = amp + 1;
     }
 
-    if (ex->path.len == 0 || ex->path.data[0] != '/') {
+    if (ex->target.len == 0 || ex->target.data[0] != '/') {
         return (u_char *) "explain needs path=/...";
     }
 
-    p = ngx_strlchr(ex->path.data, ex->path.data + ex->path.len, '?');
-
-    if (p) {
-        ex->query.data = p + 1;
-        ex->query.len = ex->path.data + ex->path.len - (p + 1);
-        ex->path.len = p - ex->path.data;
+    if (!strangler_method_is_valid((char *) ex->method.data, ex->method.len))
+    {
+        return ngx_http_strangler_api_msg(r->pool,
+                                          "method \"%V\": nginx refuses a "
+                                          "request line whose method is not "
+                                          "upper-case letters, \"_\" or "
+                                          "\"-\" (400)", &ex->method);
     }
+
+    /* the path as nginx routes it, the query string aside */
+
+    path = ngx_pnalloc(r->pool, ex->target.len);
+    if (path == NULL) {
+        return (u_char *) "out of memory";
+    }
+
+    if (strangler_target_parse((char *) ex->target.data, ex->target.len,
+                               (char *) path, &len, &ex->text.args, &why)
+        != 0)
+    {
+        return ngx_http_strangler_api_msg(r->pool,
+                                          "path \"%V\": %s (nginx answers "
+                                          "400)", &ex->target, why);
+    }
+
+    req->path.data = (char *) path;
+    req->path.len = len;
 
     return NULL;
 }
@@ -160,8 +175,7 @@ static u_char *
 ngx_http_strangler_explain_arg(ngx_http_request_t *r,
     ngx_http_strangler_explain_t *ex, ngx_str_t *name, ngx_str_t *value)
 {
-    u_char        *dst, *src, *colon;
-    ngx_keyval_t  *h;
+    u_char  *dst, *src;
 
     dst = ngx_pnalloc(r->pool, value->len + 1);
     if (dst == NULL) {
@@ -179,7 +193,7 @@ ngx_http_strangler_explain_arg(ngx_http_request_t *r,
     }
 
     if (name->len == 4 && ngx_strncmp(name->data, "path", 4) == 0) {
-        ex->path = *value;
+        ex->target = *value;
         return NULL;
     }
 
@@ -190,9 +204,11 @@ ngx_http_strangler_explain_arg(ngx_http_request_t *r,
                                           name);
     }
 
-    colon = ngx_strlchr(value->data, value->data + value->len, ':');
-
-    if (colon == NULL || ex->nheaders == NGX_HTTP_STRANGLER_EXPLAIN_HEADERS) {
+    if (ex->text.nheaders == NGX_HTTP_STRANGLER_EXPLAIN_HEADERS
+        || strangler_header_parse((char *) value->data, value->len,
+                                  &ex->headers[ex->text.nheaders])
+           != 0)
+    {
         return ngx_http_strangler_api_msg(r->pool,
                                           "header=\"%V\": expected "
                                           "Name:value, at most %d of them",
@@ -200,146 +216,27 @@ ngx_http_strangler_explain_arg(ngx_http_request_t *r,
                                           NGX_HTTP_STRANGLER_EXPLAIN_HEADERS);
     }
 
-    h = &ex->headers[ex->nheaders++];
-
-    h->key.data = value->data;
-    h->key.len = colon - value->data;
-    h->value.data = colon + 1;
-    h->value.len = value->data + value->len - (colon + 1);
-
-    while (h->value.len && h->value.data[0] == ' ') {
-        h->value.data++;
-        h->value.len--;
-    }
+    ex->text.nheaders++;
 
     return NULL;
-}
-
-
-static ngx_str_t *
-ngx_http_strangler_explain_header(ngx_http_strangler_explain_t *ex,
-    u_char *name, size_t len)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < ex->nheaders; i++) {
-        if (ex->headers[i].key.len == len
-            && ngx_strncasecmp(ex->headers[i].key.data, name, len) == 0)
-        {
-            return &ex->headers[i].value;
-        }
-    }
-
-    return NULL;
-}
-
-
-/* the sticky key as the dispatcher would find it; none for `ip` */
-
-static void
-ngx_http_strangler_explain_sticky(ngx_http_request_t *r,
-    ngx_http_strangler_explain_t *ex, const strangler_route_t *route,
-    strangler_str_t *key)
-{
-    u_char     *name;
-    size_t      len;
-    ngx_str_t  *h, value;
-
-    name = (u_char *) route->sticky_name.data;
-    len = route->sticky_name.len;
-
-    switch (route->sticky) {
-
-    case STRANGLER_STICKY_HEADER:
-        h = ngx_http_strangler_explain_header(ex, name, len);
-        if (h == NULL) {
-            return;
-        }
-
-        value = *h;
-        break;
-
-    case STRANGLER_STICKY_COOKIE:
-        h = ngx_http_strangler_explain_header(ex, (u_char *) "Cookie", 6);
-        if (h == NULL
-            || ngx_http_strangler_explain_pair(h, ';', name, len, &value)
-               != NGX_OK)
-        {
-            return;
-        }
-
-        break;
-
-    case STRANGLER_STICKY_ARG:
-        if (ngx_http_strangler_explain_pair(&ex->query, '&', name, len,
-                                            &value)
-            != NGX_OK)
-        {
-            return;
-        }
-
-        break;
-
-    default:
-        return;
-    }
-
-    key->data = (char *) value.data;
-    key->len = value.len;
-}
-
-
-/* `name=value` in "a=1; b=2" (cookies) or "a=1&b=2" (a query) */
-
-static ngx_int_t
-ngx_http_strangler_explain_pair(ngx_str_t *list, u_char sep, u_char *name,
-    size_t len, ngx_str_t *value)
-{
-    u_char  *p, *last, *end;
-
-    p = list->data;
-    last = p + list->len;
-
-    while (p < last) {
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-        end = ngx_strlchr(p, last, sep);
-        if (end == NULL) {
-            end = last;
-        }
-
-        if ((size_t) (end - p) > len && p[len] == '='
-            && ngx_strncmp(p, name, len) == 0)
-        {
-            value->data = p + len + 1;
-            value->len = end - value->data;
-            return NGX_OK;
-        }
-
-        p = end + 1;
-    }
-
-    return NGX_DECLINED;
 }
 
 
 static json_t *
-ngx_http_strangler_explain_json(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_explain_t *ex,
-    strangler_match_t *match, strangler_request_t *req,
-    strangler_decision_t *d)
+ngx_http_strangler_explain_json(ngx_http_strangler_api_ctx_t *ctx,
+    ngx_http_strangler_explain_t *ex, strangler_match_t *match,
+    strangler_request_t *req, strangler_decision_t *d)
 {
-    json_t                      *route, *shadow;
+    json_t                      *route, *shadow, *mo;
     uint32_t                     sample;
+    const strangler_field_t     *f;
     ngx_http_strangler_table_t  *t;
 
     t = ctx->table;
 
     route = match->route
             ? json_stringn(match->route->name.data, match->route->name.len)
-            : json_string(NGX_HTTP_STRANGLER_DEFAULT_ROUTE);
+            : json_string(STRANGLER_DEFAULT_ROUTE);
 
     shadow = json_null();
 
@@ -351,13 +248,19 @@ ngx_http_strangler_explain_json(ngx_http_request_t *r,
         shadow = json_pack("{s:o, s:f}",
                            "to", ngx_http_strangler_backend_json(t,
                                                               d->shadow_to),
-                           "sample", sample / 10000.0);
+                           "sample", strangler_ppm_to_percent(sample));
     }
 
+    f = req->method_override;
+
+    mo = f ? json_pack("s++%", strangler_field_name(f->from), ":",
+                       f->name.data, f->name.len)
+           : json_null();
+
     return json_pack("{s:s%, s:s%, s:o, s:s, s:o, s:s%, s:s, s:b, s:b, "
-                     "s:b, s:o}",
+                     "s:b, s:o, s:o}",
                      "method", ex->method.data, ex->method.len,
-                     "path", ex->path.data, ex->path.len,
+                     "path", req->path.data, req->path.len,
                      "route", route,
                      "rule", strangler_rule_name(match->rule),
                      "backend", ngx_http_strangler_backend_json(t,
@@ -369,5 +272,6 @@ ngx_http_strangler_explain_json(ngx_http_request_t *r,
                      "override", req->override != NULL,
                      "random", d->reason == STRANGLER_REASON_SPLIT
                                && req->sticky_key.data == NULL,
-                     "shadow", shadow);
+                     "shadow", shadow,
+                     "method_override", mo);
 }

@@ -59,19 +59,6 @@ static void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
     const char *fmt, ...);
 
 
-static const char  *ngx_http_strangler_classes[] = {
-    "1xx", "2xx", "3xx", "4xx", "5xx"
-};
-
-
-static const char  *ngx_http_strangler_shadow_events[
-                                        NGX_HTTP_STRANGLER_SHADOW_NEVENTS] =
-{
-    "sent", "dropped", "timed_out", "matched", "mismatched", "failed",
-    "not_compared"
-};
-
-
 json_t *
 ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route)
@@ -102,6 +89,66 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
 }
 
 
+/*
+ * What a rollback did: "rolled back" or "nothing to roll back", and each
+ * effective target that moved, from what it was before to what it is now.
+ */
+
+json_t *
+ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    json_t                             *was, *now, *changed, *v, *c;
+    const char                         *key;
+    ngx_http_strangler_override_rec_t   ov;
+
+    if (ngx_http_strangler_override_read(ctx->zone, ctx->binding->shr, &ov,
+                                         r->pool)
+        == NGX_ERROR)
+    {
+        return NULL;
+    }
+
+    was = ngx_http_strangler_report_effective(ctx->table, ctx->route,
+                                              &ctx->before);
+    now = ngx_http_strangler_report_effective(ctx->table, ctx->route, &ov);
+    changed = json_object();
+
+    if (was == NULL || now == NULL || changed == NULL) {
+        goto failed;
+    }
+
+    json_object_foreach(now, key, v) {
+        if (json_equal(v, json_object_get(was, key))) {
+            continue;
+        }
+
+        c = json_pack("{s:O, s:O}", "from", json_object_get(was, key),
+                      "to", v);
+
+        if (json_object_set_new(changed, key, c) != 0) {
+            goto failed;
+        }
+    }
+
+    json_decref(was);
+    json_decref(now);
+
+    return json_pack("{s:s, s:o}",
+                     "result", ctx->rolled_back ? "rolled back"
+                                                : "nothing to roll back",
+                     "changed", changed);
+
+failed:
+
+    json_decref(was);
+    json_decref(now);
+    json_decref(changed);
+
+    return NULL;
+}
+
+
 json_t *
 ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
@@ -111,7 +158,7 @@ ngx_http_strangler_report_default(ngx_http_request_t *r,
     t = ctx->table;
 
     return json_pack("{s:s, s:o, s:o}",
-                     "name", NGX_HTTP_STRANGLER_DEFAULT_ROUTE,
+                     "name", STRANGLER_DEFAULT_ROUTE,
                      "backend",
                        ngx_http_strangler_backend_json(t,
                                                  t->core->default_backend),
@@ -327,14 +374,23 @@ ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
 static json_t *
 ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
 {
-    return json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+    json_t      *responses;
+    ngx_uint_t   k;
+
+    responses = json_object();
+
+    for (k = 0; responses && k < NGX_HTTP_STRANGLER_NCLASSES; k++) {
+        if (json_object_set_new(responses, ngx_http_strangler_classes[k],
+                                json_integer((json_int_t) c->status[k])))
+        {
+            json_decref(responses);
+            responses = NULL;
+        }
+    }
+
+    return json_pack("{s:I, s:o, s:{s:I, s:I}}",
                      "requests", (json_int_t) c->requests,
-                     "responses",
-                       "1xx", (json_int_t) c->status[0],
-                       "2xx", (json_int_t) c->status[1],
-                       "3xx", (json_int_t) c->status[2],
-                       "4xx", (json_int_t) c->status[3],
-                       "5xx", (json_int_t) c->status[4],
+                     "responses", responses,
                      "upstream_time",
                        "count", (json_int_t) c->timed,
                        "sum_ms", (json_int_t) c->time_sum);
@@ -357,7 +413,7 @@ ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t, int backend)
 static json_t *
 ngx_http_strangler_report_sample(uint32_t ppm)
 {
-    return json_real(ppm / 10000.0);
+    return json_real(strangler_ppm_to_percent(ppm));
 }
 
 
@@ -444,7 +500,7 @@ ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
         route = ngx_http_strangler_metrics_route(t, i);
 
         for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
-            for (k = 0; k < 5; k++) {
+            for (k = 0; k < NGX_HTTP_STRANGLER_NCLASSES; k++) {
                 ngx_http_strangler_text(out,
                     "strangler_responses_total{route=\"%V\",backend=\"%V\","
                     "code=\"%s\"} %uA\n", route, &shb->name,

@@ -78,15 +78,6 @@ ngx_http_strangler_file_init_conf(ngx_conf_t *cf)
 
 
 ngx_int_t
-ngx_http_strangler_file_replace(ngx_str_t *path, ngx_str_t *content,
-    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data)
-{
-    return ngx_http_strangler_file_replace_seq(path, content, NULL, 0, log,
-                                               done, data);
-}
-
-
-ngx_int_t
 ngx_http_strangler_file_replace_seq(ngx_str_t *path, ngx_str_t *content,
     ngx_atomic_t *landed, ngx_atomic_uint_t seq, ngx_log_t *log,
     ngx_http_strangler_file_done_pt done, void *data)

@@ -45,6 +45,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       offsetof(ngx_http_strangler_loc_conf_t, force_header),
       NULL },
 
+    { ngx_string("strangler_ambiguous_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_strangler_loc_conf_t, ambiguous_path),
+      ngx_http_strangler_ambiguous_path_modes },
+
     { ngx_string("strangler_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_strangler_zone,
@@ -180,6 +187,7 @@ ngx_http_strangler_create_loc_conf(ngx_conf_t *cf)
 
     slcf->table = NGX_CONF_UNSET_PTR;
     slcf->dispatch = NGX_CONF_UNSET;
+    slcf->ambiguous_path = NGX_CONF_UNSET_UINT;
 
     return slcf;
 }
@@ -194,6 +202,8 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->table, prev->table, NULL);
     ngx_conf_merge_str_value(conf->force_header, prev->force_header, "");
     ngx_conf_merge_value(conf->dispatch, prev->dispatch, 0);
+    ngx_conf_merge_uint_value(conf->ambiguous_path, prev->ambiguous_path,
+                              NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT);
 
     return NGX_CONF_OK;
 }

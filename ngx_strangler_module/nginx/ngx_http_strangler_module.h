@@ -30,10 +30,17 @@ typedef struct {
 } ngx_http_strangler_table_t;
 
 
+/* strangler_ambiguous_path */
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT     0
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_NORMALIZE  1
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_OFF        2
+
+
 typedef struct {
     ngx_http_strangler_table_t     *table;
     ngx_str_t                       force_header;   /* empty: off */
     ngx_flag_t                      dispatch;       /* `strangler;` here */
+    ngx_uint_t                      ambiguous_path;
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -96,6 +103,20 @@ ngx_int_t ngx_http_strangler_check_backends(ngx_conf_t *cf,
 ngx_str_t *ngx_http_strangler_backend_name(ngx_http_strangler_table_t *t,
     int backend);
 
+/* the core's accessor over a real request (ngx_http_strangler_request.c) */
+typedef struct {
+    ngx_http_request_t             *r;
+    ngx_http_strangler_table_t     *table;      /* for its overrides */
+} ngx_http_strangler_source_t;
+
+strangler_method_t ngx_http_strangler_request_method(ngx_http_request_t *r);
+void ngx_http_strangler_request_accessor(ngx_http_strangler_source_t *src,
+    strangler_accessor_t *acc);
+/* paths the route table and the backend would read apart (_path.c) */
+extern ngx_conf_enum_t  ngx_http_strangler_ambiguous_path_modes[];
+ngx_int_t ngx_http_strangler_path_check(ngx_http_request_t *r,
+    ngx_uint_t mode);
+
 /* dispatch (ngx_http_strangler_dispatch.c), variables */
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
@@ -119,6 +140,9 @@ typedef enum {
     NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED,
     NGX_HTTP_STRANGLER_SHADOW_NEVENTS
 } ngx_http_strangler_shadow_event_e;
+
+/* their names, in the API, the metrics and $strangler_shadow */
+extern const char  *ngx_http_strangler_shadow_events[];
 
 
 /* the zone (ngx_http_strangler_zone.c); all are no-ops without a zone */
@@ -158,13 +182,10 @@ char *ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd,
 typedef void (*ngx_http_strangler_file_done_pt)(void *data, ngx_int_t rc);
 
 ngx_int_t ngx_http_strangler_file_init_conf(ngx_conf_t *cf);
-/* atomic replace: tmp file in the same directory, fsync, rename */
-ngx_int_t ngx_http_strangler_file_replace(ngx_str_t *path,
-    ngx_str_t *content, ngx_log_t *log,
-    ngx_http_strangler_file_done_pt done, void *data);
 /*
- * the same, for snapshots numbered `seq`: a snapshot older than the one
- * that landed last (`*landed`, in shared memory) is not written
+ * atomic replace (tmp file in the same directory, fsync, rename) of
+ * snapshots numbered `seq`: a snapshot older than the one that landed
+ * last (`*landed`, in shared memory; NULL: none) is not written
  */
 ngx_int_t ngx_http_strangler_file_replace_seq(ngx_str_t *path,
     ngx_str_t *content, ngx_atomic_t *landed, ngx_atomic_uint_t seq,

@@ -367,7 +367,8 @@ ngx_http_strangler_override_json(ngx_http_strangler_override_rec_t *ov)
         || ngx_http_strangler_json_set_str(j, "owner", &ov->owner)
         || (ov->sample_ppm >= 0
             && json_object_set_new(j, "shadow_sample",
-                                   json_real(ov->sample_ppm / 10000.0)))
+                                   json_real(strangler_ppm_to_percent(
+                                                         ov->sample_ppm))))
         || ngx_http_strangler_json_set_str(j, "by", &ov->by))
     {
         json_decref(j);

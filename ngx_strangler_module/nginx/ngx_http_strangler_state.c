@@ -383,7 +383,7 @@ ngx_http_strangler_state_fields(json_t *e, ngx_str_t *table,
             return "not a number from 0 to 100";
         }
 
-        rec->sample_ppm = (ngx_int_t) (pct * 10000 + 0.5);
+        rec->sample_ppm = strangler_percent_to_ppm(pct);
     }
 
     *key = "at";

@@ -80,7 +80,7 @@ ngx_http_strangler_variable(ngx_http_request_t *r,
     switch (data) {
 
     case NGX_HTTP_STRANGLER_VAR_ROUTE:
-        s = d->route ? d->route->name.data : "-";
+        s = d->route ? d->route->name.data : STRANGLER_DEFAULT_ROUTE;
         break;
 
     case NGX_HTTP_STRANGLER_VAR_BACKEND:
@@ -95,7 +95,17 @@ ngx_http_strangler_variable(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_STRANGLER_VAR_SHADOW */
-        s = ctx->shadow_sent ? "sent" : ctx->shadow_dropped ? "dropped" : "-";
+        s = "-";
+
+        if (ctx->shadow_sent) {
+            s = ngx_http_strangler_shadow_events[
+                                            NGX_HTTP_STRANGLER_SHADOW_SENT];
+
+        } else if (ctx->shadow_dropped) {
+            s = ngx_http_strangler_shadow_events[
+                                            NGX_HTTP_STRANGLER_SHADOW_DROPPED];
+        }
+
         break;
     }
 

@@ -38,8 +38,21 @@ static ngx_http_strangler_counters_t *ngx_http_strangler_counters(
 static ngx_msec_int_t ngx_http_strangler_upstream_time(ngx_http_request_t *r);
 
 
-ngx_msec_t  ngx_http_strangler_time_bounds[] = {
+ngx_msec_t  ngx_http_strangler_time_bounds[
+                                        NGX_HTTP_STRANGLER_NBUCKETS - 1] = {
     NGX_HTTP_STRANGLER_TIME_BOUNDS
+};
+
+
+const char  *ngx_http_strangler_classes[NGX_HTTP_STRANGLER_NCLASSES] = {
+    "1xx", "2xx", "3xx", "4xx", "5xx"
+};
+
+
+const char  *ngx_http_strangler_shadow_events[
+                                        NGX_HTTP_STRANGLER_SHADOW_NEVENTS] = {
+    "sent", "dropped", "timed_out", "matched", "mismatched", "failed",
+    "not_compared"
 };
 
 
@@ -305,7 +318,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                 name.len = route->name.len;
 
             } else {
-                ngx_str_set(&name, NGX_HTTP_STRANGLER_DEFAULT_ROUTE);
+                ngx_str_set(&name, STRANGLER_DEFAULT_ROUTE);
             }
 
             /* once full, what the rest would take is summed up */
@@ -546,7 +559,7 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 
-    if (status >= 100 && status < 600) {
+    if (status >= 100 && status / 100 <= NGX_HTTP_STRANGLER_NCLASSES) {
         (void) ngx_atomic_fetch_add(&c->status[status / 100 - 1], 1);
     }
 

@@ -19,9 +19,12 @@
 /* upstream time histogram: these upper bounds in ms, then +Inf */
 #define NGX_HTTP_STRANGLER_TIME_BOUNDS                                     \
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
-#define NGX_HTTP_STRANGLER_NBUCKETS   12
+#define NGX_HTTP_STRANGLER_NBUCKETS                                        \
+    (sizeof((ngx_msec_t[]) { NGX_HTTP_STRANGLER_TIME_BOUNDS })             \
+     / sizeof(ngx_msec_t) + 1)
 
-#define NGX_HTTP_STRANGLER_DEFAULT_ROUTE  "-"
+/* response status classes: 1xx .. 5xx, status / 100 - 1 */
+#define NGX_HTTP_STRANGLER_NCLASSES   5
 
 /* how long the override of a route gone from the table is kept: 7 days */
 #define NGX_HTTP_STRANGLER_KEEP_ORPHANED  (7 * 24 * 60 * 60)
@@ -35,7 +38,7 @@
 
 typedef struct {
     ngx_atomic_t                    requests;
-    ngx_atomic_t                    status[5];     /* 1xx .. 5xx */
+    ngx_atomic_t                    status[NGX_HTTP_STRANGLER_NCLASSES];
     ngx_atomic_t                    timed;         /* had upstream time */
     ngx_atomic_t                    time_sum;      /* ms */
     ngx_atomic_t                    time_bucket[NGX_HTTP_STRANGLER_NBUCKETS];
@@ -136,6 +139,7 @@ typedef struct ngx_http_strangler_binding_s  ngx_http_strangler_binding_t;
 
 /* ngx_http_strangler_zone.c */
 extern ngx_msec_t  ngx_http_strangler_time_bounds[];
+extern const char  *ngx_http_strangler_classes[];
 
 ngx_http_strangler_zone_ctx_t *ngx_http_strangler_zone_ctx(
     ngx_http_strangler_main_conf_t *smcf);

@@ -564,6 +564,50 @@ test_names(void)
 }
 
 
+/* a read carrying a method override is a write: the owner, no shadow */
+
+static void
+test_method_override(void)
+{
+    strangler_route_t        r;
+    strangler_request_t      req;
+    strangler_decision_t     d;
+    strangler_weight_t       reads[] = { { MESSAGES, 1 } };
+    static strangler_field_t  mo = { STRANGLER_STICKY_HEADER,
+                                     { "X-HTTP-Method-Override", 22 } };
+
+    route_init(&r, MONOLITH, reads, 1);
+    r.shadow.enabled = 1;
+    r.shadow.sample_ppm = STRANGLER_SAMPLE_SCALE;
+
+    req_init(&req, STRANGLER_M_GET);
+    decide(&r, STRANGLER_RULE_TEMPLATE, &req, &d);
+
+    UNIT_CHECK(d.backend == MESSAGES && !d.write && d.shadow_to == MONOLITH
+               && !d.method_overridden, "a plain read, shadowed");
+
+    req.method_override = &mo;
+    req.force.data = "messages";
+    req.force.len = 8;
+    decide(&r, STRANGLER_RULE_TEMPLATE, &req, &d);
+
+    UNIT_CHECK(d.backend == MONOLITH && d.write && d.method_overridden
+               && d.force_ignored && d.shadow_to == STRANGLER_NONE
+               && d.reason == STRANGLER_REASON_TEMPLATE,
+               "overridden read: backend %d shadow %d", d.backend,
+               d.shadow_to);
+
+    /* shadowed as any write: only as a dry run */
+
+    r.shadow.dry_run_writes = 1;
+    r.shadow.to = BILLING;
+    decide(&r, STRANGLER_RULE_TEMPLATE, &req, &d);
+
+    UNIT_CHECK(d.backend == MONOLITH && d.write && d.shadow_to == BILLING,
+               "overridden read, dry run: shadow %d", d.shadow_to);
+}
+
+
 static void
 test_hash(void)
 {
@@ -589,6 +633,7 @@ main(void)
     test_default();
     test_owner();
     test_force();
+    test_method_override();
     test_override();
     test_split();
     test_shadow();

@@ -342,6 +342,54 @@ test_sticky(void)
 
 
 static void
+test_method_override(void)
+{
+    strangler_table_t  *t;
+
+    /* absent: the four frameworks' names */
+
+    t = load_ok(ROUTE, __LINE__);
+
+    if (t) {
+        UNIT_CHECK(t->nmethod_overrides == 4, "%zu", t->nmethod_overrides);
+        UNIT_CHECK(t->method_overrides[0].from == STRANGLER_STICKY_HEADER,
+                   "header");
+        UNIT_STR_EQ(t->method_overrides[0].name.data,
+                    "X-HTTP-Method-Override");
+        UNIT_STR_EQ(t->method_overrides[1].name.data, "X-HTTP-Method");
+        UNIT_STR_EQ(t->method_overrides[2].name.data, "X-Method-Override");
+        UNIT_CHECK(t->method_overrides[3].from == STRANGLER_STICKY_ARG,
+                   "arg");
+        UNIT_STR_EQ(t->method_overrides[3].name.data, "_method");
+        strangler_table_free(t);
+    }
+
+    /* [] turns it off; a list replaces the default */
+
+    t = load_ok(ROUTE "method_override: []\n", __LINE__);
+
+    if (t) {
+        UNIT_CHECK(t->nmethod_overrides == 0, "%zu", t->nmethod_overrides);
+        strangler_table_free(t);
+    }
+
+    t = load_ok(ROUTE "method_override: [\"arg:verb\", header:X-Tunnel]\n",
+                __LINE__);
+
+    if (t) {
+        UNIT_CHECK(t->nmethod_overrides == 2, "%zu", t->nmethod_overrides);
+        UNIT_CHECK(t->method_overrides[0].from == STRANGLER_STICKY_ARG,
+                   "arg");
+        UNIT_STR_EQ(t->method_overrides[0].name.data, "verb");
+        UNIT_CHECK(t->method_overrides[1].from == STRANGLER_STICKY_HEADER,
+                   "header");
+        UNIT_STR_EQ(t->method_overrides[1].name.data, "X-Tunnel");
+        strangler_table_free(t);
+    }
+}
+
+
+static void
 test_sample(void)
 {
     size_t              i;
@@ -512,6 +560,19 @@ static const error_case_t  error_cases[] = {
     E("version: 1\ndefault: a\nbackends: {a: {}}\n[x]: 1\n",
       F "4:1: keys must be names at top level"),
 
+    /* method_override */
+
+    E(ROUTE "method_override: header:X\n",
+      F "9:18: \"method_override\" must be a list of header:NAME and "
+      "arg:NAME, or []"),
+    E(ROUTE "method_override: [cookie:x, \"header:\", [ip]]\n",
+      F "9:19: \"method_override\": expected header:NAME or arg:NAME, such "
+      "as header:X-HTTP-Method-Override or arg:_method",
+      F "9:29: \"method_override\": expected header:NAME or arg:NAME, such "
+      "as header:X-HTTP-Method-Override or arg:_method",
+      F "9:40: \"method_override\": expected header:NAME or arg:NAME, such "
+      "as header:X-HTTP-Method-Override or arg:_method"),
+
     /* backends */
 
     E("version: 1\ndefault: a\n",
@@ -563,6 +624,9 @@ static const error_case_t  error_cases[] = {
       F "7:11: bad route name \"Conversations\": expected [a-z0-9_-]+"),
     E(ROUTE "  - name: r\n    paths: [/x]\n",
       F "9:11: duplicate route name \"r\" (first at line 7)"),
+    E(HEAD "  - name: \"-\"\n    paths: [/x]\n",
+      F "7:11: route name \"-\" is the name of the default route "
+      "(requests no route matches)"),
     E(ROUTE "    owners: monolith\n",
       F "9:5: unknown key \"owners\" in route \"r\""),
     E(ROUTE "    name: r\n",
@@ -746,6 +810,19 @@ static const error_case_t  error_cases[] = {
       "\"[N]\", \"[*]\" or \"['key']\"",
       F "14:18: route \"r\": bad shadow.ignore \"header:Da te\": bad header "
       "name"),
+    E(ROUTE "    shadow: { to: messages, compare: json, unordered: $.a }\n",
+      F "9:55: route \"r\": shadow.unordered must be a list of JSON paths "
+      "of arrays, such as \"$.items\""),
+    E(ROUTE "    shadow:\n      to: messages\n      compare: json\n"
+      "      unordered:\n"
+      "        - items\n"
+      "        - $.a[x]\n",
+      F "13:11: route \"r\": bad shadow.unordered \"items\": expected a "
+      "JSON path starting with \"$\"",
+      F "14:15: route \"r\": bad shadow.unordered \"$.a[x]\": expected "
+      "[N], [*] or ['key']"),
+    E(ROUTE "    shadow: { to: messages, compare: body, unordered: [$.a] }\n",
+      F "9:55: route \"r\": shadow.unordered needs compare: json"),
     E(ROUTE "    shadow: { to: messages, headers: ETag }\n",
       F "9:38: route \"r\": shadow.headers must be a list of header names"),
     E(ROUTE "    shadow: { to: messages, headers: [ETag, \"Con tent\"] }\n",
@@ -762,6 +839,11 @@ static const error_case_t  error_cases[] = {
       "such as X-Dry-Run",
       F "9:37: route \"r\": shadow.writes: dry-run needs "
       "shadow.dry_run_header"),
+    E(ROUTE "    shadow: { to: messages, writes: dry-run, "
+      "dry_run_header: Connection }\n",
+      F "9:62: route \"r\": shadow.dry_run_header \"Connection\" is a "
+      "hop-by-hop header: proxies remove it, and a write copy would arrive "
+      "unmarked; use a name of your own, such as X-Dry-Run"),
 
     /* several errors: loading goes on after the first */
 
@@ -812,6 +894,61 @@ test_errors(void)
             print_errors();
         }
     }
+}
+
+
+/*
+ * A dry-run marker the proxy removes or rewrites: the write copy would
+ * arrive unmarked, a real write.  Each is refused, in any case, where the
+ * name is written.
+ */
+
+static void
+test_dry_run_header_refused(void)
+{
+    size_t              i;
+    char                yaml[1024];
+    const char         *want;
+    strangler_table_t  *t;
+
+    static const char  *names[] = {
+        "Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer",
+        "Transfer-Encoding", "Upgrade", "Host", "Expect", "Content-Length",
+        "Proxy-Authorization", "Proxy-Authenticate", "HTTP2-Settings",
+        "If-None-Match", "If-Modified-Since", "If-Match",
+        "If-Unmodified-Since", "Range", "If-Range", "x-strangler-shadow",
+        "X_Dry_Run"
+    };
+
+    want = F "12:23: route \"r\": shadow.dry_run_header \"";
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 ROUTE "    shadow:\n      to: messages\n"
+                 "      writes: dry-run\n      dry_run_header: %s\n",
+                 names[i]);
+
+        t = load(yaml);
+
+        UNIT_CHECK(t == NULL, "%s: loaded", names[i]);
+        UNIT_CHECK(errs.count == 1, "%s: %zu errors", names[i], errs.count);
+        UNIT_CHECK(strncmp(errs.text[0], want, strlen(want)) == 0
+                   && strstr(errs.text[0], names[i]) != NULL,
+                   "%s: %s", names[i], errs.text[0]);
+        UNIT_CHECK(strangler_dry_run_header_refused(names[i],
+                                                    strlen(names[i]))
+                   != NULL, "%s", names[i]);
+
+        strangler_table_free(t);
+    }
+
+    /* names of one's own pass, even close to a refused one */
+
+    UNIT_CHECK(strangler_dry_run_header_refused("X-Dry-Run", 9) == NULL,
+               "X-Dry-Run");
+    UNIT_CHECK(strangler_dry_run_header_refused("Hosts", 5) == NULL,
+               "Hosts");
+    UNIT_CHECK(strangler_dry_run_header_refused("Conn", 4) == NULL, "Conn");
 }
 
 
@@ -1191,9 +1328,11 @@ main(void)
     test_methods();
     test_reads();
     test_sticky();
+    test_method_override();
     test_sample();
     test_shadow();
     test_errors();
+    test_dry_run_header_refused();
     test_many_errors();
     test_too_many_backends();
     test_files();

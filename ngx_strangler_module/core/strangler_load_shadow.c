@@ -18,7 +18,6 @@
 
 static void strangler_shadow_to(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value);
-static int strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm);
 static void strangler_shadow_compare(void *ctx, void *obj,
     yaml_node_t *value);
 static void strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value);
@@ -205,7 +204,7 @@ strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value)
     }
 
     if (!strangler_yaml_scalar(value, &s)
-        || !strangler_shadow_percent(&s, &route->shadow.sample_ppm))
+        || !strangler_load_percent(&s, &route->shadow.sample_ppm))
     {
         strangler_load_error(ld, value, "shadow.sample must be a percentage "
                              "from 0 to 100, such as 10 or 0.5");
@@ -218,8 +217,8 @@ strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value)
  * Decimal arithmetic in integers: no floating point surprises at 100.
  */
 
-static int
-strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm)
+int
+strangler_load_percent(const strangler_str_t *s, uint32_t *ppm)
 {
     size_t    i, digits;
     uint64_t  whole, frac, scale, fraction;

@@ -143,6 +143,19 @@ typedef struct {
 } strangler_shadow_t;
 
 
+/* a route's guard: limits on the reads a non-owner serves (-1: none) */
+typedef struct {
+    unsigned                  enabled:1;
+    unsigned                  dry_run:1;  /* logs "would trip" only */
+    int32_t                   error_ppm;      /* 5xx share */
+    int32_t                   mismatch_ppm;   /* mismatched shadows share */
+    int32_t                   latency_p99_ms;
+    uint32_t                  window_ms;
+    uint32_t                  min_requests;
+    uint32_t                  failures;   /* failing windows in a row */
+} strangler_guard_t;
+
+
 typedef struct {
     strangler_str_t           name;
     size_t                    index;      /* position in the table */
@@ -155,6 +168,7 @@ typedef struct {
     strangler_sticky_t        sticky;
     strangler_str_t           sticky_name; /* header, cookie or arg name */
     strangler_shadow_t        shadow;
+    strangler_guard_t         guard;
     unsigned                  line;
     unsigned                  col;
 } strangler_route_t;
@@ -192,6 +206,8 @@ typedef struct {
 typedef struct {
     const strangler_route_t  *route;      /* NULL: the default backend */
     strangler_rule_t          rule;
+    /* a route whose regex hit a PCRE2 limit and was taken as no match */
+    const strangler_route_t  *limited;
 } strangler_match_t;
 
 

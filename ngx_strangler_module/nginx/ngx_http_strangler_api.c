@@ -11,6 +11,7 @@
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
  *     POST   routes/NAME/rollback   drops the override, reads to the owner
+ *     POST   routes/NAME/guard/rearm  ends a guard's trip
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
  * written to the state file first and applies once it is there (a 503
@@ -61,8 +62,6 @@ static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
-static ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_stage(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx);
@@ -101,6 +100,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("routes/*/rollback"), NGX_HTTP_POST,
       ngx_string("POST"), ngx_http_strangler_api_rollback },
 
+    { ngx_string("routes/*/guard/rearm"), NGX_HTTP_POST,
+      ngx_string("POST"), ngx_http_strangler_api_guard_rearm },
+
     { ngx_null_string, 0, ngx_null_string, NULL }
 };
 
@@ -115,6 +117,20 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (clcf->handler == ngx_http_strangler_api_handler) {
         return "is duplicate";
+    }
+
+    /* calls are paths relative to the location: a regex has no prefix */
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        return "cannot be in a regex location: its calls are paths relative "
+               "to a prefix location, as in \"location /strangler/\"";
+    }
+#endif
+
+    if (clcf->named) {
+        return "cannot be in a named location: its calls are paths relative "
+               "to a prefix location, as in \"location /strangler/\"";
     }
 
     clcf->handler = ngx_http_strangler_api_handler;
@@ -717,7 +733,7 @@ ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
  * nothing changed.  One change is written at a time; another waits.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {

@@ -55,6 +55,10 @@ typedef struct {
 } ngx_http_strangler_api_ctx_t;
 
 
+/* ngx_http_strangler_api.c: change the override as ctx says, log, save */
+ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
@@ -83,6 +87,27 @@ ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
 json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
 json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* Prometheus lines printed into a chain of buffers */
+typedef struct {
+    ngx_pool_t                       *pool;
+    ngx_chain_t                      *first;
+    ngx_chain_t                     **last;
+    ngx_buf_t                        *buf;
+    ngx_uint_t                        failed;
+} ngx_http_strangler_text_t;
+
+void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
+    const char *fmt, ...);
+
+/* ngx_http_strangler_api_guard.c */
+ngx_int_t ngx_http_strangler_api_guard_rearm(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_report_guard(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route,
+    ngx_http_strangler_override_rec_t *ov);
+void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_explain.c */

@@ -19,16 +19,6 @@
 #define NGX_HTTP_STRANGLER_TEXT_LINE  1024
 
 
-/* a chain of buffers that Prometheus lines are printed into */
-typedef struct {
-    ngx_pool_t                       *pool;
-    ngx_chain_t                      *first;
-    ngx_chain_t                     **last;
-    ngx_buf_t                        *buf;
-    ngx_uint_t                        failed;
-} ngx_http_strangler_text_t;
-
-
 static json_t *ngx_http_strangler_report_configured(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
@@ -55,14 +45,13 @@ static void ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
-static void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
-    const char *fmt, ...);
 
 
 json_t *
 ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route)
 {
+    json_t                             *j;
     ngx_int_t                           rc;
     ngx_http_strangler_table_t         *t;
     ngx_http_strangler_binding_t       *b;
@@ -76,16 +65,26 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
         return NULL;
     }
 
-    return json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "name", route->name.data, route->name.len,
-                     "paths", ngx_http_strangler_report_paths(route),
-                     "methods", ngx_http_strangler_report_methods(route),
-                     "configured",
-                       ngx_http_strangler_report_configured(t, route),
-                     "effective",
-                       ngx_http_strangler_report_effective(t, route, &ov),
-                     "override", ngx_http_strangler_report_override(r, &ov),
-                     "counters", ngx_http_strangler_report_counters(b));
+    j = json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
+                  "name", route->name.data, route->name.len,
+                  "paths", ngx_http_strangler_report_paths(route),
+                  "methods", ngx_http_strangler_report_methods(route),
+                  "configured",
+                    ngx_http_strangler_report_configured(t, route),
+                  "effective",
+                    ngx_http_strangler_report_effective(t, route, &ov),
+                  "override", ngx_http_strangler_report_override(r, &ov),
+                  "counters", ngx_http_strangler_report_counters(b));
+
+    if (j && route->guard.enabled
+        && json_object_set_new(j, "guard",
+                       ngx_http_strangler_report_guard(r, ctx, route, &ov)))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
+    return j;
 }
 
 
@@ -454,6 +453,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_histogram(&out, ctx->table);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
     ngx_http_strangler_metrics_zone(&out, ctx->zone);
+    ngx_http_strangler_metrics_guards(&out, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -589,6 +589,18 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     }
 
     ngx_http_strangler_text(out,
+        "# HELP strangler_regex_limit_total "
+        "Lookups where a regex of the route hit a PCRE2 limit (no match).\n"
+        "# TYPE strangler_regex_limit_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        ngx_http_strangler_text(out,
+                                "strangler_regex_limit_total{route=\"%V\"} "
+                                "%uA\n", ngx_http_strangler_metrics_route(t, i),
+                                t->bindings[i].shr->regex_limit);
+    }
+
+    ngx_http_strangler_text(out,
         "# HELP strangler_override "
         "Whether a runtime override applies to the route.\n"
         "# TYPE strangler_override gauge\n");
@@ -657,7 +669,7 @@ ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms)
 }
 
 
-static void
+void
 ngx_http_strangler_text(ngx_http_strangler_text_t *out, const char *fmt, ...)
 {
     va_list       args;

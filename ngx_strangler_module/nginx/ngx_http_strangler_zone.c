@@ -15,7 +15,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_guard.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -318,6 +318,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                 name.len = route->name.len;
 
             } else {
+                route = NULL;
                 ngx_str_set(&name, STRANGLER_DEFAULT_ROUTE);
             }
 
@@ -335,6 +336,22 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
 
             shr->bound = z->gen;
             t->bindings[r].shr = shr;
+
+            if (route == NULL || !route->guard.enabled || shr->guard) {
+                if (route) {
+                    (void) ngx_http_strangler_guard_bind(z, shr, route);
+                }
+
+                continue;
+            }
+
+            if (file
+                || ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
+            {
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_guard_t));
+                file = file ? file : &t->file;
+            }
         }
     }
 
@@ -343,7 +360,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
     if (file) {
         ngx_log_error(NGX_LOG_EMERG, log, 0,
                       "strangler_zone \"%V\" is too small for the routes "
-                      "of \"%V\": it needs at least %uzk",
+                      "and guards of \"%V\": it needs at least %uzk",
                       &z->name, file,
                       ngx_http_strangler_zone_need(z, more) / 1024);
         return NGX_ERROR;
@@ -525,6 +542,22 @@ ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
     }
 
     (void) ngx_atomic_fetch_add(&b->shr->shadow[what], 1);
+
+    ngx_http_strangler_guard_count_shadow(ctx, b, what);
+}
+
+
+void
+ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route)
+{
+    ngx_http_strangler_binding_t  *b;
+
+    b = ngx_http_strangler_binding(t, route);
+
+    if (b != NULL) {
+        (void) ngx_atomic_fetch_add(&b->shr->regex_limit, 1);
+    }
 }
 
 
@@ -533,6 +566,7 @@ ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
 static ngx_int_t
 ngx_http_strangler_log_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                       bucket;
     ngx_uint_t                      status, i;
     ngx_msec_int_t                  ms;
     ngx_http_strangler_ctx_t       *ctx;
@@ -564,6 +598,7 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
     }
 
     ms = ngx_http_strangler_upstream_time(r);
+    bucket = -1;
 
     if (ms >= 0) {
         for (i = 0; i < NGX_HTTP_STRANGLER_NBUCKETS - 1; i++) {
@@ -575,7 +610,10 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         (void) ngx_atomic_fetch_add(&c->time_bucket[i], 1);
         (void) ngx_atomic_fetch_add(&c->time_sum, ms);
         (void) ngx_atomic_fetch_add(&c->timed, 1);
+        bucket = i;
     }
+
+    ngx_http_strangler_guard_count(ctx, b, status, bucket);
 
     return NGX_OK;
 }

@@ -223,7 +223,7 @@ config('64k');
 
 isnt nginx(), 0, 'nginx refuses a zone too small for 500 routes';
 my ($need) = read_file('logs/stderr.log')
-    =~ /strangler_zone "strangler" is too small for the routes of ".*routes\.yaml": it needs at least (\d+)k/;
+    =~ /strangler_zone "strangler" is too small for the routes and guards of ".*routes\.yaml": it needs at least (\d+)k/;
 ok $need, 'and says the size it needs' or diag read_file('logs/stderr.log');
 
 config("${need}k");

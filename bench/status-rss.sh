@@ -18,7 +18,8 @@ port=${STATUS_RSS_PORT:-34180}
 python3 bench/gen.py --out "$out" --ns "$n" --module "$module" \
     --port-base $((port - 80)) >/dev/null
 conf=$out/strangler-$n.conf
-sed -i 's|location / { strangler; }|&\n        location /_strangler/ { strangler_api; }|' "$conf"
+api_location='location /_strangler/ { strangler_api; }'
+sed -i "s|location / { strangler; }|&\n        $api_location|" "$conf"
 sed -i 's|strangler_zone strangler 64m;|strangler_zone strangler 128m;|' "$conf"
 
 port=$(sed -n 's/.*listen 127.0.0.1:\([0-9]*\).*/\1/p' "$conf")
@@ -37,7 +38,8 @@ echo "routes: $n, worker $worker"
 echo "RSS before:                   $(rss) kB"
 start=$(date +%s.%N)
 curl -s -o "$out/status.json" "$api/status"
-echo "GET status: $(stat -c %s "$out/status.json") bytes in $(echo "$(date +%s.%N) - $start" | bc)s"
+took() { echo "$(date +%s.%N) - $start" | bc; }
+echo "GET status: $(stat -c %s "$out/status.json") bytes in $(took)s"
 echo "RSS after status:             $(rss) kB"
 offset=0
 bytes=0
@@ -45,7 +47,9 @@ start=$(date +%s.%N)
 while [ "$offset" != null ]; do
     curl -s -o "$out/page.json" "$api/status?limit=1000&offset=$offset"
     bytes=$((bytes + $(stat -c %s "$out/page.json")))
-    offset=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["next_offset"] or "null")' "$out/page.json")
+    offset=$(python3 -c 'import json, sys
+n = json.load(open(sys.argv[1]))["next_offset"]
+print("null" if n is None else n)' "$out/page.json")
 done
-echo "every page: $bytes bytes in $(echo "$(date +%s.%N) - $start" | bc)s"
+echo "every page: $bytes bytes in $(took)s"
 echo "RSS after paging every route: $(rss) kB"

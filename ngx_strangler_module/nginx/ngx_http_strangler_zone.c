@@ -8,10 +8,10 @@
  * Each route of each loaded table has a block in the zone, found by the
  * table's file and the route's name, so a reload finds its counters and
  * override again (blocks no running configuration has are freed:
- * ngx_http_strangler_zone_reclaim.c).  The search happens once, when the zone is initialised:
- * every table's routes are bound to their blocks then, and a request finds
- * its block by route->index.  Counters are atomics; the mutex is taken only
- * to add blocks and to change overrides.
+ * ngx_http_strangler_zone_reclaim.c).  The search happens once, when the
+ * zone is initialised: every table's routes are bound to their blocks
+ * then, and a request finds its block by route->index.  Counters are
+ * atomics; the mutex is taken only to add blocks and to change overrides.
  */
 
 

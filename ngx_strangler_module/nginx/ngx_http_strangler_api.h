@@ -15,6 +15,10 @@
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
 
+/* a change waits this long, at most, for another to be written */
+#define NGX_HTTP_STRANGLER_API_WAIT      5000
+#define NGX_HTTP_STRANGLER_API_RETRY     10
+
 
 typedef struct {
     /*
@@ -34,6 +38,16 @@ typedef struct {
     ngx_uint_t                          fields;   /* the patch sets */
     ngx_http_strangler_override_rec_t   patch;
 
+    /* a change: its route's block, what it makes, before and after */
+    ngx_http_strangler_sh_route_t      *shr;
+    ngx_http_strangler_override_rec_t  *staged;
+    ngx_http_strangler_override_rec_t   old;
+    ngx_http_strangler_override_rec_t   now;
+    ngx_event_t                         retry;   /* another is written */
+    ngx_msec_t                          waited;
+    unsigned                            orphan:1; /* in no table */
+    unsigned                            retry_cleanup:1;
+
     /* a rollback: the override before it, and whether it changed any */
     ngx_http_strangler_override_rec_t   before;
     unsigned                            rollback:1;
@@ -50,13 +64,23 @@ ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 ngx_int_t ngx_http_strangler_api_send_text(ngx_http_request_t *r,
     ngx_chain_t *out);
+ngx_int_t ngx_http_strangler_api_send_chain(ngx_http_request_t *r,
+    ngx_chain_t *out, char *type);
 ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
 
-/* ngx_http_strangler_api_report.c */
-json_t *ngx_http_strangler_report_status(ngx_http_request_t *r,
+/* ngx_http_strangler_api_status.c */
+ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_report.c */
+json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
+    ngx_http_strangler_override_rec_t *ov);
+char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
+json_t *ngx_http_strangler_report_slots(ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route);
 ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,

@@ -63,6 +63,7 @@ typedef struct {
     ngx_array_t                     apis;       /* `strangler_api` places */
     ngx_shm_zone_t                 *shm_zone;   /* strangler_zone */
     ngx_str_t                       state_file; /* strangler_state */
+    time_t                          keep_orphaned;  /* its parameter */
 
     /* shadowing (ngx_http_strangler_shadow*.c) */
     ngx_uint_t                      shadow_limit;     /* per worker */
@@ -126,13 +127,21 @@ ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 
 
 
-/* what became of a shadow: counted per route in the zone */
+/*
+ * What became of a shadow: counted per route in the zone.  A copy is sent
+ * or dropped; every copy sent ends in exactly one of the outcomes after
+ * SENT: sent = timed_out + matched + mismatched + failed + not_compared.
+ */
 typedef enum {
     NGX_HTTP_STRANGLER_SHADOW_SENT = 0,
     NGX_HTTP_STRANGLER_SHADOW_DROPPED,
     NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT,
     NGX_HTTP_STRANGLER_SHADOW_MATCHED,
     NGX_HTTP_STRANGLER_SHADOW_MISMATCHED,
+    /* a response, the shadow's or the client's, did not complete */
+    NGX_HTTP_STRANGLER_SHADOW_FAILED,
+    /* the shadow's response completed, `compare: off` */
+    NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED,
     NGX_HTTP_STRANGLER_SHADOW_NEVENTS
 } ngx_http_strangler_shadow_event_e;
 

@@ -38,7 +38,10 @@ static void ngx_http_strangler_shadow_primary_gone(void *data);
 static void ngx_http_strangler_shadow_detach(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_timeout(ngx_event_t *ev);
-static void ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome);
+static ngx_uint_t ngx_http_strangler_shadow_compare(
+    ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_response(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side, strangler_response_t *resp);
 
@@ -453,9 +456,16 @@ ngx_http_strangler_shadow_primary_gone(void *data)
         return;
     }
 
-    if (s->compare && !s->side[NGX_HTTP_STRANGLER_PRIMARY].done) {
+    /* without a comparison, the client's response does not matter */
+
+    if (s->compare && !s->side[NGX_HTTP_STRANGLER_PRIMARY].done
+        && !s->over)
+    {
         /* the client's response never completed: nothing to compare */
-        s->over = 1;
+        ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                      "strangler: shadow of \"%V %V\": the client's "
+                      "response did not complete", &s->method, &s->uri);
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
     }
 
     ngx_http_strangler_shadow_release(s);
@@ -491,7 +501,7 @@ ngx_http_strangler_shadow_closed(void *data)
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" ended without "
                       "a complete response", &s->method, &s->uri);
-        s->over = 1;
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
         ngx_http_strangler_shadow_detach(s);
     }
 
@@ -505,6 +515,9 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
     if (s->connection || s->primary) {
         return;
     }
+
+    /* no copy sent goes uncounted */
+    ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
 
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
@@ -522,6 +535,7 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
 void
 ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
 {
+    ngx_uint_t                     outcome;
     ngx_http_strangler_capture_t  *shadow;
 
     shadow = &s->side[NGX_HTTP_STRANGLER_SHADOW];
@@ -542,14 +556,33 @@ ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
             return;
         }
 
-        ngx_http_strangler_shadow_compare(s);
+        outcome = ngx_http_strangler_shadow_compare(s);
+
+    } else {
+        outcome = NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED;
     }
 
     /* the timer still bounds the shadow's request, if it goes on */
 
-    s->over = 1;
+    ngx_http_strangler_shadow_over(s, outcome);
 
     ngx_http_strangler_shadow_detach(s);
+}
+
+
+/* the shadow's one outcome: the first one set counts */
+
+static void
+ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome)
+{
+    if (s->over) {
+        return;
+    }
+
+    s->over = 1;
+
+    ngx_http_strangler_count_shadow(&s->decided, outcome);
 }
 
 
@@ -561,10 +594,8 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
     s = ev->data;
 
     if (!s->over) {
-        s->over = 1;
-
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
+        ngx_http_strangler_shadow_over(s,
+                                       NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
 
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" timed out",
@@ -583,7 +614,9 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
 }
 
 
-static void
+/* MATCHED, MISMATCHED, or FAILED when out of memory */
+
+static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
     ngx_uint_t             n;
@@ -592,7 +625,7 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     diffs = ngx_palloc(s->pool, sizeof(strangler_diffs_t));
     if (diffs == NULL) {
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_FAILED;
     }
 
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_PRIMARY,
@@ -608,19 +641,16 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                       "strangler: shadow of \"%V %V\" to \"%V\" matched",
                       &s->method, &s->uri, s->location);
 
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_MATCHED);
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_MATCHED;
     }
 
     ngx_log_error(NGX_LOG_INFO, s->log, 0,
                   "strangler: shadow of \"%V %V\" to \"%V\" mismatched: "
                   "%ui differences", &s->method, &s->uri, s->location, n);
 
-    ngx_http_strangler_count_shadow(&s->decided,
-                                    NGX_HTTP_STRANGLER_SHADOW_MISMATCHED);
-
     ngx_http_strangler_diff_log_write(s, diffs);
+
+    return NGX_HTTP_STRANGLER_SHADOW_MISMATCHED;
 }
 
 

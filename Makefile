@@ -36,6 +36,9 @@ CORE_SRCS    := $(wildcard $(SRC_DIR)/core/*.c)
 CLI_SRCS     := $(wildcard $(SRC_DIR)/cli/*.c)
 NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c)
 HEADERS      := $(wildcard $(SRC_DIR)/*/*.h)
+# the dashboard page: config makes objs/ngx_http_strangler_dashboard_page.h
+DASH_DIR     := $(SRC_DIR)/nginx/dashboard
+DASH_SRCS    := $(wildcard $(DASH_DIR)/*)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -95,7 +98,10 @@ $(NGINX_TREE)/objs/Makefile: config
 	    --add-dynamic-module=$(CURDIR) $(NGINX_CONFIGURE_ARGS)
 endif
 
-$(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS) \
+              $(DASH_SRCS)
+	sh $(DASH_DIR)/embed.sh $(CURDIR)/$(DASH_DIR) \
+	    $(NGINX_TREE)/objs/ngx_http_strangler_dashboard_page.h
 	$(MAKE) -C $(NGINX_TREE) -f objs/Makefile modules
 	@mkdir -p $(BUILD)
 	cp $(NGINX_TREE)/objs/$(MODULE).so $@
@@ -136,7 +142,8 @@ test-nginx:
 $(ASAN_SRC)/configure:
 	mk/nginx-source.sh bookworm $(ASAN_SRC)
 
-$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS) \
+               $(DASH_SRCS)
 	@mk/deps.sh build fuzz
 	cd $(ASAN_SRC) && ./configure --prefix=$(CURDIR)/$(ASAN_PREFIX) \
 	    --with-cc=$(ASAN_CC) \
@@ -179,7 +186,8 @@ NGINX126        := $(NGINX126_PREFIX)/sbin/nginx
 $(NGINX126_SRC)/configure:
 	mk/nginx-source.sh trixie $(NGINX126_SRC)
 
-$(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) \
+             $(HEADERS) $(DASH_SRCS)
 	@mk/deps.sh build
 	cd $(NGINX126_SRC) && ./configure --prefix=$(CURDIR)/$(NGINX126_PREFIX) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \

@@ -6,6 +6,8 @@
  * changes at 3 a.m., relative to the location:
  *
  *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
+ *     GET    progress, dashboard (also the location itself, for a browser)
+ *     GET    access?method=M    whether this client may write (M: POST)
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
@@ -79,6 +81,17 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("explain"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_explain },
 
+    { ngx_string("progress"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_progress },
+
+    { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },
+
+    { ngx_string("access"),
+      NGX_HTTP_STRANGLER_READ|NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      ngx_string("GET, HEAD, POST, PUT, DELETE"),
+      ngx_http_strangler_api_access },
+
     { ngx_string("routes/*"),
       NGX_HTTP_STRANGLER_READ|NGX_HTTP_PUT|NGX_HTTP_DELETE,
       ngx_string("GET, HEAD, PUT, DELETE"), ngx_http_strangler_api_route },
@@ -124,6 +137,12 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
     d = smcf->apis.elts;
+
+    if (smcf->apis.nelts && ngx_http_strangler_dashboard_init_conf(cf)
+                            != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     for (i = 0; i < smcf->apis.nelts; i++) {
 
@@ -183,6 +202,11 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
     }
 
     ngx_http_strangler_api_path(r, &path);
+
+    /* a browser opening the location itself */
+    if (path.len == 0 && ngx_http_strangler_dashboard_wanted(r)) {
+        return ngx_http_strangler_api_dashboard(r, ctx);
+    }
 
     ep = ngx_http_strangler_api_find(&path, &ctx->name);
 

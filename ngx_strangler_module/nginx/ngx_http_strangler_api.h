@@ -54,6 +54,19 @@ ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
+char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
+
+/* ngx_http_strangler_api_progress.c */
+ngx_int_t ngx_http_strangler_api_progress(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_dashboard.c */
+ngx_int_t ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf);
+ngx_int_t ngx_http_strangler_dashboard_wanted(ngx_http_request_t *r);
+ngx_int_t ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_access(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_explain.c */
 ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,

@@ -245,6 +245,7 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_http_strangler_zone_insert);
     ngx_queue_init(&z->sh->routes);
+    z->sh->progress.started = ngx_time();
 
     len = sizeof(" in strangler_zone \"\"") + shm_zone->shm.name.len;
 
@@ -513,6 +514,9 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
     }
 
     (void) ngx_atomic_fetch_add(&c->requests, 1);
+
+    ngx_http_strangler_progress_count(b->zone, ctx->table,
+                                      ctx->decision.backend);
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 

@@ -34,7 +34,6 @@ typedef struct {
 } ngx_http_strangler_api_endpoint_t;
 
 
-static ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 static void ngx_http_strangler_api_path(ngx_http_request_t *r,
     ngx_str_t *path);
 static ngx_http_strangler_api_endpoint_t *ngx_http_strangler_api_find(
@@ -106,6 +105,8 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 char *
 ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_strangler_loc_conf_t *slcf = conf;
+
     ngx_http_core_loc_conf_t        *clcf;
     ngx_http_strangler_main_conf_t  *smcf;
 
@@ -116,6 +117,7 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = ngx_http_strangler_api_handler;
+    slcf->api = 1;
 
     /* checked once the configuration is read: a table and a zone */
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
@@ -163,7 +165,7 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                           rc;

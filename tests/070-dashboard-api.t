@@ -225,7 +225,7 @@ GET /_strangler/
 Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8
 --- response_headers_like
 Content-Type: text/html; charset=utf-8
-Content-Security-Policy: default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]{43}='; style-src 'sha256-[A-Za-z0-9+/]{43}='; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'
+Content-Security-Policy: default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]{43}='; style-src 'sha256-[A-Za-z0-9+/]{43}='; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'
 X-Content-Type-Options: nosniff
 Vary: Accept
 --- response_body_like chomp

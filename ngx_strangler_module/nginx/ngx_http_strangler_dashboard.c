@@ -41,7 +41,7 @@ static ngx_int_t ngx_http_strangler_dashboard_header(ngx_http_request_t *r,
 /* one per process, made at configuration time */
 static u_char  ngx_http_strangler_csp[
     sizeof("default-src 'none'; script-src ; style-src ; "
-           "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+           "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
            "form-action 'none'; frame-ancestors 'none'")
     + 2 * sizeof(NGX_HTTP_STRANGLER_CSP_HASH)];
 static size_t  ngx_http_strangler_csp_len;
@@ -88,10 +88,10 @@ ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf)
                  &ngx_http_strangler_dashboard_parts[NGX_HTTP_STRANGLER_PAGE_STYLE]);
     p += sizeof(NGX_HTTP_STRANGLER_CSP_HASH) - 1;
 
-    p = ngx_cpymem(p, "; connect-src 'self'; img-src 'self'; "
+    p = ngx_cpymem(p, "; connect-src 'self'; img-src 'self' data:; "
                    "base-uri 'none'; form-action 'none'; "
                    "frame-ancestors 'none'",
-                   sizeof("; connect-src 'self'; img-src 'self'; "
+                   sizeof("; connect-src 'self'; img-src 'self' data:; "
                           "base-uri 'none'; form-action 'none'; "
                           "frame-ancestors 'none'") - 1);
 

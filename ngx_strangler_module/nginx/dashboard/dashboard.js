@@ -148,7 +148,8 @@
     function rates(now) {
         var old = null, i, s, dt, out = {};
 
-        for (i = 0; i < st.samples.length; i++) {
+        /* the oldest sample of the window; samples are newest first */
+        for (i = st.samples.length - 1; i >= 0; i--) {
             s = st.samples[i];
 
             if (now.t - s.t <= RATE_WINDOW + 0.5 && s !== now) {

@@ -11,6 +11,7 @@
 #   make reload-load-asan   the same against the ASan/UBSan build
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
+#   make screenshots  the dashboard in the demo's state, into docs/
 #
 # `make NGINX_SRC=/path/to/nginx-x.y.z` builds against your own nginx source
 # tree instead of the system nginx (configure it as your nginx was).
@@ -66,7 +67,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench
+.PHONY: bench screenshots
 
 all: deps module cli
 
@@ -142,8 +143,8 @@ test-nginx:
 $(ASAN_SRC)/configure:
 	mk/nginx-source.sh bookworm $(ASAN_SRC)
 
-$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS) \
-               $(DASH_SRCS)
+$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) \
+               $(HEADERS) $(DASH_SRCS)
 	@mk/deps.sh build fuzz
 	cd $(ASAN_SRC) && ./configure --prefix=$(CURDIR)/$(ASAN_PREFIX) \
 	    --with-cc=$(ASAN_CC) \
@@ -287,6 +288,12 @@ bench: all
 demo: all
 	@mk/deps.sh test
 	@mk/demo.sh $(CURDIR)/$(MODULE_SO)
+
+
+# the dashboard in headless Chromium, in the demo's state, for the README
+screenshots: all
+	@mk/deps.sh test
+	/usr/bin/python3 tests/dashboard/screenshots.py $(CURDIR)/docs
 
 
 clean:

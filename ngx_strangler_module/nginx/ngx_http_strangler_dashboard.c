@@ -28,12 +28,11 @@
 #define NGX_HTTP_STRANGLER_PAGE_SCRIPT  3
 #define NGX_HTTP_STRANGLER_PAGE_NPARTS  5
 
-#define NGX_HTTP_STRANGLER_CSP_HASH  "'sha256-"                              \
-                                     "1234567890123456789012345678901234567890" \
-                                     "1234'"
+/* 'sha256-BASE64': the base64 of 32 bytes is 44 characters */
+#define NGX_HTTP_STRANGLER_CSP_HASH_LEN  (sizeof("'sha256-'") - 1 + 44)
 
 
-static void ngx_http_strangler_dashboard_hash(u_char *p, ngx_str_t *text);
+static u_char *ngx_http_strangler_dashboard_hash(u_char *p, ngx_uint_t part);
 static ngx_int_t ngx_http_strangler_dashboard_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 
@@ -43,7 +42,7 @@ static u_char  ngx_http_strangler_csp[
     sizeof("default-src 'none'; script-src ; style-src ; "
            "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
            "form-action 'none'; frame-ancestors 'none'")
-    + 2 * sizeof(NGX_HTTP_STRANGLER_CSP_HASH)];
+    + 2 * NGX_HTTP_STRANGLER_CSP_HASH_LEN];
 static size_t  ngx_http_strangler_csp_len;
 
 
@@ -77,17 +76,9 @@ ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf)
 
     p = ngx_cpymem(ngx_http_strangler_csp, "default-src 'none'; script-src ",
                    sizeof("default-src 'none'; script-src ") - 1);
-
-    ngx_http_strangler_dashboard_hash(p,
-                &ngx_http_strangler_dashboard_parts[NGX_HTTP_STRANGLER_PAGE_SCRIPT]);
-    p += sizeof(NGX_HTTP_STRANGLER_CSP_HASH) - 1;
-
+    p = ngx_http_strangler_dashboard_hash(p, NGX_HTTP_STRANGLER_PAGE_SCRIPT);
     p = ngx_cpymem(p, "; style-src ", sizeof("; style-src ") - 1);
-
-    ngx_http_strangler_dashboard_hash(p,
-                 &ngx_http_strangler_dashboard_parts[NGX_HTTP_STRANGLER_PAGE_STYLE]);
-    p += sizeof(NGX_HTTP_STRANGLER_CSP_HASH) - 1;
-
+    p = ngx_http_strangler_dashboard_hash(p, NGX_HTTP_STRANGLER_PAGE_STYLE);
     p = ngx_cpymem(p, "; connect-src 'self'; img-src 'self' data:; "
                    "base-uri 'none'; form-action 'none'; "
                    "frame-ancestors 'none'",
@@ -101,14 +92,16 @@ ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf)
 }
 
 
-/* 'sha256-BASE64', the source expression of a CSP for the text */
+/* 'sha256-BASE64', the CSP source expression for a part of the page */
 
-static void
-ngx_http_strangler_dashboard_hash(u_char *p, ngx_str_t *text)
+static u_char *
+ngx_http_strangler_dashboard_hash(u_char *p, ngx_uint_t part)
 {
     u_char               digest[32];
-    ngx_str_t            src, dst;
+    ngx_str_t            src, dst, *text;
     strangler_sha256_t   sha;
+
+    text = &ngx_http_strangler_dashboard_parts[part];
 
     strangler_sha256_init(&sha);
     strangler_sha256_update(&sha, text->data, text->len);
@@ -122,7 +115,10 @@ ngx_http_strangler_dashboard_hash(u_char *p, ngx_str_t *text)
 
     ngx_encode_base64(&dst, &src);
 
-    p[dst.len] = '\'';
+    p += dst.len;
+    *p++ = '\'';
+
+    return p;
 }
 
 

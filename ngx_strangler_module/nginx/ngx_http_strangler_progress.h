@@ -18,7 +18,8 @@
 /* the history: one point a STEP seconds, POINTS of them (10 minutes) */
 #define NGX_HTTP_STRANGLER_PROGRESS_STEP    5
 #define NGX_HTTP_STRANGLER_PROGRESS_POINTS  120
-#define NGX_HTTP_STRANGLER_PROGRESS_MINUTE  (60 / NGX_HTTP_STRANGLER_PROGRESS_STEP)
+#define NGX_HTTP_STRANGLER_PROGRESS_MINUTE                                 \
+    (60 / NGX_HTTP_STRANGLER_PROGRESS_STEP)
 
 
 /* who served a request */

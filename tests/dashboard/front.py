@@ -28,15 +28,17 @@ def free_port():
 
 
 class Front:
-    def __init__(self, routes=os.path.join(TOP, "routes", "demo.yaml")):
+    def __init__(self, routes=os.path.join(TOP, "routes", "demo.yaml"),
+                 prefix=None):
         self.nginx = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
         self.modules = os.environ.get(
             "TEST_NGINX_LOAD_MODULES",
             os.path.join(TOP, "build", "ngx_http_strangler_module.so"))
-        self.prefix = tempfile.mkdtemp(prefix="strangler-front-")
+        self.prefix = prefix or tempfile.mkdtemp(prefix="strangler-front-")
+        shutil.rmtree(self.prefix + "/logs", ignore_errors=True)
         self.port, self.mono, self.msgs = free_port(), free_port(), free_port()
         for d in ("conf", "logs", "state"):
-            os.mkdir(os.path.join(self.prefix, d))
+            os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
         os.chmod(os.path.join(self.prefix, "state"), 0o777)
         shutil.copy(routes, os.path.join(self.prefix, "conf", "routes.yaml"))
         load = "".join("load_module %s;\n" % m for m in self.modules.split())

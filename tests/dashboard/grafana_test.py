@@ -1,4 +1,4 @@
-"""Every query of docker/grafana/strangler-dashboard.json returns data from
+"""Every query of docker/grafana/dashboards/strangler.json returns data from
 a real Prometheus (Debian's `prometheus`) scraping a real nginx with the
 module under traffic.  Grafana itself does not run here: its variables are
 given the values Grafana would ($__rate_interval: four scrape intervals;
@@ -18,7 +18,7 @@ import urllib.request
 
 from front import Front, Tap, TOP, free_port
 
-DASHBOARD = os.path.join(TOP, "docker", "grafana", "strangler-dashboard.json")
+DASHBOARD = os.path.join(TOP, "docker", "grafana", "dashboards", "strangler.json")
 VARIABLES = {"$__rate_interval": "4s", "$route": ".*"}
 
 

@@ -26,7 +26,7 @@
         status: null,
         progress: null,
         routes: [],             /* derived, one per route of the table */
-        samples: [],            /* [{t, counters: {route: {backend: [n, 5xx]}}}] */
+        samples: [],            /* newest first: {t, counters} */
         rows: new Map(),        /* route name -> tr */
         columns: null,
         columnSig: "",

@@ -12,6 +12,7 @@
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
 #   make screenshots  the dashboard in the demo's state, into docs/
+#   make bench-dashboard  the dashboard with 1,000 routes (not part of test)
 #
 # `make NGINX_SRC=/path/to/nginx-x.y.z` builds against your own nginx source
 # tree instead of the system nginx (configure it as your nginx was).
@@ -67,7 +68,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench screenshots
+.PHONY: bench bench-dashboard screenshots
 
 all: deps module cli
 
@@ -289,6 +290,12 @@ demo: all
 	@mk/deps.sh test
 	@mk/demo.sh $(CURDIR)/$(MODULE_SO)
 
+
+# the dashboard with 1,000 routes: a refresh's cost to the worker, the
+# first view in Chromium (bench/dashboard.py; figures, not a test)
+bench-dashboard: all
+	@mk/deps.sh test
+	/usr/bin/python3 bench/dashboard.py 1000
 
 # the dashboard in headless Chromium, in the demo's state, for the README
 screenshots: all

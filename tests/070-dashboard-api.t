@@ -9,7 +9,7 @@ use Test::Nginx::Socket;
 # blocks change the zone (counters, overrides): each runs once
 repeat_each(1);
 
-plan tests => repeat_each() * 110;
+plan tests => repeat_each() * 125;
 
 no_root_location();
 no_shuffle();
@@ -338,5 +338,35 @@ $::Routes . ">>> htpasswd\nsre:{PLAIN}secret\n"
 [401, 200, 200]
 --- response_body_like eval
 ['401 Authorization Required', '"allowed": true', '"stage": "reads"']
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: routes: every route on one line, with its stage, override, requests and 5xx by backend, shadow outcomes
+--- request eval
+[
+"GET /_strangler/routes",
+"GET /api/conversations/1",
+"POST /api/conversations/1\nx",
+"PUT /_strangler/routes/users\n{\"reads\": \"messages\"}",
+"GET /_strangler/routes",
+]
+--- response_body_like eval
+[
+'\A\{"sha256":"[0-9a-f]{64}","overrides":0,"routes":\[
+\{"name":"users","stage":"legacy","split":false,"override":false,"backends":\{\},"shadow":\[0,0\]\},
+\{"name":"inbox","stage":"shadowing",.*
+\{"name":"health","stage":"owned","split":false,"override":false,"backends":\{\},"shadow":\[0,0\]\}
+\]\}
+\z',
+"messages", "monolith", '"stage": "reads"',
+'\A\{"sha256":"[0-9a-f]{64}","overrides":1,"routes":\[
+\{"name":"users","stage":"reads","split":false,"override":true,"backends":\{\},"shadow":\[0,0\]\},
+.*
+\{"name":"conversations","stage":"reads","split":false,"override":false,"backends":\{"monolith":\[1,0\],"messages":\[1,0\]\},"shadow":\[0,0\]\},
+.*\]\}
+\z',
+]
 --- no_error_log
 [error]

@@ -6,7 +6,8 @@
  * changes at 3 a.m., relative to the location:
  *
  *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
- *     GET    progress, dashboard (also the location itself, for a browser)
+ *     GET    progress, routes (every route, compact: for polling),
+ *            dashboard (also the location itself, for a browser)
  *     GET    access?method=M    whether this client may write (M: POST)
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
@@ -82,6 +83,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("progress"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_progress },
+
+    { ngx_string("routes"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_routes },
 
     { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },
@@ -345,7 +349,8 @@ ngx_http_strangler_api_metrics(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_strangler_api_send_text(r, out);
+    return ngx_http_strangler_api_send_text(r, out, "text/plain; "
+                                            "version=0.0.4; charset=utf-8");
 }
 
 

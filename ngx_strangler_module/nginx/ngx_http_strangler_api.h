@@ -14,6 +14,17 @@
 
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
+#define NGX_HTTP_STRANGLER_TEXT_LINE     1024
+
+
+/* a chain of buffers that text (Prometheus lines, JSON) is printed into */
+typedef struct {
+    ngx_pool_t                         *pool;
+    ngx_chain_t                        *first;
+    ngx_chain_t                       **last;
+    ngx_buf_t                          *buf;
+    ngx_uint_t                          failed;
+} ngx_http_strangler_text_t;
 
 
 typedef struct {
@@ -40,7 +51,7 @@ typedef struct {
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 ngx_int_t ngx_http_strangler_api_send_text(ngx_http_request_t *r,
-    ngx_chain_t *out);
+    ngx_chain_t *out, const char *type);
 ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
@@ -55,9 +66,14 @@ ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
 json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
 char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
+/* a line of at most NGX_HTTP_STRANGLER_TEXT_LINE bytes */
+void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
+    const char *fmt, ...);
 
 /* ngx_http_strangler_api_progress.c */
 ngx_int_t ngx_http_strangler_api_progress(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_routes(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_dashboard.c */

@@ -16,17 +16,6 @@
 
 
 #define NGX_HTTP_STRANGLER_TEXT_BUF   16384
-#define NGX_HTTP_STRANGLER_TEXT_LINE  1024
-
-
-/* a chain of buffers that Prometheus lines are printed into */
-typedef struct {
-    ngx_pool_t                       *pool;
-    ngx_chain_t                      *first;
-    ngx_chain_t                     **last;
-    ngx_buf_t                        *buf;
-    ngx_uint_t                        failed;
-} ngx_http_strangler_text_t;
 
 
 static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
@@ -60,8 +49,6 @@ static void ngx_http_strangler_metrics_progress(
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
-static void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
-    const char *fmt, ...);
 
 
 static const char  *ngx_http_strangler_classes[] = {
@@ -710,7 +697,7 @@ ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms)
 }
 
 
-static void
+void
 ngx_http_strangler_text(ngx_http_strangler_text_t *out, const char *fmt, ...)
 {
     va_list       args;

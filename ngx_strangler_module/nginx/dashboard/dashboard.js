@@ -19,11 +19,14 @@
     };
     var RATE_WINDOW = 10;       /* seconds the rates are taken over */
     var MIN_INTERVAL = 1000;    /* ms between refreshes, at least */
+    var STATUS_EVERY = 15000;   /* ms: the full status, at most this old */
 
     var api = location.pathname.replace(/[^\/]*$/, "");
 
     var st = {
         status: null,
+        statusAt: 0,
+        live: null,             /* GET routes */
         progress: null,
         routes: [],             /* derived, one per route of the table */
         samples: [],            /* newest first: {t, counters} */
@@ -127,18 +130,12 @@
 
     /* derived figures ---------------------------------------------------- */
 
-    function countersOf(status) {
+    /* {route: {backend: [requests, 5xx]}} from GET routes */
+    function countersOf(live) {
         var out = {};
 
-        status.routes.forEach(function (r) {
-            var b = {}, backends = (r.counters && r.counters.backends) || {};
-
-            Object.keys(backends).forEach(function (name) {
-                var c = backends[name];
-                b[name] = [c.requests, c.responses ? c.responses["5xx"] : 0];
-            });
-
-            out[r.name] = b;
+        live.routes.forEach(function (r) {
+            out[r.name] = r.backends;
         });
 
         return out;
@@ -224,11 +221,18 @@
         };
     }
 
-    function derive(status, rate) {
+    /* the status (fetched now and then) and the live rows, per route */
+    function derive(status, live, rate) {
+        var rows = {};
+
+        live.routes.forEach(function (r) {
+            rows[r.name] = r;
+        });
+
         return status.routes.map(function (r) {
-            var eff = r.effective || {}, sh = (r.counters || {}).shadow || {};
+            var eff = r.effective || {}, lv = rows[r.name] || {};
+            var sh = lv.shadow || [0, 0], compared = sh[0] + sh[1];
             var rr = (rate && rate[r.name]) || {}, rps = 0, n = 0, e = 0;
-            var compared = (sh.matched || 0) + (sh.mismatched || 0);
             var text = [r.name].concat(r.paths || []);
 
             Object.keys(rr).forEach(function (b) {
@@ -242,8 +246,8 @@
             return {
                 name: r.name,
                 raw: r,
-                stage: r.stage || "legacy",
-                split: !!r.split,
+                stage: lv.stage || r.stage || "legacy",
+                split: lv.stage ? lv.split : !!r.split,
                 owner: eff.owner,
                 reads: readsText(eff.reads),
                 override: overrideText(r.override),
@@ -251,9 +255,8 @@
                 byBackend: rr,
                 rps: rps,
                 errors: n ? e / n : null,
-                match: compared ? (sh.matched || 0) / compared : null,
+                match: compared ? sh[0] / compared : null,
                 compared: compared,
-                shadow: sh,
                 hasShadow: !!(r.configured && r.configured.shadow),
                 sample: eff.shadow_sample,
                 guard: r.guard || null,
@@ -850,37 +853,62 @@
 
     /* refreshing ---------------------------------------------------------- */
 
+    /*
+     * Every second: GET progress and GET routes (light: the counters and
+     * stages).  GET status (heavy with a big table: paths, targets,
+     * overrides) on the first refresh, when the table or an override
+     * changed, and every STATUS_EVERY ms for what changes by itself.
+     */
     function refresh() {
-        var t0 = performance.now();
+        var t0 = performance.now(), wants;
 
         clearTimeout(st.timer);
 
-        return Promise.all([getJSON("status"), getJSON("progress")])
+        return Promise.all([getJSON("progress"), getJSON("routes")])
+            .then(function (a) {
+                wants = !st.status || st.live === null
+                        || a[1].sha256 !== st.live.sha256
+                        || a[1].overrides !== st.live.overrides
+                        || t0 - st.statusAt > STATUS_EVERY;
+
+                return wants ? getJSON("status").then(function (s) {
+                    st.status = s;
+                    st.statusAt = t0;
+                    return a;
+                }) : a;
+            })
             .then(function (a) {
                 var sample = {
                     t: t0 / 1000,
-                    counters: countersOf(a[0])
+                    counters: countersOf(a[1])
                 };
 
-                st.status = a[0];
-                st.progress = a[1];
+                st.progress = a[0];
+                st.live = a[1];
 
                 st.samples.unshift(sample);
                 st.samples = st.samples.filter(function (s) {
                     return sample.t - s.t <= RATE_WINDOW + 5;
                 });
 
-                st.routes = derive(a[0], rates(sample));
+                st.routes = derive(st.status, a[1], rates(sample));
 
                 $("table-info").textContent =
-                    a[0].table.file + " \u00b7 sha256 "
-                    + a[0].table.sha256.slice(0, 12) + " \u00b7 loaded "
-                    + a[0].table.loaded + " \u00b7 legacy: " + a[1].legacy;
+                    st.status.table.file + " \u00b7 sha256 "
+                    + st.status.table.sha256.slice(0, 12) + " \u00b7 loaded "
+                    + st.status.table.loaded + " \u00b7 legacy: "
+                    + a[0].legacy;
 
-                showProgress(a[1]);
+                showProgress(a[0]);
                 renderTable();
 
                 st.cost = performance.now() - t0;
+                document.body.dataset.cost = st.cost.toFixed(1);
+
+                if (!document.body.dataset.refreshed) {
+                    performance.mark("strangler-first-view");
+                }
+
                 $("live").className = "live";
                 $("live").textContent = "updated "
                     + new Date().toLocaleTimeString();
@@ -890,7 +918,7 @@
                 $("live").className = "live error";
                 $("live").textContent = "cannot read the API: " + err.message;
             }).then(function () {
-                /* a big table refreshes less often than a small one */
+                /* a slow page refreshes less often */
                 st.timer = setTimeout(refresh,
                                       Math.max(MIN_INTERVAL, st.cost * 5));
             });

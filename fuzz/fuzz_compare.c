@@ -11,7 +11,8 @@
  * Checks: a diff log line written whole is one line of valid JSON; a
  * response compared with itself has no differences; as JSON, a body and
  * its re-serialisation (other key order, spacing, number spelling) have
- * none either.
+ * none either, and an array under an `unordered` path has none with its
+ * elements reversed.
  */
 
 
@@ -23,12 +24,17 @@
 
 #define FUZZ_HEADERS   3
 #define FUZZ_IGNORES   4
+#define FUZZ_UNORDERED 2
 
 
 static const char  *fuzz_ignore_pool[] = {
     "$.id", "$.meta.request_id", "$.items[*].id", "$['a key']", "$.a.b",
     "$[0]", "$.items[*]", "header:Date", "$", "$..x", "$.a[*].b[*]",
     "header:X-A"
+};
+
+static const char  *fuzz_unordered_pool[] = {
+    "$.items", "$.items[*]", "$.a[*].b", "$[0]", "$.items[*].id"
 };
 
 static const char  *fuzz_header_names[FUZZ_HEADERS] = {
@@ -41,6 +47,8 @@ static void fuzz_feed(strangler_body_t *body, fuzz_input_t *in,
 static void fuzz_format(fuzz_input_t *in, const strangler_diffs_t *diffs);
 static void fuzz_self(const strangler_shadow_t *conf, const char *data,
     size_t len, size_t max);
+static void fuzz_reversed(const strangler_shadow_t *conf, json_t *j,
+    size_t max);
 static size_t fuzz_compare_bodies(const strangler_shadow_t *conf,
     const char *a, size_t alen, const char *b, size_t blen, size_t max);
 
@@ -53,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t                cfg, c;
     fuzz_input_t           in;
     strangler_str_t        ignore[FUZZ_IGNORES], headers[FUZZ_HEADERS];
+    strangler_str_t        unordered[FUZZ_UNORDERED];
     strangler_str_t        ph[FUZZ_HEADERS], sh[FUZZ_HEADERS];
     strangler_body_t       pbody, sbody;
     strangler_shadow_t     conf;
@@ -89,6 +98,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     conf.ignore.items = ignore;
     conf.ignore.n = n;
+
+    n = fuzz_u8(&in) % (FUZZ_UNORDERED + 1);
+
+    for (i = 0; i < n; i++) {
+        c = fuzz_u8(&in);
+        unordered[i].data = fuzz_unordered_pool[c
+                            % (sizeof(fuzz_unordered_pool) / sizeof(char *))];
+        unordered[i].len = strlen(unordered[i].data);
+    }
+
+    conf.unordered.items = unordered;
+    conf.unordered.n = n;
 
     n = fuzz_u8(&in) % (FUZZ_HEADERS + 1);
 
@@ -286,6 +307,11 @@ fuzz_self(const strangler_shadow_t *conf, const char *data, size_t len,
     }
 
     dump = json_dumps(j, JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_INDENT(1));
+
+    if (json_is_array(j)) {
+        fuzz_reversed(conf, j, max);
+    }
+
     json_decref(j);
 
     if (dump == NULL) {
@@ -303,6 +329,56 @@ fuzz_self(const strangler_shadow_t *conf, const char *data, size_t len,
     }
 
     free(dump);
+}
+
+
+/*
+ * {"items": array} and {"items": the array reversed}, with "$.items"
+ * unordered: no differences, whatever the elements are.
+ */
+
+static void
+fuzz_reversed(const strangler_shadow_t *conf, json_t *j, size_t max)
+{
+    char                *a, *b;
+    size_t               i, n;
+    json_t              *rev, *wa, *wb;
+    strangler_str_t      items;
+    strangler_shadow_t   c;
+
+    n = json_array_size(j);
+    rev = json_array();
+
+    for (i = n; i > 0; i--) {
+        json_array_append(rev, json_array_get(j, i - 1));
+    }
+
+    wa = json_pack("{s:O}", "items", j);
+    wb = json_pack("{s:o}", "items", rev);
+    a = json_dumps(wa, JSON_COMPACT);
+    b = json_dumps(wb, JSON_COMPACT);
+    json_decref(wa);
+    json_decref(wb);
+
+    /* an ignore path naming an index means nothing in an unordered array */
+
+    c = *conf;
+    c.ignore.n = 0;
+    items.data = "$.items";
+    items.len = 7;
+    c.unordered.items = &items;
+    c.unordered.n = 1;
+
+    if (a && b && strlen(a) <= max && strlen(b) <= max
+        && fuzz_compare_bodies(&c, a, strlen(a), b, strlen(b), max) != 0)
+    {
+        fprintf(stderr, "an unordered array differs from its reversal: "
+                "%s\n", a);
+        abort();
+    }
+
+    free(a);
+    free(b);
 }
 
 

@@ -55,7 +55,7 @@ my %arity = (NGX_CONF_NOARGS => '0', NGX_CONF_TAKE1 => '1',
              NGX_CONF_TAKE2 => '2', NGX_CONF_TAKE12 => '1-2',
              NGX_CONF_FLAG => '1', NGX_CONF_1MORE => '1+');
 
-my ($commands) = $code{"$src/ngx_http_strangler_module.c"}
+my ($commands) = $code{"$src/nginx/ngx_http_strangler_module.c"}
     =~ /ngx_http_strangler_commands\[\] = \{(.*?)ngx_null_command/s;
 
 my %directives;
@@ -141,7 +141,7 @@ ok($variables{$_}, "variable $_ of the reference exists")
 # API calls: the endpoint table, with the methods its Allow header lists ----
 
 my %calls;
-my ($endpoints) = $code{"$src/ngx_http_strangler_api.c"}
+my ($endpoints) = $code{"$src/nginx/ngx_http_strangler_api.c"}
     =~ /ngx_http_strangler_api_endpoints\[\]\s*=\s*\{(.*?)ngx_null_string/s;
 
 while ($endpoints =~ /\{\s*ngx_string\("([^"]+)"\),\s*[^,]+,

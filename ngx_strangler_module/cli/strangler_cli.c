@@ -8,6 +8,7 @@
  *   strangler check FILE...
  *   strangler explain FILE METHOD PATH [--header NAME:VALUE]...
  *       [--cookie NAME=VALUE]... [--ip ADDR] [--force BACKEND]
+ *   strangler report [--route NAME] [--json] [--top N] DIFF.jsonl...
  *
  * `explain` normalises PATH as nginx does before it matches (percent-escapes
  * decoded, "//" merged, "." and ".." resolved) and ignores its query string
@@ -22,6 +23,7 @@
 #include <strings.h>
 
 #include "strangler_core.h"
+#include "strangler_report.h"
 
 
 #define STRANGLER_EXIT_OK       0
@@ -89,6 +91,10 @@ main(int argc, char **argv)
         return strangler_cli_explain(argc - 2, argv + 2);
     }
 
+    if (strcmp(argv[1], "report") == 0) {
+        return strangler_report(argc - 2, argv + 2);
+    }
+
     fprintf(stderr, "strangler: unknown command \"%s\"\n", argv[1]);
     strangler_cli_usage(stderr);
 
@@ -104,6 +110,8 @@ strangler_cli_usage(FILE *f)
         "       strangler explain FILE METHOD PATH [--header NAME:VALUE]...\n"
         "                 [--cookie NAME=VALUE]... [--ip ADDR] "
         "[--force BACKEND]\n"
+        "       strangler report [--route NAME] [--json] [--top N] "
+        "DIFF.jsonl...\n"
         "\n"
         "check    validates route tables: the errors go to stderr, one per\n"
         "         line; \"FILE: ok, ...\" for each valid table to stdout\n"
@@ -113,6 +121,8 @@ strangler_cli_usage(FILE *f)
         "         resolved), its query string is read only for \"arg:\"\n"
         "         sticky keys;\n"
         "         --force is the value of the force header (reads only)\n"
+        "report   sums diff logs up per route and field (see strangler\n"
+        "         report --help)\n"
         "\n"
         "exit status: 0 ok, 1 invalid table, 2 usage error\n");
 }

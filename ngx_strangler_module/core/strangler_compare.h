@@ -107,6 +107,15 @@ size_t strangler_diff_format(char *buf, size_t size,
     const strangler_diff_line_t *line, const strangler_diffs_t *diffs);
 
 
+/*
+ * A difference's path as a field of statistics: array indexes folded
+ * ("$.items[3].id" is "$.items[*].id"), quoted keys kept as they are.
+ * Writes a NUL-terminated string into out, cut to fit; returns its length.
+ */
+size_t strangler_field_fold(const char *path, size_t len, char *out,
+    size_t size);
+
+
 /* used by the parts of the comparison; a NULL value: the side has none */
 void strangler_diff_add(strangler_diffs_t *diffs, const char *path,
     const char *pv, size_t plen, const char *sv, size_t slen);

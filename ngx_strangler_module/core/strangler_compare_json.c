@@ -5,7 +5,8 @@
  * Comparing two bodies as JSON (jansson): key order and whitespace do not
  * matter, numbers compare by value (1 == 1.0 == 1e0), and the `ignore`
  * paths ($.a.b, $.items[*].id, $['a.b'], $.list[0]) are skipped whole.
- * Every difference is reported with its path, down to the leaves.
+ * Every difference is reported with its path, down to the leaves.  Arrays
+ * listed in `unordered` compare as multisets.
  */
 
 
@@ -19,6 +20,9 @@
 
 
 #define STRANGLER_JSON_PATH_LEN  512
+
+/* longer `unordered` arrays compare in order: matching is quadratic */
+#define STRANGLER_JSON_MULTISET_MAX  1024
 
 
 /* one step of the path from the root to a value, linked to its parent */
@@ -36,6 +40,8 @@ typedef struct {
     const strangler_shadow_t *conf;
     strangler_diffs_t        *diffs;
     unsigned                  ignores:1;  /* a JSON path is ignored */
+    unsigned                  differs:1;  /* while probing: a difference */
+    unsigned                  probing;    /* depth of equality probes */
 } strangler_json_cmp_t;
 
 
@@ -45,10 +51,16 @@ static void strangler_json_objects(strangler_json_cmp_t *cmp,
     const strangler_seg_t *seg, json_t *a, json_t *b);
 static void strangler_json_arrays(strangler_json_cmp_t *cmp,
     const strangler_seg_t *seg, json_t *a, json_t *b);
+static void strangler_json_multiset(strangler_json_cmp_t *cmp,
+    const strangler_seg_t *seg, json_t *a, json_t *b);
+static int strangler_json_equal(strangler_json_cmp_t *cmp,
+    const strangler_seg_t *seg, json_t *a, json_t *b);
 static int strangler_json_same_leaf(json_t *a, json_t *b);
 static void strangler_json_report(strangler_json_cmp_t *cmp,
     const strangler_seg_t *seg, json_t *a, json_t *b);
 static int strangler_json_ignored(strangler_json_cmp_t *cmp,
+    const strangler_seg_t *seg);
+static int strangler_json_listed(const strangler_strs_t *list,
     const strangler_seg_t *seg);
 static long strangler_json_match(const strangler_str_t *pat,
     const strangler_seg_t *seg);
@@ -83,6 +95,8 @@ strangler_compare_json(const strangler_shadow_t *conf,
     cmp.conf = conf;
     cmp.diffs = diffs;
     cmp.ignores = 0;
+    cmp.differs = 0;
+    cmp.probing = 0;
 
     for (i = 0; i < conf->ignore.n; i++) {
         if (conf->ignore.items[i].len && conf->ignore.items[i].data[0] == '$')
@@ -113,7 +127,9 @@ static void
 strangler_json_walk(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
     json_t *a, json_t *b)
 {
-    if (cmp->ignores && strangler_json_ignored(cmp, seg)) {
+    if ((cmp->probing && cmp->differs)
+        || (cmp->ignores && strangler_json_ignored(cmp, seg)))
+    {
         return;
     }
 
@@ -121,7 +137,12 @@ strangler_json_walk(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
         strangler_json_objects(cmp, seg, a, b);
 
     } else if (json_is_array(a) && json_is_array(b)) {
-        strangler_json_arrays(cmp, seg, a, b);
+        if (seg && strangler_json_listed(&cmp->conf->unordered, seg)) {
+            strangler_json_multiset(cmp, seg, a, b);
+
+        } else {
+            strangler_json_arrays(cmp, seg, a, b);
+        }
 
     } else if (!strangler_json_same_leaf(a, b)) {
         strangler_json_report(cmp, seg, a, b);
@@ -198,6 +219,100 @@ strangler_json_arrays(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
 }
 
 
+/*
+ * An `unordered` array: each element of a is paired with an equal one of
+ * b.  A length change is one difference, the arrays themselves; elements
+ * left without an equal are compared in the order they stand, so that a
+ * changed element shows its changed fields.
+ */
+
+static void
+strangler_json_multiset(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
+    json_t *a, json_t *b)
+{
+    size_t            i, j, n;
+    char             *paired;   /* n for the elements of a, then n for b */
+    strangler_seg_t   child;
+
+    n = json_array_size(a);
+
+    if (n != json_array_size(b)) {
+        strangler_json_report(cmp, seg, a, b);
+        return;
+    }
+
+    paired = (n <= STRANGLER_JSON_MULTISET_MAX) ? calloc(2 * n + 1, 1)
+                                                : NULL;
+
+    if (paired == NULL) {
+        strangler_json_arrays(cmp, seg, a, b);
+        return;
+    }
+
+    child.parent = seg;
+    child.key = NULL;
+    child.key_len = 0;
+
+    for (i = 0; i < n; i++) {
+        child.index = i;
+
+        for (j = 0; j < n; j++) {
+            if (!paired[n + j]
+                && strangler_json_equal(cmp, &child, json_array_get(a, i),
+                                        json_array_get(b, j)))
+            {
+                paired[i] = 1;
+                paired[n + j] = 1;
+                break;
+            }
+        }
+    }
+
+    /* the elements left without an equal, in the order they stand */
+
+    for (i = 0, j = 0; i < n; i++) {
+        if (paired[i]) {
+            continue;
+        }
+
+        while (paired[n + j]) {
+            j++;
+        }
+
+        child.index = i;
+        strangler_json_walk(cmp, &child, json_array_get(a, i),
+                            json_array_get(b, j++));
+    }
+
+    free(paired);
+}
+
+
+/* whether the comparison would find no difference, reporting none */
+
+static int
+strangler_json_equal(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
+    json_t *a, json_t *b)
+{
+    int       equal;
+    unsigned  saved;
+
+    saved = cmp->differs;
+
+    cmp->probing++;
+    cmp->differs = 0;
+
+    strangler_json_walk(cmp, seg, a, b);
+
+    equal = !cmp->differs;
+
+    cmp->probing--;
+    cmp->differs = saved;
+
+    return equal;
+}
+
+
 /* numbers by value: 1, 1.0 and 1e0 are the same number */
 
 static int
@@ -235,6 +350,11 @@ strangler_json_report(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
     char   *pv, *sv;
     size_t  flags;
 
+    if (cmp->probing) {
+        cmp->differs = 1;
+        return;
+    }
+
     if (cmp->diffs->count >= STRANGLER_DIFF_MAX) {
         cmp->diffs->count++;
         return;
@@ -258,15 +378,25 @@ strangler_json_report(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
 static int
 strangler_json_ignored(strangler_json_cmp_t *cmp, const strangler_seg_t *seg)
 {
-    size_t                  i;
-    const strangler_str_t  *pat;
-
     if (!cmp->ignores || seg == NULL) {
         return 0;
     }
 
-    for (i = 0; i < cmp->conf->ignore.n; i++) {
-        pat = &cmp->conf->ignore.items[i];
+    return strangler_json_listed(&cmp->conf->ignore, seg);
+}
+
+
+/* whether one of the list's JSON paths names the value at seg */
+
+static int
+strangler_json_listed(const strangler_strs_t *list,
+    const strangler_seg_t *seg)
+{
+    size_t                  i;
+    const strangler_str_t  *pat;
+
+    for (i = 0; i < list->n; i++) {
+        pat = &list->items[i];
 
         if (pat->len && pat->data[0] == '$'
             && strangler_json_match(pat, seg) == (long) pat->len)

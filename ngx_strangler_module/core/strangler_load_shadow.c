@@ -21,6 +21,8 @@ static int strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm);
 static void strangler_shadow_compare(void *ctx, void *obj,
     yaml_node_t *value);
 static void strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value);
+static void strangler_shadow_unordered(void *ctx, void *obj,
+    yaml_node_t *value);
 static const char *strangler_shadow_json_path(const strangler_str_t *s,
     size_t *offset);
 static size_t strangler_shadow_quoted_key(const strangler_str_t *s, size_t i);
@@ -40,6 +42,7 @@ static const strangler_yaml_field_t  strangler_shadow_fields[] = {
     { "sample",         strangler_shadow_sample,         0 },
     { "compare",        strangler_shadow_compare,        0 },
     { "ignore",         strangler_shadow_ignore,         0 },
+    { "unordered",      strangler_shadow_unordered,      0 },
     { "headers",        strangler_shadow_headers,        0 },
     { "writes",         strangler_shadow_writes,         0 },
     { "dry_run_header", strangler_shadow_dry_run_header, 0 },
@@ -106,6 +109,11 @@ strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
         strangler_load_error(ld, strangler_yaml_get(&ld->y, map, "writes"),
                              "shadow.writes: dry-run needs "
                              "shadow.dry_run_header");
+    }
+
+    if (shadow->unordered.n && shadow->compare != STRANGLER_COMPARE_JSON) {
+        strangler_load_error(ld, strangler_yaml_get(&ld->y, map, "unordered"),
+                             "shadow.unordered needs compare: json");
     }
 
     /* after an error in a target, the sides are unknown: say nothing */
@@ -295,6 +303,47 @@ strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value)
         if (why) {
             strangler_load_error_at(ld, strangler_yaml_node(&ld->y, *item),
                                     off, "bad shadow.ignore \"%.*s\": %s",
+                                    strangler_quote(*s), why);
+        }
+    }
+}
+
+
+/* arrays compared as multisets: their order is not part of the answer */
+
+static void
+strangler_shadow_unordered(void *ctx, void *obj, yaml_node_t *value)
+{
+    size_t               i, off;
+    const char          *why;
+    yaml_node_item_t    *item;
+    strangler_str_t     *s;
+    strangler_route_t   *route;
+    strangler_loader_t  *ld;
+
+    ld = ctx;
+    route = obj;
+
+    if (value == NULL
+        || !strangler_shadow_list(ld, value, &route->shadow.unordered,
+                                  "shadow.unordered must be a list of JSON "
+                                  "paths of arrays, such as \"$.items\""))
+    {
+        return;
+    }
+
+    item = value->data.sequence.items.start;
+
+    for (i = 0; i < route->shadow.unordered.n; i++, item++) {
+        s = &route->shadow.unordered.items[i];
+        off = 0;
+        why = (s->len && s->data[0] == '$')
+              ? strangler_shadow_json_path(s, &off)
+              : "expected a JSON path starting with \"$\"";
+
+        if (why) {
+            strangler_load_error_at(ld, strangler_yaml_node(&ld->y, *item),
+                                    off, "bad shadow.unordered \"%.*s\": %s",
                                     strangler_quote(*s), why);
         }
     }

@@ -120,6 +120,7 @@ typedef struct {
     uint32_t                  sample_ppm; /* 0 .. STRANGLER_SAMPLE_SCALE */
     strangler_compare_t       compare;
     strangler_strs_t          ignore;     /* "$.a.b", "header:Date" */
+    strangler_strs_t          unordered;  /* arrays compared as multisets */
     strangler_strs_t          headers;    /* response headers compared */
     strangler_str_t           dry_run_header;
 } strangler_shadow_t;

@@ -374,6 +374,133 @@ test_json(void)
 }
 
 
+static size_t
+unordered_diffs(strangler_str_t *unordered, size_t n, strangler_str_t *ignore,
+    size_t nignore, const char *a, const char *b, strangler_diffs_t *out)
+{
+    size_t  count;
+    pair_t  t;
+
+    pair_init(&t, STRANGLER_COMPARE_JSON, ignore, nignore, NULL, 0);
+    t.conf.unordered.items = unordered;
+    t.conf.unordered.n = n;
+    count = pair_compare(&t, a, b);
+    *out = t.diffs;
+    pair_free(&t);
+
+    return count;
+}
+
+
+static void
+test_unordered(void)
+{
+    strangler_diffs_t  d;
+    strangler_str_t    items[] = { S("$.items") };
+    strangler_str_t    nested[] = { S("$.groups[*].tags") };
+    strangler_str_t    ts[] = { S("$.items[*].ts") };
+
+    /* the same elements in another order: no difference */
+
+    UNIT_CHECK(unordered_diffs(items, 1, NULL, 0,
+                               "{\"items\":[1,{\"a\":2},\"x\",[3]]}",
+                               "{\"items\":[\"x\",[3],1,{\"a\":2.0}]}",
+                               &d) == 0, "a permutation");
+
+    /* without `unordered` the order counts, one difference per index */
+
+    UNIT_CHECK(json_diffs(NULL, 0, "{\"items\":[1,2,3]}",
+                          "{\"items\":[3,1,2]}", &d) == 3, "ordered");
+
+    /* multiplicity counts: [1,1,2] is not [1,2,2] */
+
+    UNIT_CHECK(unordered_diffs(items, 1, NULL, 0, "{\"items\":[1,1,2]}",
+                               "{\"items\":[2,1,2]}", &d) == 1,
+               "a multiset, not a set");
+    UNIT_STR_EQ(d.diff[0].path, "$.items[1]");
+    UNIT_STR_EQ(d.diff[0].primary, "1");
+    UNIT_STR_EQ(d.diff[0].shadow, "2");
+
+    /* a length change is one difference, the arrays themselves */
+
+    UNIT_CHECK(unordered_diffs(items, 1, NULL, 0, "{\"items\":[1,2,3]}",
+                               "{\"items\":[3,2]}", &d) == 1,
+               "a length change");
+    UNIT_STR_EQ(d.diff[0].path, "$.items");
+    UNIT_STR_EQ(d.diff[0].primary, "[1,2,3]");
+    UNIT_STR_EQ(d.diff[0].shadow, "[3,2]");
+
+    /* a changed element shows its changed field, the rest pair up */
+
+    UNIT_CHECK(unordered_diffs(items, 1, NULL, 0,
+                               "{\"items\":[{\"id\":1,\"n\":5},"
+                               "{\"id\":2,\"n\":6}]}",
+                               "{\"items\":[{\"id\":2,\"n\":6},"
+                               "{\"id\":1,\"n\":7}]}", &d) == 1,
+               "a changed element");
+    UNIT_STR_EQ(d.diff[0].path, "$.items[0].n");
+
+    /* ignore paths apply inside the elements while they pair up */
+
+    UNIT_CHECK(unordered_diffs(items, 1, ts, 1,
+                               "{\"items\":[{\"id\":1,\"ts\":10},"
+                               "{\"id\":2,\"ts\":11}]}",
+                               "{\"items\":[{\"id\":2,\"ts\":99},"
+                               "{\"id\":1,\"ts\":98}]}", &d) == 0,
+               "ignored fields inside unordered elements");
+
+    /* a wildcard path, arrays inside arrays */
+
+    UNIT_CHECK(unordered_diffs(nested, 1, NULL, 0,
+                               "{\"groups\":[{\"tags\":[\"a\",\"b\"]},"
+                               "{\"tags\":[\"c\"]}]}",
+                               "{\"groups\":[{\"tags\":[\"b\",\"a\"]},"
+                               "{\"tags\":[\"c\"]}]}", &d) == 0,
+               "nested unordered arrays");
+
+    /* a path naming no array, or a non-array there: compared as usual */
+
+    UNIT_CHECK(unordered_diffs(items, 1, NULL, 0, "{\"items\":{\"a\":1}}",
+                               "{\"items\":{\"a\":2}}", &d) == 1,
+               "an object under an unordered path");
+    UNIT_STR_EQ(d.diff[0].path, "$.items.a");
+}
+
+
+static void
+test_field_fold(void)
+{
+    char    out[32];
+    size_t  i;
+
+    static const char  *cases[][2] = {
+        { "$.items[3].id", "$.items[*].id" },
+        { "$[0][12]", "$[*][*]" },
+        { "$.a[*].b", "$.a[*].b" },
+        { "$['a[0]'][2]", "$['a[0]'][*]" },
+        { "$['it\\'s [1]'].x[7]", "$['it\\'s [1]'].x[*]" },
+        { "$.a[1x]", "$.a[1x]" },
+        { "$.a[", "$.a[" },
+        { "status", "status" },
+        { "header:X-A", "header:X-A" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        strangler_field_fold(cases[i][0], strlen(cases[i][0]), out,
+                             sizeof(out));
+        UNIT_CHECK(strcmp(out, cases[i][1]) == 0, "got \"%s\", want \"%s\"",
+                   out, cases[i][1]);
+    }
+
+    /* cut to fit, never a half-written "[*]" */
+
+    UNIT_CHECK(strangler_field_fold("$.abcdef[1]", 11, out, 10) == 8,
+               "cut");
+    UNIT_CHECK(strcmp(out, "$.abcdef") == 0, "got \"%s\"", out);
+    UNIT_CHECK(strangler_field_fold("$.a", 3, out, 1) == 0, "no room");
+}
+
+
 static void
 test_many(void)
 {
@@ -487,6 +614,8 @@ main(void)
     test_gzip();
     test_gzip_bomb();
     test_json();
+    test_unordered();
+    test_field_fold();
     test_many();
     test_truncation();
     test_format();

@@ -746,6 +746,19 @@ static const error_case_t  error_cases[] = {
       "\"[N]\", \"[*]\" or \"['key']\"",
       F "14:18: route \"r\": bad shadow.ignore \"header:Da te\": bad header "
       "name"),
+    E(ROUTE "    shadow: { to: messages, compare: json, unordered: $.a }\n",
+      F "9:55: route \"r\": shadow.unordered must be a list of JSON paths "
+      "of arrays, such as \"$.items\""),
+    E(ROUTE "    shadow:\n      to: messages\n      compare: json\n"
+      "      unordered:\n"
+      "        - items\n"
+      "        - $.a[x]\n",
+      F "13:11: route \"r\": bad shadow.unordered \"items\": expected a "
+      "JSON path starting with \"$\"",
+      F "14:15: route \"r\": bad shadow.unordered \"$.a[x]\": expected "
+      "[N], [*] or ['key']"),
+    E(ROUTE "    shadow: { to: messages, compare: body, unordered: [$.a] }\n",
+      F "9:55: route \"r\": shadow.unordered needs compare: json"),
     E(ROUTE "    shadow: { to: messages, headers: ETag }\n",
       F "9:38: route \"r\": shadow.headers must be a list of header names"),
     E(ROUTE "    shadow: { to: messages, headers: [ETag, \"Con tent\"] }\n",

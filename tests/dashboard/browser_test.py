@@ -6,13 +6,15 @@ nginx, cdp.py for the browser.
 
 import base64
 import hashlib
+import http.server
+import json
 import re
 import shutil
 import sys
-import time
+import threading
 
 from cdp import Browser
-from front import Front, Tap
+from front import Front, Tap, free_port
 
 ROUTES = {"conversations", "users", "messages-health", "inbox"}
 
@@ -100,6 +102,69 @@ A11Y = r"""(() => {
     }
     return {bad: bad, checked: checked};
 })()"""
+
+
+class Later(http.server.BaseHTTPRequestHandler):
+    """The API as it will be once the guards and evidence issues land: the
+    module's own answers, with a tripped guard and per-field evidence
+    added to the status (their shapes from the issues' README drafts)."""
+
+    front = None
+
+    def do_GET(self):
+        path = self.path.replace("/x/", "/_strangler/", 1)
+        status, headers, body = self.front.request(
+            "GET", path, headers={"Accept": self.headers.get("Accept", "")})
+        if path.startswith("/_strangler/status"):
+            j = json.loads(body)
+            for r in j["routes"]:
+                if r["name"] == "conversations":
+                    r["guard"] = {"state": "tripped", "dry_run": False,
+                                  "window": {"requests": 1540,
+                                             "error_rate": 5.19,
+                                             "mismatch_rate": None,
+                                             "p99_ms": 12}}
+                if r["name"] == "inbox":
+                    r["evidence"] = {"noise": 7, "fields": [
+                        {"path": "$.ts", "differences": 40,
+                         "verdict": "noise"},
+                        {"path": "$.total", "differences": 5,
+                         "verdict": "difference"}]}
+            body = json.dumps(j)
+        self.send_response(status)
+        for h in ("Content-Type", "Content-Security-Policy"):
+            if headers.get(h):
+                self.send_header(h, headers[h])
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def light_up(t, b, front):
+    """guard and evidence columns appear when the status has them"""
+    Later.front = front
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
+                                             Later)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        b.open("http://127.0.0.1:%d/x/" % server.server_address[1])
+        t.ok(b.wait("document.body.dataset.refreshed >= 1 && "
+                    "!!document.querySelector('th[data-key=guard]') && "
+                    "!!document.querySelector('th[data-key=evidence]')", 15),
+             "guard and evidence columns light up when the status has them")
+        guard = cell(b, "conversations", "guard") or ""
+        t.ok("tripped" in guard and "5.19% 5xx" in guard,
+             "a tripped guard and its last window are shown", guard)
+        t.ok(b.eval("!!document.querySelector('button[data-action=rearm]"
+                    "[data-route=conversations]')"),
+             "a tripped guard can be re-armed from the page")
+        ev = cell(b, "inbox", "evidence") or ""
+        t.ok("$.total (5)" in ev and "$.ts" not in ev and "noise 7" in ev,
+             "the differing fields are shown, noise apart", ev)
+    finally:
+        server.shutdown()
 
 
 def main():
@@ -230,7 +295,15 @@ def main():
              "accessibility: header scopes, names, labels, contrast "
              "(%d texts)" % a11y["checked"], "\n".join(a11y["bad"]))
 
+        t.ok(b.eval("!document.querySelector('th[data-key=guard], "
+                    "th[data-key=evidence]')"),
+             "no guard or evidence column while the API has none")
+
         t.ok(not b.errors, "no console errors, no CSP violations",
+             "\n".join(b.errors))
+
+        light_up(t, b, front)
+        t.ok(not b.errors, "no console errors there either",
              "\n".join(b.errors))
 
         # read-only where writes are denied; the probe's 403s are expected

@@ -260,7 +260,7 @@
                 hasShadow: !!(r.configured && r.configured.shadow),
                 sample: eff.shadow_sample,
                 guard: r.guard || null,
-                evidence: r.evidence || null,
+                evidence: r.evidence || r.diffs || null,
                 search: text.join(" ").toLowerCase()
             };
         });
@@ -600,10 +600,32 @@
 
         case "guard":
             fill(td, JSON.stringify(r.guard), function () {
-                var s = r.guard ? String(r.guard.state) : "\u2013";
+                var g = r.guard || {}, w = g.window, s = String(g.state);
+                var parts = [];
+
                 td.appendChild(el("span", "badge " + (s === "tripped"
                                                       ? "tripped" : "legacy"),
-                                  s));
+                                  r.guard ? s : "\u2013"));
+                if (g.dry_run) {
+                    td.appendChild(el("span", "sub", "dry run"));
+                }
+                if (w) {
+                    if (w.error_rate !== null && w.error_rate !== undefined) {
+                        parts.push(w.error_rate + "% 5xx");
+                    }
+                    if (w.mismatch_rate !== null
+                        && w.mismatch_rate !== undefined)
+                    {
+                        parts.push(w.mismatch_rate + "% mismatched");
+                    }
+                    if (w.p99_ms !== null && w.p99_ms !== undefined) {
+                        parts.push("p99 " + w.p99_ms + " ms");
+                    }
+                    td.appendChild(el("span", "sub", "last window: "
+                                      + (w.requests || 0) + " reads"
+                                      + (parts.length ? ", " : "")
+                                      + parts.join(", ")));
+                }
             });
             break;
 
@@ -630,7 +652,8 @@
 
         case "actions":
             td.className = "actions";
-            fill(td, [st.canPost, st.canPut, r.hasShadow].join(),
+            fill(td, [st.canPost, st.canPut, r.hasShadow,
+                      r.guard && r.guard.state].join(),
                  function () {
                 actionButtons(td, r);
             });
@@ -653,6 +676,10 @@
 
         add("rollback", "Roll back", st.canPost);
         add("reads", "Move reads", st.canPut);
+
+        if (r.guard && r.guard.state === "tripped") {
+            add("rearm", "Re-arm guard", st.canPost);
+        }
 
         if (r.hasShadow) {
             add("sample", "Shadow sample", st.canPut);
@@ -748,6 +775,15 @@
                 + "overrides are removed and its reads go back to the "
                 + "owner, in every worker at once.";
             pending = { method: "POST", path: "routes/" + name + "/rollback" };
+
+        } else if (action === "rearm") {
+            $("confirm-title").textContent = "Re-arm the guard of " + name;
+            $("confirm-text").textContent =
+                "End the trip of route \u201c" + name + "\u201d's guard? "
+                + "Its override of the reads goes and its windows start "
+                + "afresh.";
+            pending = { method: "POST",
+                        path: "routes/" + name + "/guard/rearm" };
 
         } else if (action === "reads") {
             $("confirm-title").textContent = "Move the reads of " + name;

@@ -28,8 +28,21 @@
 #define NGX_HTTP_STRANGLER_PAGE_SCRIPT  3
 #define NGX_HTTP_STRANGLER_PAGE_NPARTS  5
 
+/* the page's Content-Security-Policy: HEAD script MID style TAIL */
+#define NGX_HTTP_STRANGLER_CSP_HEAD  "default-src 'none'; script-src "
+#define NGX_HTTP_STRANGLER_CSP_MID   "; style-src "
+#define NGX_HTTP_STRANGLER_CSP_TAIL                                        \
+    "; connect-src 'self'; img-src 'self' data:; base-uri 'none'; "         \
+    "form-action 'none'; frame-ancestors 'none'"
+
 /* 'sha256-BASE64': the base64 of 32 bytes is 44 characters */
 #define NGX_HTTP_STRANGLER_CSP_HASH_LEN  (sizeof("'sha256-'") - 1 + 44)
+
+
+typedef struct {
+    ngx_str_t                       name;
+    ngx_uint_t                      method;
+} ngx_http_strangler_write_method_t;
 
 
 static u_char *ngx_http_strangler_dashboard_hash(u_char *p, ngx_uint_t part);
@@ -38,18 +51,11 @@ static ngx_int_t ngx_http_strangler_dashboard_header(ngx_http_request_t *r,
 
 
 /* one per process, made at configuration time */
-static u_char  ngx_http_strangler_csp[
-    sizeof("default-src 'none'; script-src ; style-src ; "
-           "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-           "form-action 'none'; frame-ancestors 'none'")
-    + 2 * NGX_HTTP_STRANGLER_CSP_HASH_LEN];
+static u_char  ngx_http_strangler_csp[sizeof(NGX_HTTP_STRANGLER_CSP_HEAD)
+                                      + sizeof(NGX_HTTP_STRANGLER_CSP_MID)
+                                      + sizeof(NGX_HTTP_STRANGLER_CSP_TAIL)
+                                      + 2 * NGX_HTTP_STRANGLER_CSP_HASH_LEN];
 static size_t  ngx_http_strangler_csp_len;
-
-
-typedef struct {
-    ngx_str_t                       name;
-    ngx_uint_t                      method;
-} ngx_http_strangler_write_method_t;
 
 
 static ngx_http_strangler_write_method_t  ngx_http_strangler_write_methods[] =
@@ -74,17 +80,14 @@ ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(ngx_http_strangler_csp, "default-src 'none'; script-src ",
-                   sizeof("default-src 'none'; script-src ") - 1);
+    p = ngx_cpymem(ngx_http_strangler_csp, NGX_HTTP_STRANGLER_CSP_HEAD,
+                   sizeof(NGX_HTTP_STRANGLER_CSP_HEAD) - 1);
     p = ngx_http_strangler_dashboard_hash(p, NGX_HTTP_STRANGLER_PAGE_SCRIPT);
-    p = ngx_cpymem(p, "; style-src ", sizeof("; style-src ") - 1);
+    p = ngx_cpymem(p, NGX_HTTP_STRANGLER_CSP_MID,
+                   sizeof(NGX_HTTP_STRANGLER_CSP_MID) - 1);
     p = ngx_http_strangler_dashboard_hash(p, NGX_HTTP_STRANGLER_PAGE_STYLE);
-    p = ngx_cpymem(p, "; connect-src 'self'; img-src 'self' data:; "
-                   "base-uri 'none'; form-action 'none'; "
-                   "frame-ancestors 'none'",
-                   sizeof("; connect-src 'self'; img-src 'self' data:; "
-                          "base-uri 'none'; form-action 'none'; "
-                          "frame-ancestors 'none'") - 1);
+    p = ngx_cpymem(p, NGX_HTTP_STRANGLER_CSP_TAIL,
+                   sizeof(NGX_HTTP_STRANGLER_CSP_TAIL) - 1);
 
     ngx_http_strangler_csp_len = p - ngx_http_strangler_csp;
 

@@ -201,6 +201,7 @@ ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
     out = NULL;
     last = &out;
     len = 0;
+    b = NULL;
 
     /* the parts as they are, in static memory */
     for (i = 0; i < NGX_HTTP_STRANGLER_PAGE_NPARTS; i++) {
@@ -222,7 +223,7 @@ ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
         last = &cl->next;
     }
 
-    b->last_buf = (r == r->main);
+    b->last_buf = (r == r->main);   /* the last part's */
     b->last_in_chain = 1;
 
     r->headers_out.status = NGX_HTTP_OK;

@@ -132,9 +132,9 @@ class Browser:
             self.idle(0.1)
         return None
 
-    def screenshot(self, path):
+    def screenshot(self, path, whole=True):
         r = self.call("Page.captureScreenshot", format="png",
-                      captureBeyondViewport=True)
+                      captureBeyondViewport=whole)
         with open(path, "wb") as f:
             f.write(base64.b64decode(r["data"]))
 

@@ -57,7 +57,7 @@ def main(out):
         b.wait("document.getElementById('confirm').open", 5)
         b.eval("document.getElementById('confirm-ok').click()")
         b.wait("!document.getElementById('confirm-answer').hidden", 10)
-        b.screenshot(os.path.join(out, "dashboard-rollback.png"))
+        b.screenshot(os.path.join(out, "dashboard-rollback.png"), False)
         stop.set()
         t.join()
         print("screenshots: %s/dashboard.png, dashboard-rollback.png" % out)

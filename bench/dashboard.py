@@ -84,13 +84,13 @@ def main():
         pids = workers(master)
         print("routes: %d" % n)
         rounds = 200
-        for path in ("status", "progress", "routes"):
+        for path in ("status", "progress", "progress/routes"):
             size = len(front.request("GET", "/_strangler/" + path)[2])
             c0, t0 = cpu(pids), time.time()
             for _ in range(rounds):
                 front.request("GET", "/_strangler/" + path)
             c1, t1 = cpu(pids), time.time()
-            print("GET %-8s %8d bytes: nginx workers' CPU %.2f ms, "
+            print("GET %-15s %8d bytes: nginx workers' CPU %.2f ms, "
                   "client wall time %.2f ms"
                   % (path, size, (c1 - c0) * 1000 / rounds,
                      (t1 - t0) * 1000 / rounds))
@@ -111,7 +111,7 @@ def main():
             b.idle(31)
             r1, c1 = int(b.eval("document.body.dataset.refreshed")), \
                 cpu(pids)
-            print("the page's own refreshes (routes + progress each "
+            print("the page's own refreshes (progress and progress/routes each "
                   "second, status every 15 s): %d in 31 s, nginx workers' "
                   "CPU %.2f ms each; fetch + render in the page: %s ms"
                   % (r1 - r0, (c1 - c0) * 1000 / max(1, r1 - r0),

@@ -343,14 +343,14 @@ $::Routes . ">>> htpasswd\nsre:{PLAIN}secret\n"
 
 
 
-=== TEST 12: routes: every route on one line, with its stage, override, requests and 5xx by backend, shadow outcomes
+=== TEST 12: progress/routes: every route on one line, with its stage, override, requests and 5xx by backend, shadow outcomes
 --- request eval
 [
-"GET /_strangler/routes",
+"GET /_strangler/progress/routes",
 "GET /api/conversations/1",
 "POST /api/conversations/1\nx",
 "PUT /_strangler/routes/users\n{\"reads\": \"messages\"}",
-"GET /_strangler/routes",
+"GET /_strangler/progress/routes",
 ]
 --- response_body_like eval
 [

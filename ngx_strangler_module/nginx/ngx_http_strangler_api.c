@@ -6,7 +6,7 @@
  * changes at 3 a.m., relative to the location:
  *
  *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
- *     GET    progress, routes (every route, compact: for polling),
+ *     GET    progress, progress/routes (every route, compact: polled),
  *            dashboard (also the location itself, for a browser)
  *     GET    access?method=M    whether this client may write (M: POST)
  *     GET    routes/NAME
@@ -84,8 +84,8 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("progress"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_progress },
 
-    { ngx_string("routes"), NGX_HTTP_STRANGLER_READ,
-      ngx_string("GET, HEAD"), ngx_http_strangler_api_routes },
+    { ngx_string("progress/routes"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_progress_routes },
 
     { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },

@@ -73,7 +73,7 @@ void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
 /* ngx_http_strangler_api_progress.c */
 ngx_int_t ngx_http_strangler_api_progress(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
-ngx_int_t ngx_http_strangler_api_routes(ngx_http_request_t *r,
+ngx_int_t ngx_http_strangler_api_progress_routes(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_dashboard.c */

@@ -7,7 +7,7 @@
  * tools.  The routes are those of the API's table; the requests are all
  * those counted in the zone.
  *
- * `GET routes`: every route in one line of compact JSON, for a page that
+ * `GET progress/routes`: every route in one line of compact JSON, for a page that
  * polls every second (the status JSON is ten times bigger, and costs the
  * worker thirty times more); printed, not built with jansson: route and
  * backend names are [a-z0-9_-]+ and need no escaping.
@@ -171,7 +171,7 @@ ngx_http_strangler_progress_history_json(ngx_http_request_t *r,
 
 
 ngx_int_t
-ngx_http_strangler_api_routes(ngx_http_request_t *r,
+ngx_http_strangler_api_progress_routes(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     size_t                              i;

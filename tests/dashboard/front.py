@@ -66,7 +66,9 @@ http {
         listen 127.0.0.1:%(msgs)d;
         default_type application/json;
         location / { return 200 '{"served_by":"messages","uri":"$uri"}'; }
-        location ~ /500$ { return 500 '{"error":"boom"}'; }
+        location = /api/conversations/500 {
+            return 500 '{"error":"boom"}';
+        }
     }
     server {
         listen 127.0.0.1:%(port)d;

@@ -26,7 +26,7 @@
     var st = {
         status: null,
         statusAt: 0,
-        live: null,             /* GET routes */
+        live: null,             /* GET progress/routes */
         progress: null,
         routes: [],             /* derived, one per route of the table */
         samples: [],            /* newest first: {t, counters} */
@@ -130,7 +130,7 @@
 
     /* derived figures ---------------------------------------------------- */
 
-    /* {route: {backend: [requests, 5xx]}} from GET routes */
+    /* {route: {backend: [requests, 5xx]}} from GET progress/routes */
     function countersOf(live) {
         var out = {};
 
@@ -890,7 +890,7 @@
     /* refreshing ---------------------------------------------------------- */
 
     /*
-     * Every second: GET progress and GET routes (light: the counters and
+     * Every second: GET progress and progress/routes (light: counters and
      * stages).  GET status (heavy with a big table: paths, targets,
      * overrides) on the first refresh, when the table or an override
      * changed, and every STATUS_EVERY ms for what changes by itself.
@@ -900,7 +900,7 @@
 
         clearTimeout(st.timer);
 
-        return Promise.all([getJSON("progress"), getJSON("routes")])
+        return Promise.all([getJSON("progress"), getJSON("progress/routes")])
             .then(function (a) {
                 wants = !st.status || st.live === null
                         || a[1].sha256 !== st.live.sha256

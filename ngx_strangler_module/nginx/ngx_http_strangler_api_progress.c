@@ -195,14 +195,8 @@ ngx_http_strangler_api_progress_routes(ngx_http_request_t *r,
     for (i = 0; i < t->core->nroutes; i++) {
         shr = t->bindings[i].shr;
 
-        /* the mutex only for the routes that have an override */
-        if (shr->override == NULL) {
-            ngx_memzero(&ov, sizeof(ngx_http_strangler_override_rec_t));
-            ov.sample_ppm = -1;
-
-        } else if (ngx_http_strangler_override_read(ctx->zone, shr, &ov,
-                                                    r->pool)
-                   == NGX_ERROR)
+        if (ngx_http_strangler_progress_override(ctx->zone, shr, &ov, r->pool)
+            != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -96,8 +96,9 @@ ngx_http_strangler_progress_figures(ngx_http_strangler_zone_ctx_t *z,
     ngx_memzero(p, sizeof(ngx_http_strangler_progress_t));
 
     for (i = 0; i < t->core->nroutes; i++) {
-        if (ngx_http_strangler_override_read(z, t->bindings[i].shr, &ov, pool)
-            == NGX_ERROR)
+        if (ngx_http_strangler_progress_override(z, t->bindings[i].shr, &ov,
+                                                 pool)
+            != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -219,6 +220,28 @@ ngx_http_strangler_progress_point(ngx_http_strangler_sh_progress_t *pr,
 
     /* rewritten meanwhile: a newer step's totals, not this one's */
     *found = (pt->step == step);
+}
+
+
+/* a route's override, or none; the mutex only for a route that has one */
+
+ngx_int_t
+ngx_http_strangler_progress_override(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *ov,
+    ngx_pool_t *pool)
+{
+    if (shr->override == NULL) {
+        ngx_memzero(ov, sizeof(ngx_http_strangler_override_rec_t));
+        ov->sample_ppm = -1;
+
+        return NGX_OK;
+    }
+
+    if (ngx_http_strangler_override_read(z, shr, ov, pool) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -147,6 +147,9 @@ ngx_int_t ngx_http_strangler_progress_figures(
 ngx_uint_t ngx_http_strangler_progress_history(
     ngx_http_strangler_zone_ctx_t *z,
     uint64_t served[][NGX_HTTP_STRANGLER_SERVED_COUNT], time_t *first);
+ngx_int_t ngx_http_strangler_progress_override(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *ov, ngx_pool_t *pool);
 ngx_uint_t ngx_http_strangler_route_stage(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, ngx_http_strangler_override_rec_t *ov,
     ngx_uint_t *split);

@@ -35,6 +35,15 @@ class Browser:
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+        try:
+            self._connect()
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise
+
+    def _connect(self):
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         deadline = time.time() + 30
         while not (os.path.exists(port_file)

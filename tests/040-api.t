@@ -105,6 +105,8 @@ Content-Type: application/json
   "routes": \[
     \{
       "name": "conversations",
+      "stage": "reads",
+      "split": false,
       "paths": \[
         "/api/conversations",
         "/api/conversations/\{id\}"

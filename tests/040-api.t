@@ -101,9 +101,12 @@ Content-Type: application/json
   \},
   "zone": "strangler",
   "state_file": null,
+  "routes_total": 2,
   "routes": \[
     \{
       "name": "conversations",
+      "stage": "reads",
+      "split": false,
       "paths": \[
         "/api/conversations",
         "/api/conversations/\{id\}"
@@ -130,7 +133,9 @@ Content-Type: application/json
           "dropped": 0,
           "timed_out": 0,
           "matched": 0,
-          "mismatched": 0
+          "mismatched": 0,
+          "failed": 0,
+          "not_compared": 0
         \},
         "shadow_skipped": \{
           "upgrade": 0,
@@ -157,7 +162,21 @@ Content-Type: application/json
   "default": \{
     "name": "-",
     "backend": "monolith",
-.*\}\n\z
+.*
+  "orphaned": \[\],
+  "zone_use": \{
+    "size_bytes": \d+,
+    "used_bytes": \d+,
+    "alloc_failures": 0,
+    "reclaimed_blocks": 0
+  \},
+  "shadow": \{
+    "slots_per_worker": \d+,
+    "in_flight": 0,
+    "high_water": 0,
+    "diff_log_dropped": 0
+  \}
+\}\n\z
 --- no_error_log
 [error]
 

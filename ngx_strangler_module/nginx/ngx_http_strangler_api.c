@@ -5,7 +5,11 @@
  * `strangler_api`: status, metrics, explain, and the overrides an SRE
  * changes at 3 a.m., relative to the location:
  *
- *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
+ *     GET    status[?route=NAME | ?limit=N&offset=M], metrics,
+ *            explain?method=M&path=P[&header=K:V]
+ *     GET    progress, progress/routes (every route, compact: polled),
+ *            dashboard (also the location itself, for a browser)
+ *     GET    access?method=M    whether this client may write (M: POST)
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
@@ -15,8 +19,11 @@
  *     DELETE routes/NAME/diffs      resets them
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
- * logged at notice level, and answered once the state file holds it.  The
- * API has no access control of its own: use allow/deny.
+ * written to the state file first and applies once it is there (a 503
+ * when it cannot be written: nothing changed), then it is logged at
+ * notice level.  DELETE also drops the override of a route no table has
+ * any more (orphaned).  The API has no access control of its own: use
+ * allow/deny.
  */
 
 
@@ -35,13 +42,10 @@ typedef struct {
 } ngx_http_strangler_api_endpoint_t;
 
 
-static ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 static void ngx_http_strangler_api_path(ngx_http_request_t *r,
     ngx_str_t *path);
 static ngx_http_strangler_api_endpoint_t *ngx_http_strangler_api_find(
     ngx_str_t *path, ngx_str_t *name);
-static ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_route(ngx_http_request_t *r,
@@ -60,7 +64,18 @@ static ngx_uint_t ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
     ngx_str_t *name, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
+static ngx_uint_t ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_stage(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_wait(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_retry(ngx_event_t *ev);
+static void ngx_http_strangler_api_retry_cleanup(void *data);
 static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
+static void ngx_http_strangler_api_log_change(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static u_char *ngx_http_strangler_api_override_text(ngx_pool_t *pool,
@@ -82,6 +97,20 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("explain"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_explain },
 
+    { ngx_string("progress"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_progress },
+
+    { ngx_string("progress/routes"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_progress_routes },
+
+    { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },
+
+    { ngx_string("access"),
+      NGX_HTTP_STRANGLER_READ|NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      ngx_string("GET, HEAD, POST, PUT, DELETE"),
+      ngx_http_strangler_api_access },
+
     { ngx_string("routes/*"),
       NGX_HTTP_STRANGLER_READ|NGX_HTTP_PUT|NGX_HTTP_DELETE,
       ngx_string("GET, HEAD, PUT, DELETE"), ngx_http_strangler_api_route },
@@ -102,6 +131,8 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 char *
 ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_strangler_loc_conf_t *slcf = conf;
+
     ngx_http_core_loc_conf_t        *clcf;
     ngx_http_strangler_main_conf_t  *smcf;
 
@@ -126,6 +157,7 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = ngx_http_strangler_api_handler;
+    slcf->api = 1;
 
     /* checked once the configuration is read: a table and a zone */
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
@@ -148,6 +180,12 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
     d = smcf->apis.elts;
 
+    if (smcf->apis.nelts && ngx_http_strangler_dashboard_init_conf(cf)
+                            != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < smcf->apis.nelts; i++) {
 
         if (ngx_http_strangler_has_table(cf, &d[i]) != NGX_OK) {
@@ -167,7 +205,7 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                           rc;
@@ -207,6 +245,11 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
 
     ngx_http_strangler_api_path(r, &path);
 
+    /* a browser opening the location itself */
+    if (path.len == 0 && ngx_http_strangler_dashboard_wanted(r)) {
+        return ngx_http_strangler_api_dashboard(r, ctx);
+    }
+
     ep = ngx_http_strangler_api_find(&path, &ctx->name);
 
     if (ep == NULL) {
@@ -235,14 +278,22 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
         ctx->route = strangler_route_find(ctx->table->core,
                                           (char *) ctx->name.data,
                                           ctx->name.len);
-        if (ctx->route == NULL) {
+        if (ctx->route == NULL
+            && !(r->method == NGX_HTTP_DELETE
+                 && ep->handler == ngx_http_strangler_api_route
+                 && ngx_http_strangler_api_is_orphan(r, ctx)))
+        {
             return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_FOUND,
                                                 "no route \"%V\" in \"%V\"",
                                                 &ctx->name,
                                                 &ctx->table->file);
         }
 
-        ctx->binding = ngx_http_strangler_binding(ctx->table, ctx->route);
+        if (ctx->route) {
+            ctx->binding = ngx_http_strangler_binding(ctx->table,
+                                                      ctx->route);
+            ctx->shr = ctx->binding->shr;
+        }
     }
 
     return ep->handler(r, ctx);
@@ -323,15 +374,6 @@ ngx_http_strangler_api_find(ngx_str_t *path, ngx_str_t *name)
 
 
 static ngx_int_t
-ngx_http_strangler_api_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
-{
-    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
-                                     ngx_http_strangler_report_status(r, ctx));
-}
-
-
-static ngx_int_t
 ngx_http_strangler_api_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
@@ -342,7 +384,8 @@ ngx_http_strangler_api_metrics(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_strangler_api_send_text(r, out);
+    return ngx_http_strangler_api_send_chain(r, out, "text/plain; "
+                                            "version=0.0.4; charset=utf-8");
 }
 
 
@@ -699,65 +742,201 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
 }
 
 
+/* a route gone from the table whose override is kept */
+
+static ngx_uint_t
+ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_sh_route_t  *shr;
+
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+
+    shr = ngx_http_strangler_zone_lookup(ctx->zone, &ctx->table->file,
+                                         &ctx->name);
+    ctx->orphan = (shr != NULL && shr->override != NULL);
+
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    return ctx->orphan;
+}
+
+
 /*
- * Change the override, log it, save the state, and answer once the state
- * file holds it: a 200 means the change survives a restart.
+ * Change the override.  With a state file, the change is staged, written
+ * in a snapshot of every override, and installed once the file holds it:
+ * a 200 means the change applies and survives a restart, a 503 that
+ * nothing changed.  One change is written at a time; another waits.
  */
 
 ngx_int_t
 ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_str_t                          *state;
-    ngx_http_strangler_override_rec_t   old, now;
+    ngx_int_t                       rc;
+    ngx_str_t                      *state;
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ctx->zone;
+    state = &z->smcf->state_file;
 
     ctx->patch.by = r->connection->addr_text;
     ctx->patch.at = ngx_time();
 
-    if (ngx_http_strangler_override_patch(ctx->zone, ctx->binding->shr,
-                                          ctx->fields, &ctx->patch, &old,
-                                          &now, r->pool)
-        != NGX_OK)
-    {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                            "strangler_zone \"%V\" is full: "
-                                            "nothing changed",
-                                            &ctx->zone->name);
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    rc = state->len ? ngx_http_strangler_state_lock_locked(z,
+                                                     r->connection->log)
+                    : NGX_OK;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_strangler_api_stage(r, ctx);
+
+        if (rc == NGX_OK && state->len == 0) {
+            ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+        }
+
+        if (rc != NGX_OK && state->len) {
+            z->sh->writer = 0;
+        }
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "strangler: route \"%V\" %s by %V: override %s -> %s",
-                  &ctx->name, ctx->action, &r->connection->addr_text,
-                  ngx_http_strangler_api_override_text(r->pool, &old),
-                  ngx_http_strangler_api_override_text(r->pool, &now));
+    ngx_shmtx_unlock(&z->shpool->mutex);
 
-    state = &ctx->zone->smcf->state_file;
+    if (rc == NGX_BUSY) {
+        return ngx_http_strangler_api_wait(r, ctx);
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_FOUND,
+                                            "no route \"%V\" in \"%V\"",
+                                            &ctx->name, &ctx->table->file);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_strangler_zone_full(z, NGX_HTTP_STRANGLER_API_BODY_MAX,
+                                     r->connection->log);
+
+        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "strangler_zone \"%V\" is full: "
+                                            "nothing changed", &z->name);
+    }
 
     if (state->len == 0) {
+        ngx_http_strangler_api_log_change(r, ctx);
         return ngx_http_strangler_api_send_route(r, ctx);
     }
 
     r->main->count++;
 
-    if (ngx_http_strangler_state_save(ctx->zone, r->pool, r->connection->log,
+    if (ngx_http_strangler_state_save(z, ctx->shr, ctx->staged, r->pool,
+                                      r->connection->log,
                                       ngx_http_strangler_api_saved, r)
         != NGX_OK)
     {
         r->main->count--;
 
-        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                            "the override applies, but "
-                                            "saving \"%V\" failed", state);
+        ngx_http_strangler_api_unstage(ctx);
+
+        return ngx_http_strangler_api_error(r,
+                                            NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "saving \"%V\" failed: nothing "
+                                            "changed", state);
     }
 
     return NGX_DONE;
 }
 
 
-static void
-ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
+/*
+ * The override the change makes, staged in the zone; called with the
+ * mutex held.  NGX_DECLINED: the orphaned override is gone already.
+ */
+
+static ngx_int_t
+ngx_http_strangler_api_stage(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_http_request_t  *r = data;
+    if (ctx->orphan) {
+        ctx->shr = ngx_http_strangler_zone_lookup(ctx->zone,
+                                                  &ctx->table->file,
+                                                  &ctx->name);
+
+        if (ctx->shr == NULL || ctx->shr->override == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return ngx_http_strangler_override_stage(ctx->zone, ctx->shr,
+                                             ctx->fields, &ctx->patch,
+                                             &ctx->old, &ctx->now, r->pool,
+                                             &ctx->staged);
+}
+
+
+/* the change was not written: forget it, and let another be written */
+
+static void
+ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+
+    if (ctx->staged) {
+        ngx_slab_free_locked(ctx->zone->shpool, ctx->staged);
+        ctx->staged = NULL;
+    }
+
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    /* a save made next outlives the request: the cycle's log */
+    ngx_http_strangler_state_unlock(ctx->zone, ngx_cycle->log);
+}
+
+
+/* another change is being written: try again shortly */
+
+static ngx_int_t
+ngx_http_strangler_api_wait(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->waited >= NGX_HTTP_STRANGLER_API_WAIT) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "another change is being "
+                                            "written to \"%V\": nothing "
+                                            "changed, try again",
+                                            &ctx->zone->smcf->state_file);
+    }
+
+    if (!ctx->retry_cleanup) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_strangler_api_retry_cleanup;
+        cln->data = ctx;
+        ctx->retry_cleanup = 1;
+
+        ctx->retry.handler = ngx_http_strangler_api_retry;
+        ctx->retry.data = r;
+        ctx->retry.log = r->connection->log;
+    }
+
+    ctx->waited += NGX_HTTP_STRANGLER_API_RETRY;
+    ngx_add_timer(&ctx->retry, NGX_HTTP_STRANGLER_API_RETRY);
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_strangler_api_retry(ngx_event_t *ev)
+{
+    ngx_http_request_t  *r = ev->data;
 
     ngx_connection_t              *c;
     ngx_http_strangler_api_ctx_t  *ctx;
@@ -765,19 +944,74 @@ ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_strangler_api_send_route(r, ctx);
+    ngx_http_finalize_request(r, ngx_http_strangler_api_apply(r, ctx));
+    ngx_http_run_posted_requests(c);
+}
 
-    } else {
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                          "the override applies, but "
-                                          "writing \"%V\" failed: see the "
-                                          "error log",
-                                          &ctx->zone->smcf->state_file);
+
+static void
+ngx_http_strangler_api_retry_cleanup(void *data)
+{
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
+    if (ctx->retry.timer_set) {
+        ngx_del_timer(&ctx->retry);
     }
+}
+
+
+/* the state file holds the change, or could not be written */
+
+static void
+ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_connection_t              *c;
+    ngx_http_strangler_zone_ctx_t *z;
+    ngx_http_strangler_api_ctx_t  *ctx;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    z = ctx->zone;
+
+    if (rc != NGX_OK) {
+        ngx_http_strangler_api_unstage(ctx);
+
+        rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "writing \"%V\" failed: nothing "
+                                          "changed (see the error log)",
+                                          &z->smcf->state_file);
+        goto done;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    ngx_http_strangler_state_unlock(z, ngx_cycle->log);
+
+    ngx_http_strangler_api_log_change(r, ctx);
+
+    rc = ngx_http_strangler_api_send_route(r, ctx);
+
+done:
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_strangler_api_log_change(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "strangler: route \"%V\"%s %s by %V: override %s -> %s",
+                  &ctx->name, ctx->orphan ? " (orphaned)" : "", ctx->action,
+                  &r->connection->addr_text,
+                  ngx_http_strangler_api_override_text(r->pool, &ctx->old),
+                  ngx_http_strangler_api_override_text(r->pool, &ctx->now));
 }
 
 
@@ -788,6 +1022,14 @@ ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     json_t  *route, *json;
+
+    if (ctx->route == NULL) {
+        /* an orphaned override, dropped */
+        return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
+                           json_pack("{s:s%, s:b, s:n}", "name",
+                                     ctx->name.data, ctx->name.len,
+                                     "orphaned", 1, "override"));
+    }
 
     route = ngx_http_strangler_report_route(r, ctx, ctx->route);
 

@@ -3,7 +3,8 @@
  * Copyright (C) ngx_strangler_module authors
  *
  * The API's replies: JSON (application/json, indented, released once
- * sent), Prometheus text, and {"error": "..."} for bad calls.
+ * sent), text printed into buffers (Prometheus, compact JSON), and
+ * {"error": "..."} for bad calls.
  */
 
 
@@ -68,8 +69,11 @@ ngx_http_strangler_api_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* a 200 with the body in a chain of buffers, of the content type */
+
 ngx_int_t
-ngx_http_strangler_api_send_text(ngx_http_request_t *r, ngx_chain_t *out)
+ngx_http_strangler_api_send_chain(ngx_http_request_t *r, ngx_chain_t *out,
+    const char *type)
 {
     off_t         len;
     ngx_int_t     rc;
@@ -88,8 +92,8 @@ ngx_http_strangler_api_send_text(ngx_http_request_t *r, ngx_chain_t *out)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type,
-                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     rc = ngx_http_send_header(r);

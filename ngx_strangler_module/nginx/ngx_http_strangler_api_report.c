@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * What the API reports: the status JSON (the table, every route with its
- * configured and effective targets, override and counters) and the same
+ * What the API reports: a route as the status JSON shows it (its
+ * configured and effective targets, override and counters) and the
  * counters in the Prometheus text format 0.0.4.
  *
  * Counters are read without the mutex: each is one atomic word, and the
@@ -16,19 +16,12 @@
 
 
 #define NGX_HTTP_STRANGLER_TEXT_BUF   16384
-#define NGX_HTTP_STRANGLER_TEXT_LINE  1024
-
-
-static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_configured(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
     const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_effective(
     ngx_http_strangler_table_t *t, const strangler_route_t *route,
-    ngx_http_strangler_override_rec_t *ov);
-static json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
     ngx_http_strangler_override_rec_t *ov);
 static json_t *ngx_http_strangler_report_paths(const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_methods(
@@ -39,10 +32,7 @@ static json_t *ngx_http_strangler_report_backend(
     ngx_http_strangler_sh_backend_t *shb);
 static json_t *ngx_http_strangler_report_responses(
     ngx_http_strangler_counters_t *c);
-static json_t *ngx_http_strangler_report_slots(
-    ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_sample(uint32_t ppm);
-static char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
 static void ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
 static void ngx_http_strangler_metrics_histogram(
@@ -52,6 +42,11 @@ static void ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
+static void ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_zone_ctx_t *z);
+static void ngx_http_strangler_metrics_progress(
+    ngx_http_strangler_text_t *out, ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
@@ -62,70 +57,9 @@ static const char  *ngx_http_strangler_skip_reasons[] = {
 };
 
 
-json_t *
-ngx_http_strangler_report_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
-{
-    size_t                       i;
-    json_t                      *routes, *backends, *state, *status;
-    ngx_str_t                   *file;
-    ngx_http_strangler_table_t  *t;
-
-    t = ctx->table;
-    file = &ctx->zone->smcf->state_file;
-
-    routes = json_array();
-    backends = json_array();
-
-    for (i = 0; routes && i < t->core->nroutes; i++) {
-        if (json_array_append_new(routes,
-                                  ngx_http_strangler_report_route(r, ctx,
-                                                     &t->core->routes[i])))
-        {
-            json_decref(routes);
-            routes = NULL;
-        }
-    }
-
-    for (i = 0; backends && i < t->core->nbackends; i++) {
-        if (json_array_append_new(backends,
-                                  ngx_http_strangler_backend_json(t, i)))
-        {
-            json_decref(backends);
-            backends = NULL;
-        }
-    }
-
-    state = file->len ? json_stringn((char *) file->data, file->len)
-                      : json_null();
-
-    status = json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
-                     "table",
-                       "file", t->file.data, t->file.len,
-                       "sha256", t->core->sha256,
-                       "loaded", ngx_http_strangler_report_time(r->pool,
-                                                                t->loaded),
-                       "loaded_unix", (json_int_t) t->loaded,
-                       "backends", backends,
-                     "zone", ctx->zone->name.data, ctx->zone->name.len,
-                     "state_file", state,
-                     "routes", routes,
-                     "default", ngx_http_strangler_report_default(r, ctx));
-
-    if (status && json_object_set_new(status, "shadow",
-                                      ngx_http_strangler_report_slots(ctx)))
-    {
-        json_decref(status);
-        return NULL;
-    }
-
-    return status;
-}
-
-
 /* the shadows of every worker: slots, copies in flight, diff log losses */
 
-static json_t *
+json_t *
 ngx_http_strangler_report_slots(ngx_http_strangler_api_ctx_t *ctx)
 {
     ngx_http_strangler_shctx_t  *sh;
@@ -147,6 +81,7 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
 {
     json_t                             *j;
     ngx_int_t                           rc;
+    ngx_uint_t                          stage, split;
     ngx_http_strangler_table_t         *t;
     ngx_http_strangler_binding_t       *b;
     ngx_http_strangler_override_rec_t   ov;
@@ -159,8 +94,12 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
         return NULL;
     }
 
-    j = json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
+    stage = ngx_http_strangler_route_stage(t, route, &ov, &split);
+
+    j = json_pack("{s:s%, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
                   "name", route->name.data, route->name.len,
+                  "stage", ngx_http_strangler_stage_name(stage),
+                  "split", (int) split,
                   "paths", ngx_http_strangler_report_paths(route),
                   "methods", ngx_http_strangler_report_methods(route),
                   "configured",
@@ -242,7 +181,7 @@ failed:
 }
 
 
-static json_t *
+json_t *
 ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
@@ -354,7 +293,7 @@ ngx_http_strangler_report_effective(ngx_http_strangler_table_t *t,
 }
 
 
-static json_t *
+json_t *
 ngx_http_strangler_report_override(ngx_http_request_t *r,
     ngx_http_strangler_override_rec_t *ov)
 {
@@ -541,7 +480,7 @@ ngx_http_strangler_report_sample(uint32_t ppm)
 
 /* ISO 8601, UTC */
 
-static char *
+char *
 ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t)
 {
     u_char    *p;
@@ -576,11 +515,13 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "upstream_response", 0);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
+    ngx_http_strangler_metrics_zone(&out, ctx->zone);
     ngx_http_strangler_metrics_guards(&out, ctx);
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);
     ngx_http_strangler_metrics_shadow(&out, ctx);
     ngx_http_strangler_metrics_fields(&out, ctx);
+    ngx_http_strangler_metrics_progress(&out, r, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -785,7 +726,7 @@ ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
                 continue;
             }
 
-            for (k = 0; k < 5; k++) {
+            for (k = 0; k < NGX_HTTP_STRANGLER_NCLASSES; k++) {
                 ngx_http_strangler_text(out,
                     "strangler_shadow_responses_total{route=\"%V\","
                     "backend=\"%V\",code=\"%s\"} %uA\n", route,
@@ -831,6 +772,106 @@ ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
         "strangler_diff_log_dropped_total %uA\n",
         sh->shadows, sh->shadows_high, ctx->zone->smcf->shadow_limit,
         sh->diff_dropped);
+}
+
+
+static void
+ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_zone_ctx_t *z)
+{
+    ngx_http_strangler_text(out,
+        "# HELP strangler_zone_size_bytes The strangler_zone's size.\n"
+        "# TYPE strangler_zone_size_bytes gauge\n"
+        "strangler_zone_size_bytes %uz\n"
+        "# HELP strangler_zone_used_bytes The zone's pages in use.\n"
+        "# TYPE strangler_zone_used_bytes gauge\n"
+        "strangler_zone_used_bytes %uz\n"
+        "# HELP strangler_zone_alloc_failures_total "
+        "Blocks the full zone had no room for.\n"
+        "# TYPE strangler_zone_alloc_failures_total counter\n"
+        "strangler_zone_alloc_failures_total %uA\n"
+        "# HELP strangler_zone_reclaimed_total "
+        "Blocks of routes no table has, freed.\n"
+        "# TYPE strangler_zone_reclaimed_total counter\n"
+        "strangler_zone_reclaimed_total %uA\n",
+        (size_t) (z->shpool->end - (u_char *) z->shpool),
+        ngx_http_strangler_zone_used(z), z->sh->alloc_failures,
+        z->sh->reclaimed);
+}
+
+
+/* the figures of `GET progress` (ngx_http_strangler_progress.c) */
+
+static void
+ngx_http_strangler_metrics_progress(ngx_http_strangler_text_t *out,
+    ngx_http_request_t *r, ngx_http_strangler_api_ctx_t *ctx)
+{
+    uint64_t                       *served, all;
+    ngx_uint_t                      k, w;
+    ngx_http_strangler_progress_t   p;
+
+    if (ngx_http_strangler_progress_figures(ctx->zone, ctx->table, r->pool,
+                                            &p)
+        != NGX_OK)
+    {
+        out->failed = 1;
+        return;
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_routes Routes by migration stage.\n"
+        "# TYPE strangler_routes gauge\n");
+
+    for (k = 0; k < NGX_HTTP_STRANGLER_STAGE_COUNT; k++) {
+        ngx_http_strangler_text(out, "strangler_routes{stage=\"%s\"} %ui\n",
+                                ngx_http_strangler_stage_name(k),
+                                p.routes[k]);
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_routes_split "
+        "Routes whose reads are split between legacy and a new service.\n"
+        "# TYPE strangler_routes_split gauge\n"
+        "strangler_routes_split %ui\n"
+        "# HELP strangler_routes_overridden "
+        "Routes with a runtime override.\n"
+        "# TYPE strangler_routes_overridden gauge\n"
+        "strangler_routes_overridden %ui\n"
+        "# HELP strangler_served_total Requests since the zone started, "
+        "served by the legacy backend (the table's default) or a new "
+        "service.\n"
+        "# TYPE strangler_served_total counter\n",
+        p.split, p.overridden);
+
+    for (k = 0; k < NGX_HTTP_STRANGLER_SERVED_COUNT; k++) {
+        ngx_http_strangler_text(out, "strangler_served_total{by=\"%s\"} %uL\n",
+                                ngx_http_strangler_served_name(k),
+                                p.total[k]);
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_new_service_share Share of requests served by "
+        "new services, over the last minute and since the zone started.\n"
+        "# TYPE strangler_new_service_share gauge\n");
+
+    for (w = 0; w < 2; w++) {
+        served = w ? p.total : p.minute;
+        all = served[NGX_HTTP_STRANGLER_SERVED_LEGACY]
+              + served[NGX_HTTP_STRANGLER_SERVED_NEW];
+
+        /* no requests: no share, rather than NaN */
+        if (all) {
+            ngx_http_strangler_text(out,
+                "strangler_new_service_share{window=\"%s\"} %.4f\n",
+                w ? "zone" : "1m",
+                (double) served[NGX_HTTP_STRANGLER_SERVED_NEW] / all);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_zone_start_time_seconds When the zone started.\n"
+        "# TYPE strangler_zone_start_time_seconds gauge\n"
+        "strangler_zone_start_time_seconds %T\n", p.started);
 }
 
 

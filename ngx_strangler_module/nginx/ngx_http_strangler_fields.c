@@ -33,16 +33,25 @@ static ngx_int_t ngx_http_strangler_fields_cmp(const void *a,
     const void *b);
 
 
+/* a compared route without its block yet */
+
+ngx_uint_t
+ngx_http_strangler_fields_is_needed(ngx_http_strangler_sh_route_t *shr,
+    const strangler_route_t *route)
+{
+    return route->shadow.enabled
+           && route->shadow.compare != STRANGLER_COMPARE_OFF
+           && shr->fields == NULL;
+}
+
+
 ngx_int_t
 ngx_http_strangler_fields_bind(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route)
 {
     ngx_http_strangler_sh_fields_t  *f;
 
-    if (!route->shadow.enabled
-        || route->shadow.compare == STRANGLER_COMPARE_OFF
-        || shr->fields != NULL)
-    {
+    if (!ngx_http_strangler_fields_is_needed(shr, route)) {
         return NGX_OK;
     }
 

@@ -19,6 +19,9 @@ static char *ngx_http_strangler_force_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_strangler_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_strangler_init_process(ngx_cycle_t *cycle);
+static void ngx_http_strangler_exit_process(ngx_cycle_t *cycle);
+static ngx_http_strangler_zone_ctx_t *ngx_http_strangler_process_zone(
+    ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_strangler_commands[] = {
@@ -59,7 +62,7 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       NULL },
 
     { ngx_string("strangler_state"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_strangler_state,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -129,7 +132,7 @@ ngx_module_t  ngx_http_strangler_module = {
     ngx_http_strangler_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_strangler_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -162,6 +165,7 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->shadow_timeout = NGX_CONF_UNSET_MSEC;
     smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
     smcf->diff_log = NGX_CONF_UNSET_PTR;
+    smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
 
     return smcf;
 }
@@ -187,6 +191,7 @@ ngx_http_strangler_create_loc_conf(ngx_conf_t *cf)
     slcf->table = NGX_CONF_UNSET_PTR;
     slcf->dispatch = NGX_CONF_UNSET;
     slcf->ambiguous_path = NGX_CONF_UNSET_UINT;
+    slcf->api = NGX_CONF_UNSET;
 
     return slcf;
 }
@@ -197,6 +202,8 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_strangler_loc_conf_t *prev = parent;
     ngx_http_strangler_loc_conf_t *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_ptr_value(conf->table, prev->table, NULL);
     /* the header and its condition are inherited together */
@@ -209,6 +216,24 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->dispatch, prev->dispatch, 0);
     ngx_conf_merge_uint_value(conf->ambiguous_path, prev->ambiguous_path,
                               NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT);
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    /*
+     * A limit_except block has its own location configuration, without
+     * the content handler of the location around it: give it that
+     * handler, as the proxy module does, so that the methods it lets
+     * through reach the module rather than nginx's static handler.
+     */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->lmt_excpt && clcf->handler == NULL) {
+        if (conf->api) {
+            clcf->handler = ngx_http_strangler_api_handler;
+
+        } else if (conf->dispatch) {
+            clcf->handler = ngx_http_strangler_dispatch_handler;
+        }
+    }
 
     return NGX_CONF_OK;
 }
@@ -323,14 +348,16 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker sizes its shadow slots, checks that it can write the state
- * file, drops the overrides its configuration no longer has routes or
- * backends for, and starts judging the guards' windows.
+ * A new worker sizes its shadow slots, records itself in the zone, checks
+ * that it can write the state file, settles the overrides its
+ * configuration no longer has routes or backends for, frees the blocks no
+ * running configuration has, and starts judging the guards' windows.
  */
 
 static ngx_int_t
 ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 {
+    ngx_int_t                        joined;
     ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_main_conf_t  *smcf;
 
@@ -349,10 +376,11 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     ngx_http_strangler_shadow_init_process(cycle, smcf);
 
     z = ngx_http_strangler_zone_ctx(smcf);
-
     if (z == NULL) {
         return NGX_OK;
     }
+
+    joined = ngx_http_strangler_zone_join(z, cycle->log);
 
     if (smcf->state_file.len) {
         (void) ngx_http_strangler_file_check(&smcf->state_file, cycle->log);
@@ -360,5 +388,43 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 
     ngx_http_strangler_override_prune(cycle, smcf, z);
 
+    /* unrecorded, this process may not free what others might use */
+    if (joined == NGX_OK) {
+        (void) ngx_http_strangler_zone_reclaim(z, z->gen, cycle->log);
+    }
+
     return ngx_http_strangler_guard_init_process(cycle, smcf);
+}
+
+
+static void
+ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_process_zone(cycle);
+
+    if (z != NULL) {
+        ngx_http_strangler_zone_leave(z);
+    }
+}
+
+
+/* the zone, in a process that serves requests */
+
+static ngx_http_strangler_zone_ctx_t *
+ngx_http_strangler_process_zone(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NULL;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_strangler_module);
+
+    return smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
 }

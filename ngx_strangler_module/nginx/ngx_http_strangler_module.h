@@ -44,6 +44,7 @@ typedef struct {
     ngx_http_complex_value_t       *force_if;       /* NULL: always */
     ngx_flag_t                      dispatch;       /* `strangler;` here */
     ngx_uint_t                      ambiguous_path;
+    ngx_flag_t                      api;            /* `strangler_api;` */
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -63,6 +64,7 @@ typedef struct {
     ngx_array_t                     apis;       /* `strangler_api` places */
     ngx_shm_zone_t                 *shm_zone;   /* strangler_zone */
     ngx_str_t                       state_file; /* strangler_state */
+    time_t                          keep_orphaned;  /* its parameter */
 
     /* shadowing (ngx_http_strangler_shadow*.c) */
     ngx_uint_t                      shadow_limit;     /* per worker */
@@ -127,13 +129,21 @@ ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 
 
 
-/* what became of a shadow: counted per route in the zone */
+/*
+ * What became of a shadow: counted per route in the zone.  A copy is sent
+ * or dropped; every copy sent ends in exactly one of the outcomes after
+ * SENT: sent = timed_out + matched + mismatched + failed + not_compared.
+ */
 typedef enum {
     NGX_HTTP_STRANGLER_SHADOW_SENT = 0,
     NGX_HTTP_STRANGLER_SHADOW_DROPPED,
     NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT,
     NGX_HTTP_STRANGLER_SHADOW_MATCHED,
     NGX_HTTP_STRANGLER_SHADOW_MISMATCHED,
+    /* a response, the shadow's or the client's, did not complete */
+    NGX_HTTP_STRANGLER_SHADOW_FAILED,
+    /* the shadow's response completed, `compare: off` */
+    NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED,
     NGX_HTTP_STRANGLER_SHADOW_NEVENTS
 } ngx_http_strangler_shadow_event_e;
 
@@ -171,6 +181,7 @@ ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
 /* the API (ngx_http_strangler_api.c) */
 char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
 
 /* shadowing (ngx_http_strangler_shadow.c, _difflog.c) */

@@ -43,7 +43,10 @@ static ngx_uint_t ngx_http_strangler_shadow_running(
     ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_timeout(ngx_event_t *ev);
-static void ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome);
+static ngx_uint_t ngx_http_strangler_shadow_compare(
+    ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_response(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side, strangler_response_t *resp);
 
@@ -515,9 +518,16 @@ ngx_http_strangler_shadow_primary_gone(void *data)
         return;
     }
 
-    if (s->compare && !s->side[NGX_HTTP_STRANGLER_PRIMARY].done) {
+    /* without a comparison, the client's response does not matter */
+
+    if (s->compare && !s->side[NGX_HTTP_STRANGLER_PRIMARY].done
+        && !s->over)
+    {
         /* the client's response never completed: nothing to compare */
-        s->over = 1;
+        ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                      "strangler: shadow of \"%V %V\": the client's "
+                      "response did not complete", &s->method, &s->uri);
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
     }
 
     ngx_http_strangler_shadow_release(s);
@@ -565,7 +575,8 @@ ngx_http_strangler_shadow_closed(void *data)
             ngx_http_strangler_shadow_settle(s);
 
         } else {
-            s->over = 1;
+            ngx_http_strangler_shadow_over(s,
+                                           NGX_HTTP_STRANGLER_SHADOW_FAILED);
             ngx_http_strangler_shadow_detach(s);
         }
     }
@@ -598,6 +609,9 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
         return;
     }
 
+    /* no copy sent goes uncounted */
+    ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
+
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
     }
@@ -627,6 +641,7 @@ ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
 static void
 ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s)
 {
+    ngx_uint_t                     outcome;
     ngx_http_strangler_capture_t  *shadow;
 
     shadow = &s->side[NGX_HTTP_STRANGLER_SHADOW];
@@ -650,14 +665,33 @@ ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s)
             return;
         }
 
-        ngx_http_strangler_shadow_compare(s);
+        outcome = ngx_http_strangler_shadow_compare(s);
+
+    } else {
+        outcome = NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED;
     }
 
     /* the timer still bounds the shadow's request, if it goes on */
 
-    s->over = 1;
+    ngx_http_strangler_shadow_over(s, outcome);
 
     ngx_http_strangler_shadow_detach(s);
+}
+
+
+/* the shadow's one outcome: the first one set counts */
+
+static void
+ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome)
+{
+    if (s->over) {
+        return;
+    }
+
+    s->over = 1;
+
+    ngx_http_strangler_count_shadow(&s->decided, outcome);
 }
 
 
@@ -676,10 +710,8 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
     ngx_http_strangler_shadow_settle(s);
 
     if (!s->over) {
-        s->over = 1;
-
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
+        ngx_http_strangler_shadow_over(s,
+                                       NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
 
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" timed out",
@@ -711,9 +743,10 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
  * The candidate's answer against the primary's; with a noise copy, the
  * primary's against its second answer first, so that the verdict on each
  * field (ngx_http_strangler_fields.c) weighs this request's noise too.
+ * MATCHED, MISMATCHED, or FAILED when out of memory.
  */
 
-static void
+static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
     ngx_uint_t             n, real;
@@ -722,7 +755,7 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     diffs = ngx_palloc(s->pool, 2 * sizeof(strangler_diffs_t));
     if (diffs == NULL) {
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_FAILED;
     }
 
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_PRIMARY,
@@ -749,13 +782,11 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                       &s->method, &s->uri, s->location,
                       n ? " but for noise" : "");
 
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_MATCHED);
         if (n) {
             ngx_http_strangler_diff_log_write(s, diffs);
         }
 
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_MATCHED;
     }
 
     ngx_log_error(NGX_LOG_INFO, s->log, 0,
@@ -763,10 +794,9 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                   "%ui differences, %ui of them noise", &s->method, &s->uri,
                   s->location, n, n - real);
 
-    ngx_http_strangler_count_shadow(&s->decided,
-                                    NGX_HTTP_STRANGLER_SHADOW_MISMATCHED);
-
     ngx_http_strangler_diff_log_write(s, diffs);
+
+    return NGX_HTTP_STRANGLER_SHADOW_MISMATCHED;
 }
 
 

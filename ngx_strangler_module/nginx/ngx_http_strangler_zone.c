@@ -7,10 +7,11 @@
  *
  * Each route of each loaded table has a block in the zone, found by the
  * table's file and the route's name, so a reload finds its counters and
- * override again.  The search happens once, when the zone is initialised:
- * every table's routes are bound to their blocks then, and a request finds
- * its block by route->index.  Counters are atomics; the mutex is taken only
- * to add blocks and to change overrides.
+ * override again (blocks no running configuration has are freed:
+ * ngx_http_strangler_zone_reclaim.c).  The search happens once, when the
+ * zone is initialised: every table's routes are bound to their blocks
+ * then, and a request finds its block by route->index.  Counters are
+ * atomics; the mutex is taken only to add blocks and to change overrides.
  */
 
 
@@ -53,7 +54,8 @@ const char  *ngx_http_strangler_classes[NGX_HTTP_STRANGLER_NCLASSES] = {
 
 const char  *ngx_http_strangler_shadow_events[
                                         NGX_HTTP_STRANGLER_SHADOW_NEVENTS] = {
-    "sent", "dropped", "timed_out", "matched", "mismatched"
+    "sent", "dropped", "timed_out", "matched", "mismatched", "failed",
+    "not_compared"
 };
 
 
@@ -83,7 +85,8 @@ ngx_http_strangler_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (size < (ssize_t) (8 * ngx_pagesize)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[1]);
+                           "zone \"%V\" is too small: it needs at least "
+                           "%uzk", &value[1], 8 * ngx_pagesize / 1024);
         return NGX_CONF_ERROR;
     }
 
@@ -216,9 +219,14 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     z = shm_zone->data;
 
     if (oz) {
-        /* a reload: the zone keeps its counters and overrides */
+        /*
+         * A reload: the zone keeps its counters and overrides, and gives
+         * back what no configuration still running uses.
+         */
         z->sh = oz->sh;
         z->shpool = oz->shpool;
+
+        (void) ngx_http_strangler_zone_reclaim(z, oz->gen, shm_zone->shm.log);
 
         return ngx_http_strangler_zone_bind(z, shm_zone->shm.log);
     }
@@ -260,6 +268,11 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_http_strangler_zone_insert);
     ngx_queue_init(&z->sh->routes);
+    ngx_queue_init(&z->sh->procs);
+
+    /* a full zone is said once, with the size it needs, not per request */
+    z->shpool->log_nomem = 0;
+    z->sh->progress.started = ngx_time();
 
     len = sizeof(" in strangler_zone \"\"") + shm_zone->shm.name.len;
 
@@ -275,21 +288,28 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
 }
 
 
-/* find or add the block of every route of every table, and of "-" */
+/*
+ * Find or add the block of every route of every table, and of "-", each
+ * marked with this configuration's number.
+ */
 
 static ngx_int_t
 ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
 {
-    size_t                          r;
-    ngx_str_t                       name;
+    size_t                          r, more;
+    ngx_str_t                       name, *file;
     ngx_uint_t                      i;
     strangler_route_t              *route;
     ngx_http_strangler_table_t    **tables, *t;
     ngx_http_strangler_sh_route_t  *shr;
 
     tables = z->smcf->tables.elts;
+    file = NULL;
+    more = 0;
 
     ngx_shmtx_lock(&z->shpool->mutex);
+
+    z->gen = ++z->sh->gen;
 
     for (i = 0; i < z->smcf->tables.nelts; i++) {
         t = tables[i];
@@ -306,35 +326,61 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                 ngx_str_set(&name, STRANGLER_DEFAULT_ROUTE);
             }
 
-            shr = ngx_http_strangler_zone_add(z, &t->file, &name);
-            if (shr == NULL) {
-                ngx_shmtx_unlock(&z->shpool->mutex);
+            /* once full, what the rest would take is summed up */
+            shr = file ? ngx_http_strangler_zone_lookup(z, &t->file, &name)
+                       : ngx_http_strangler_zone_add(z, &t->file, &name);
 
-                ngx_log_error(NGX_LOG_EMERG, log, 0,
-                              "strangler_zone \"%V\" is too small for the "
-                              "routes of \"%V\"", &z->name, &t->file);
-                return NGX_ERROR;
+            if (shr == NULL) {
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_route_t)
+                            + t->file.len + name.len);
+                file = file ? file : &t->file;
+                continue;
             }
 
+            shr->bound = z->gen;
             t->bindings[r].shr = shr;
 
-            if (route
-                && (ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK
+            if (route == NULL) {
+                continue;
+            }
+
+            if (!route->guard.enabled || shr->guard) {
+                (void) ngx_http_strangler_guard_bind(z, shr, route);
+
+            } else if (file
+                       || ngx_http_strangler_guard_bind(z, shr, route)
+                          != NGX_OK)
+            {
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_guard_t));
+                file = file ? file : &t->file;
+            }
+
+            /* a compared route's field statistics */
+
+            if (ngx_http_strangler_fields_is_needed(shr, route)
+                && (file
                     || ngx_http_strangler_fields_bind(z, shr, route)
                        != NGX_OK))
             {
-                ngx_shmtx_unlock(&z->shpool->mutex);
-
-                ngx_log_error(NGX_LOG_EMERG, log, 0,
-                              "strangler_zone \"%V\" is too small for the "
-                              "guards and field statistics of \"%V\"",
-                              &z->name, &t->file);
-                return NGX_ERROR;
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_fields_t));
+                file = file ? file : &t->file;
             }
         }
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (file) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_zone \"%V\" is too small for the routes "
+                      "and guards of \"%V\": it needs at least %uzk",
+                      &z->name, file,
+                      ngx_http_strangler_zone_need(z, more) / 1024);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -643,6 +689,9 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    ngx_http_strangler_progress_count(b->zone, ctx->table,
+                                      ctx->decision.backend);
+
     status = r->err_status ? r->err_status : r->headers_out.status;
 
     /* an upgraded connection's time is its session's, not a response's */
@@ -778,6 +827,11 @@ ngx_http_strangler_backend_block(ngx_http_strangler_binding_t *b,
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (shb == NULL) {
+        ngx_http_strangler_zone_full(b->zone,
+                           ngx_http_strangler_zone_block(
+                               sizeof(ngx_http_strangler_sh_backend_t)
+                               + name->len),
+                           ngx_cycle->log);
         return NULL;
     }
 

@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_progress.h"
 
 #include <jansson.h>
 
@@ -24,6 +25,9 @@
 
 /* response status classes: 1xx .. 5xx, status / 100 - 1 */
 #define NGX_HTTP_STRANGLER_NCLASSES   5
+
+/* how long the override of a route gone from the table is kept: 7 days */
+#define NGX_HTTP_STRANGLER_KEEP_ORPHANED  (7 * 24 * 60 * 60)
 
 /* the fields of an override; a patch says which ones it sets */
 #define NGX_HTTP_STRANGLER_OV_READS   0x01
@@ -63,12 +67,18 @@ typedef struct {
 } ngx_http_strangler_override_rec_t;
 
 
-/* a route of one table file, by (file, name); never freed */
+/*
+ * A route of one table file, by (file, name).  Freed only once no
+ * configuration that a live process runs has the route, and it has no
+ * override (ngx_http_strangler_zone_reclaim.c).
+ */
 typedef struct {
     ngx_rbtree_node_t                   node;        /* key: file, name */
     ngx_queue_t                         queue;
     ngx_str_t                           file;
     ngx_str_t                           name;
+    ngx_uint_t                          bound;       /* newest config */
+    time_t                              orphaned;    /* 0: in a table */
     ngx_atomic_t                        generation;  /* of the override */
     ngx_http_strangler_override_rec_t  *override;    /* NULL: none */
     ngx_http_strangler_sh_backend_t    *backends;
@@ -82,16 +92,35 @@ typedef struct {
 } ngx_http_strangler_sh_route_t;
 
 
+/* a worker process and the configuration it runs */
+typedef struct {
+    ngx_queue_t                         queue;
+    ngx_pid_t                           pid;
+    ngx_uint_t                          gen;
+} ngx_http_strangler_sh_proc_t;
+
+
 typedef struct {
     ngx_rbtree_t                        rbtree;
     ngx_rbtree_node_t                   sentinel;
     ngx_queue_t                         routes;
+    ngx_queue_t                         procs;        /* of sh_proc_t */
+    ngx_uint_t                          gen;          /* configs bound */
     ngx_atomic_t                        generation;   /* of any override */
     ngx_atomic_t                        state_seq;    /* snapshots taken */
     ngx_atomic_t                        state_landed; /* newest written */
     ngx_atomic_t                        shadows;      /* in flight, all */
     ngx_atomic_t                        shadows_high; /* in one worker */
     ngx_atomic_t                        diff_dropped; /* diff log lines */
+    ngx_atomic_t                        alloc_failures;
+    ngx_atomic_t                        reclaimed;    /* route blocks */
+    ngx_uint_t                          full_logged;
+
+    /* the one change being written to the state file */
+    ngx_pid_t                           writer;       /* 0: none */
+    time_t                              writer_since;
+    ngx_uint_t                          save_again;
+    ngx_http_strangler_sh_progress_t    progress;
 } ngx_http_strangler_shctx_t;
 
 
@@ -100,6 +129,7 @@ typedef struct {
     ngx_slab_pool_t                    *shpool;
     ngx_http_strangler_main_conf_t     *smcf;
     ngx_str_t                           name;
+    ngx_uint_t                          gen;     /* this configuration's */
 } ngx_http_strangler_zone_ctx_t;
 
 
@@ -135,6 +165,15 @@ ngx_int_t ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_override_rec_t *patch,
     ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool);
+ngx_int_t ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_uint_t fields,
+    ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool,
+    ngx_http_strangler_override_rec_t **staged);
+void ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *staged);
 json_t *ngx_http_strangler_override_json(
     ngx_http_strangler_override_rec_t *ov);
 int ngx_http_strangler_json_set_str(json_t *obj, const char *key,
@@ -144,16 +183,55 @@ ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_lookup(
 ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_add(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
 
+/* ngx_http_strangler_zone_reclaim.c */
+ngx_int_t ngx_http_strangler_zone_join(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+void ngx_http_strangler_zone_leave(ngx_http_strangler_zone_ctx_t *z);
+ngx_uint_t ngx_http_strangler_zone_reclaim(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t own, ngx_log_t *log);
+void ngx_http_strangler_zone_full(ngx_http_strangler_zone_ctx_t *z,
+    size_t more, ngx_log_t *log);
+size_t ngx_http_strangler_zone_need(ngx_http_strangler_zone_ctx_t *z,
+    size_t more);
+size_t ngx_http_strangler_zone_used(ngx_http_strangler_zone_ctx_t *z);
+size_t ngx_http_strangler_zone_block(size_t size);
+ngx_uint_t ngx_http_strangler_zone_is_alive(ngx_pid_t pid);
+
 /* ngx_http_strangler_override.c */
 void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr);
+
+/* ngx_http_strangler_progress.c */
+void ngx_http_strangler_progress_count(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_table_t *t, int backend);
+ngx_int_t ngx_http_strangler_progress_figures(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t,
+    ngx_pool_t *pool, ngx_http_strangler_progress_t *p);
+ngx_uint_t ngx_http_strangler_progress_history(
+    ngx_http_strangler_zone_ctx_t *z,
+    uint64_t served[][NGX_HTTP_STRANGLER_SERVED_COUNT], time_t *first);
+ngx_int_t ngx_http_strangler_progress_override(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *ov, ngx_pool_t *pool);
+ngx_uint_t ngx_http_strangler_route_stage(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, ngx_http_strangler_override_rec_t *ov,
+    ngx_uint_t *split);
+const char *ngx_http_strangler_stage_name(ngx_uint_t stage);
+const char *ngx_http_strangler_served_name(ngx_uint_t served);
 
 /* ngx_http_strangler_state.c */
 ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
 ngx_int_t ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_http_strangler_file_done_pt done,
-    void *data);
+    ngx_http_strangler_sh_route_t *staged_shr,
+    ngx_http_strangler_override_rec_t *staged, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data);
+ngx_int_t ngx_http_strangler_state_lock_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+void ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+void ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
 
 
 #endif /* NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_ */

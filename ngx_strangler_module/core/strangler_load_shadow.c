@@ -430,12 +430,10 @@ strangler_shadow_paths(strangler_loader_t *ld, yaml_node_t *value,
         s = &list->items[i];
         off = 0;
 
-        if (headers && s->len >= 7 && memcmp(s->data, "header:", 7) == 0) {
-            why = strangler_load_is_token(s->data + 7, s->len - 7)
-                  ? NULL : "bad header name";
-            off = 7;
+        if (headers) {
+            why = strangler_shadow_ignore_check(s, &off);
 
-        } else if (headers || (s->len && s->data[0] == '$')) {
+        } else if (s->len && s->data[0] == '$') {
             why = strangler_shadow_json_path(s, &off);
 
         } else {
@@ -448,6 +446,27 @@ strangler_shadow_paths(strangler_loader_t *ld, yaml_node_t *value,
                                     strangler_quote(*s), why);
         }
     }
+}
+
+
+/*
+ * An ignore rule, of the table or of the API: "header:Name" or a JSON
+ * path.  Returns NULL, or why not with *offset where.
+ */
+
+const char *
+strangler_shadow_ignore_check(const strangler_str_t *s, size_t *offset)
+{
+    *offset = 0;
+
+    if (s->len >= 7 && memcmp(s->data, "header:", 7) == 0) {
+        *offset = 7;
+
+        return strangler_load_is_token(s->data + 7, s->len - 7)
+               ? NULL : "bad header name";
+    }
+
+    return strangler_shadow_json_path(s, offset);
 }
 
 

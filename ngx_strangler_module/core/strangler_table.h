@@ -394,6 +394,8 @@ uint32_t strangler_percent_to_ppm(double percent);
 double strangler_ppm_to_percent(uint32_t ppm);
 const char *strangler_rule_name(strangler_rule_t rule);
 const char *strangler_compare_name(strangler_compare_t compare);
+const char *strangler_shadow_ignore_check(const strangler_str_t *s,
+    size_t *offset);
 uint64_t strangler_hash(const char *data, size_t len);
 
 

@@ -71,6 +71,10 @@ typedef struct {
 ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api.c: a PUT's JSON body; 0, or a status and *err */
+ngx_uint_t ngx_http_strangler_api_read_json(ngx_http_request_t *r,
+    json_t **json, u_char **err);
+
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
@@ -117,6 +121,8 @@ void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
 ngx_int_t ngx_http_strangler_api_diffs(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 void ngx_http_strangler_metrics_fields(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_ignore(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_progress.c */

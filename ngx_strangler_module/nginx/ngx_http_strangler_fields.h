@@ -23,6 +23,7 @@
 #define NGX_HTTP_STRANGLER_FIELD_LEN     128  /* a field's name, with NUL */
 #define NGX_HTTP_STRANGLER_EXAMPLES      5
 #define NGX_HTTP_STRANGLER_EXAMPLE_LEN   48   /* a request id, with NUL */
+#define NGX_HTTP_STRANGLER_IGNORES       16   /* runtime ignore rules */
 
 
 typedef struct {
@@ -54,6 +55,20 @@ typedef struct ngx_http_strangler_sh_fields_s {
     ngx_atomic_t                        nfields;     /* slots taken */
     time_t                              since;       /* last reset */
     ngx_http_strangler_sh_field_t       field[NGX_HTTP_STRANGLER_FIELDS];
+
+    /*
+     * Runtime ignore rules (PUT routes/NAME/ignore): staged while the state
+     * file is written, then installed; `ignore_gen` is odd while they
+     * change, so that a comparison reads them whole without the lock.
+     */
+    ngx_atomic_t                        ignore_gen;
+    ngx_uint_t                          nignore;
+    u_char                              ignore[NGX_HTTP_STRANGLER_IGNORES]
+                                              [NGX_HTTP_STRANGLER_FIELD_LEN];
+    ngx_uint_t                          staging;
+    ngx_uint_t                          nstaged;
+    u_char                              staged[NGX_HTTP_STRANGLER_IGNORES]
+                                              [NGX_HTTP_STRANGLER_FIELD_LEN];
 } ngx_http_strangler_sh_fields_t;
 
 
@@ -68,6 +83,20 @@ json_t *ngx_http_strangler_fields_json(ngx_http_strangler_sh_fields_t *f,
     const strangler_route_t *route);
 void ngx_http_strangler_fields_reset(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_fields_t *f);
+
+
+/* ngx_http_strangler_ignore.c: runtime ignore rules */
+ngx_int_t ngx_http_strangler_ignore_change(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f, json_t *add, json_t *remove,
+    ngx_pool_t *pool, u_char **err);
+void ngx_http_strangler_ignore_install(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f);
+void ngx_http_strangler_ignore_unstage(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f);
+json_t *ngx_http_strangler_ignore_json(ngx_http_strangler_sh_fields_t *f,
+    ngx_uint_t staged);
+ngx_int_t ngx_http_strangler_ignore_restore(ngx_http_strangler_sh_fields_t *f,
+    json_t *paths);
 
 
 #endif /* NGX_HTTP_STRANGLER_FIELDS_H_INCLUDED_ */

@@ -749,9 +749,10 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
 static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
-    ngx_uint_t             n, real;
-    strangler_diffs_t     *diffs, *noise;
-    strangler_response_t   primary, shadow, secondary;
+    ngx_uint_t                 n, real;
+    strangler_diffs_t         *diffs, *noise;
+    strangler_response_t       primary, shadow, secondary;
+    const strangler_shadow_t  *conf;
 
     diffs = ngx_palloc(s->pool, 2 * sizeof(strangler_diffs_t));
     if (diffs == NULL) {
@@ -762,16 +763,19 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                                        &primary);
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SHADOW, &shadow);
 
+    /* the table's ignore rules, and those the API added */
+    conf = ngx_http_strangler_ignore_conf(s);
+
     noise = NULL;
 
     if (s->ncopies > 1 && s->side[NGX_HTTP_STRANGLER_SECONDARY].done) {
         noise = &diffs[1];
         ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SECONDARY,
                                            &secondary);
-        (void) strangler_compare(s->conf, &primary, &secondary, noise);
+        (void) strangler_compare(conf, &primary, &secondary, noise);
     }
 
-    n = strangler_compare(s->conf, &primary, &shadow, diffs);
+    n = strangler_compare(conf, &primary, &shadow, diffs);
     real = ngx_http_strangler_fields_count(s, diffs, noise);
 
     /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */

@@ -737,6 +737,13 @@ ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z,
         return NULL;
     }
 
+    /* the runtime ignore rules, when there are (PUT routes/NAME/ignore) */
+
+    if (json_array_size(ignore) == 0) {
+        json_decref(ignore);
+        return json_pack("{s:i, s:o}", "version", 1, "overrides", list);
+    }
+
     return json_pack("{s:i, s:o, s:o}", "version", 1, "overrides", list,
                      "ignore", ignore);
 }

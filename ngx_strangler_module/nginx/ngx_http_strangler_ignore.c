@@ -297,6 +297,7 @@ ngx_http_strangler_ignore_conf(ngx_http_strangler_shadow_t *s)
     }
 
     f = b->shr->fields;
+    n = 0;
 
     for (tries = 0; tries < 8; tries++) {
         gen = f->ignore_gen;

@@ -327,8 +327,10 @@ ngx_http_strangler_ignore_conf(ngx_http_strangler_shadow_t *s)
 
     *conf = *s->conf;
 
-    ngx_memcpy(items, s->conf->ignore.items,
-               s->conf->ignore.n * sizeof(strangler_str_t));
+    if (s->conf->ignore.n) {
+        ngx_memcpy(items, s->conf->ignore.items,
+                   s->conf->ignore.n * sizeof(strangler_str_t));
+    }
 
     for (i = 0; i < n; i++) {
         rules[i][NGX_HTTP_STRANGLER_FIELD_LEN - 1] = '\0';

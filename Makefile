@@ -172,7 +172,7 @@ ASAN_RUN_OPTIONS = detect_leaks=1:abort_on_error=1:exitcode=0:log_path=$(ASAN_LO
 
 test-asan: deps asan cli
 	@mk/deps.sh test
-	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 777 $(ASAN_LOGS)
 	$(TEST_ENV) TEST_NGINX_BINARY=$(CURDIR)/$(ASAN_NGINX) \
 	    TEST_NGINX_LOAD_MODULES= STRANGLER_CLI=$(CURDIR)/$(CLI) \
 	    ASAN_OPTIONS=$(ASAN_RUN_OPTIONS) \

@@ -244,7 +244,8 @@ RELOAD_ASAN_LOGS = $(CURDIR)/$(BUILD)/asan-logs-reload
 
 reload-load-asan: deps asan
 	@mk/deps.sh test bench
-	@rm -rf $(RELOAD_ASAN_LOGS) && mkdir -p $(RELOAD_ASAN_LOGS)
+	@rm -rf $(RELOAD_ASAN_LOGS) && mkdir -p $(RELOAD_ASAN_LOGS) \
+	    && chmod 777 $(RELOAD_ASAN_LOGS)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(RELOAD_ASAN_LOGS)/san \
 	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp \
 	    PATH=/usr/sbin:$$PATH \

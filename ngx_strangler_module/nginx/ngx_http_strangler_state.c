@@ -774,7 +774,7 @@ ngx_http_strangler_state_ignore(ngx_http_strangler_zone_ctx_t *z)
         shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
         f = shr->fields;
 
-        if (f == NULL || (f->nignore == 0 && !(f->staging && f->nstaged))) {
+        if (f == NULL || (f->staging ? f->nstaged : f->nignore) == 0) {
             continue;
         }
 

@@ -10,7 +10,11 @@
 #   - the init cycle's pool, made by main() and not destroyed when main()
 #     returns early (nginx -t, nginx -s reload, a configuration error);
 #   - the connections and events ngx_event_process_init() allocates, never
-#     freed when a worker or a single process exits.
+#     freed when a worker or a single process exits;
+#   - PCRE2 code that ngx_http_regex_compile() (rewrite, regex locations)
+#     allocates through ngx_regex_malloc() and never frees: reported by
+#     workers with master_process on, whose reports are written since the
+#     log directory became writable to them.
 # UBSan reports in nginx's own sources are suppressed at run time instead,
 # by tests/sanitizers/ubsan.supp.
 use strict;
@@ -51,5 +55,9 @@ sub nginx_own {
     return 1 if @f >= 4 && $f[1] eq 'ngx_memalign'
                 && $f[2] eq 'ngx_create_pool' && $f[3] eq 'main';
     return 1 if grep { $_ eq 'ngx_event_process_init' } @f[1 .. 2];
+    return 1 if @f >= 4 && $f[1] eq 'ngx_alloc'
+                && $f[2] eq 'ngx_regex_malloc'
+                && grep({ $_ eq 'ngx_http_regex_compile' } @f[3 .. $#f])
+                && !grep { /strangler/ } @f;
     return 0;
 }

@@ -57,6 +57,11 @@ static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
 static ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now);
+static ngx_int_t ngx_http_strangler_api_by(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
@@ -621,19 +626,27 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
 
 
 /*
- * Change the override, log it, save the state, and answer once the state
- * file holds it: a 200 means the change survives a restart.
+ * The one path of every change of an override: with strangler_etcd, etcd
+ * takes it first and this host applies it once etcd accepted it; without,
+ * the zone takes it.  Then the change is logged, the state saved, and the
+ * answer sent once the state file holds it: a 200 means the change
+ * survives a restart.
  */
 
 static ngx_int_t
 ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_str_t                          *state;
     ngx_http_strangler_override_rec_t   old, now;
 
-    ctx->patch.by = r->connection->addr_text;
-    ctx->patch.at = ngx_time();
+    if (ngx_http_strangler_api_by(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->zone->smcf->etcd) {
+        return ngx_http_strangler_etcd_write(r, ctx,
+                                             ngx_http_strangler_api_applied);
+    }
 
     if (ngx_http_strangler_override_patch(ctx->zone, ctx->binding->shr,
                                           ctx->fields, &ctx->patch, &old,
@@ -646,11 +659,53 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
                                             &ctx->zone->name);
     }
 
+    return ngx_http_strangler_api_applied(r, ctx, &old, &now);
+}
+
+
+/* who and when: the client, and with etcd the host that took it too */
+
+static ngx_int_t
+ngx_http_strangler_api_by(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_str_t  *addr;
+
+    addr = &r->connection->addr_text;
+
+    ctx->patch.by = *addr;
+    ctx->patch.at = ngx_time();
+
+    if (ctx->zone->smcf->etcd == NULL) {
+        return NGX_OK;
+    }
+
+    ctx->patch.by.data = ngx_pnalloc(r->pool, addr->len + sizeof(" on ") - 1
+                                              + ngx_cycle->hostname.len);
+    if (ctx->patch.by.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->patch.by.len = ngx_sprintf(ctx->patch.by.data, "%V on %V", addr,
+                                    &ngx_cycle->hostname)
+                        - ctx->patch.by.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_applied(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now)
+{
+    ngx_str_t  *state;
+
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "strangler: route \"%V\" %s by %V: override %s -> %s",
-                  &ctx->name, ctx->action, &r->connection->addr_text,
-                  ngx_http_strangler_api_override_text(r->pool, &old),
-                  ngx_http_strangler_api_override_text(r->pool, &now));
+                  &ctx->name, ctx->action, &ctx->patch.by,
+                  ngx_http_strangler_api_override_text(r->pool, old),
+                  ngx_http_strangler_api_override_text(r->pool, now));
 
     state = &ctx->zone->smcf->state_file;
 

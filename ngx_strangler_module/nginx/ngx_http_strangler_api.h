@@ -36,6 +36,20 @@ typedef struct {
 } ngx_http_strangler_api_ctx_t;
 
 
+/* the rest of a change once it applies: log, state file, answer */
+typedef ngx_int_t (*ngx_http_strangler_api_applied_pt)(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now);
+
+
+/* ngx_http_strangler_etcd.c: the change goes through etcd first */
+ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx,
+    ngx_http_strangler_api_applied_pt applied);
+json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
+ngx_int_t ngx_http_strangler_etcd_metrics(ngx_http_strangler_main_conf_t *smcf,
+    ngx_buf_t **out, ngx_pool_t *pool);
+
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);

@@ -67,7 +67,7 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     size_t                       i;
-    json_t                      *routes, *backends, *state;
+    json_t                      *routes, *backends, *state, *root;
     ngx_str_t                   *file;
     ngx_http_strangler_table_t  *t;
 
@@ -99,7 +99,7 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
     state = file->len ? json_stringn((char *) file->data, file->len)
                       : json_null();
 
-    return json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
+    root = json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
                      "table",
                        "file", t->file.data, t->file.len,
                        "sha256", t->core->sha256,
@@ -111,6 +111,16 @@ ngx_http_strangler_report_status(ngx_http_request_t *r,
                      "state_file", state,
                      "routes", routes,
                      "default", ngx_http_strangler_report_default(r, ctx));
+
+    if (root && ctx->zone->smcf->etcd
+        && json_object_set_new(root, "fleet",
+                               ngx_http_strangler_etcd_status(ctx->zone->smcf)))
+    {
+        json_decref(root);
+        root = NULL;
+    }
+
+    return root;
 }
 
 
@@ -439,7 +449,8 @@ ngx_chain_t *
 ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_http_strangler_text_t  out;
+    ngx_buf_t                  *fleet;
+    ngx_http_strangler_text_t   out;
 
     ngx_memzero(&out, sizeof(ngx_http_strangler_text_t));
     out.pool = r->pool;
@@ -455,6 +466,17 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
         "# TYPE strangler_table_loaded_timestamp_seconds gauge\n"
         "strangler_table_loaded_timestamp_seconds{sha256=\"%s\"} %T\n",
         ctx->table->core->sha256, ctx->table->loaded);
+
+    if (ctx->zone->smcf->etcd) {
+        if (ngx_http_strangler_etcd_metrics(ctx->zone->smcf, &fleet, r->pool)
+            != NGX_OK)
+        {
+            return NULL;
+        }
+
+        ngx_http_strangler_text(&out, "%*s", fleet->last - fleet->pos,
+                                fleet->pos);
+    }
 
     return out.failed ? NULL : out.first;
 }

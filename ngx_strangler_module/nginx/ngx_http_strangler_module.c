@@ -17,6 +17,7 @@ static char *ngx_http_strangler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_strangler_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_strangler_init_process(ngx_cycle_t *cycle);
+static void ngx_http_strangler_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_strangler_commands[] = {
@@ -84,6 +85,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       offsetof(ngx_http_strangler_main_conf_t, compare_max_body),
       NULL },
 
+    { ngx_string("strangler_etcd"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_etcd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_diff_log"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_strangler_diff_log,
@@ -120,7 +128,7 @@ ngx_module_t  ngx_http_strangler_module = {
     ngx_http_strangler_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_strangler_exit_process,       /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -243,6 +251,7 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK
         || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
     {
         return NGX_ERROR;
@@ -282,6 +291,23 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_strangler_override_prune(cycle, smcf, z);
+    ngx_http_strangler_etcd_start(cycle, smcf);
 
     return NGX_OK;
+}
+
+
+/* the watching worker lets go of etcd's watch before it exits */
+
+static void
+ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_strangler_module);
+
+    if (smcf && ngx_http_strangler_zone_ctx(smcf)) {
+        ngx_http_strangler_etcd_stop(cycle, smcf);
+    }
 }

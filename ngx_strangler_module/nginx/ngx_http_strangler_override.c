@@ -178,28 +178,7 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
         return NGX_ERROR;
     }
 
-    if (cur) {
-        next = *cur;
-
-    } else {
-        ngx_memzero(&next, sizeof(ngx_http_strangler_override_rec_t));
-        next.sample_ppm = -1;
-    }
-
-    if (fields & NGX_HTTP_STRANGLER_OV_READS) {
-        next.reads = patch->reads;
-    }
-
-    if (fields & NGX_HTTP_STRANGLER_OV_OWNER) {
-        next.owner = patch->owner;
-    }
-
-    if (fields & NGX_HTTP_STRANGLER_OV_SAMPLE) {
-        next.sample_ppm = patch->sample_ppm;
-    }
-
-    next.by = patch->by;
-    next.at = patch->at;
+    ngx_http_strangler_override_merge(cur, fields, patch, &next);
 
     stored = NULL;
 
@@ -233,6 +212,103 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/* `next` is `cur` (NULL: none) with the `fields` of `patch` */
+
+void
+ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
+    ngx_uint_t fields, ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *next)
+{
+    if (cur) {
+        *next = *cur;
+
+    } else {
+        ngx_memzero(next, sizeof(ngx_http_strangler_override_rec_t));
+        next->sample_ppm = -1;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_READS) {
+        next->reads = patch->reads;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_OWNER) {
+        next->owner = patch->owner;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_SAMPLE) {
+        next->sample_ppm = patch->sample_ppm;
+    }
+
+    next->by = patch->by;
+    next->at = patch->at;
+}
+
+
+/*
+ * strangler_etcd's path: a route's whole override becomes `rec` (none when
+ * it sets nothing), as etcd held it at `revision` with the key's
+ * `mod_revision` (0: no key), unless the route holds a later revision
+ * already (the API applies its own writes before the watch brings them
+ * back); `force` (a full read of etcd) replaces whatever it held.
+ * NGX_DECLINED: stale, nothing changed.
+ */
+
+ngx_int_t
+ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
+    int64_t mod_revision, int64_t revision, ngx_uint_t force)
+{
+    ngx_http_strangler_override_rec_t  *stored;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    if (!force && revision <= shr->etcd_applied) {
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    stored = NULL;
+
+    if (rec->reads.len || rec->owner.len || rec->sample_ppm >= 0) {
+        stored = ngx_http_strangler_override_store(z->shpool, rec);
+        if (stored == NULL) {
+            ngx_shmtx_unlock(&z->shpool->mutex);
+            return NGX_ERROR;
+        }
+    }
+
+    if (shr->override) {
+        ngx_slab_free_locked(z->shpool, shr->override);
+    }
+
+    shr->override = stored;
+    shr->etcd_applied = revision;
+    shr->etcd_mod = mod_revision;
+
+    ngx_http_strangler_override_changed(z, shr);
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* the override's mod_revision in etcd as this host last saw it */
+
+int64_t
+ngx_http_strangler_override_etcd_mod(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr)
+{
+    int64_t  mod;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    mod = shr->etcd_mod;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return mod;
 }
 
 

@@ -74,7 +74,21 @@ typedef struct {
     ngx_http_strangler_sh_backend_t    *backends;
     ngx_atomic_t                        shadow[
                                          NGX_HTTP_STRANGLER_SHADOW_NEVENTS];
+    int64_t                             etcd_applied; /* event revision */
+    int64_t                             etcd_mod;  /* key's; 0: absent */
 } ngx_http_strangler_sh_route_t;
+
+
+/* strangler_etcd: the watching worker and what it saw (_etcd_watch.c) */
+typedef struct {
+    ngx_atomic_t                        holder;     /* pid; 0: none */
+    ngx_atomic_t                        beat;       /* monotonic ms */
+    ngx_atomic_t                        connected;
+    ngx_atomic_t                        endpoint;   /* index in use */
+    ngx_atomic_t                        revision;   /* applied */
+    ngx_atomic_t                        event_at;   /* unix s; 0: none */
+    ngx_atomic_t                        lost_at;    /* unix ms; 0: not */
+} ngx_http_strangler_etcd_sh_t;
 
 
 typedef struct {
@@ -84,6 +98,7 @@ typedef struct {
     ngx_atomic_t                        generation;   /* of any override */
     ngx_atomic_t                        state_seq;    /* snapshots taken */
     ngx_atomic_t                        state_landed; /* newest written */
+    ngx_http_strangler_etcd_sh_t        etcd;
 } ngx_http_strangler_shctx_t;
 
 
@@ -138,6 +153,14 @@ ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_add(
 
 /* ngx_http_strangler_override.c */
 void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr);
+void ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
+    ngx_uint_t fields, ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *next);
+ngx_int_t ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
+    int64_t mod_revision, int64_t revision, ngx_uint_t force);
+int64_t ngx_http_strangler_override_etcd_mod(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr);
 
 /* ngx_http_strangler_state.c */

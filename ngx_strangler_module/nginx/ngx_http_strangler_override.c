@@ -252,8 +252,8 @@ ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
  * it sets nothing), as etcd held it at `revision` with the key's
  * `mod_revision` (0: no key), unless the route holds a later revision
  * already (the API applies its own writes before the watch brings them
- * back); `force` (a full read of etcd) replaces whatever it held.
- * NGX_DECLINED: stale, nothing changed.
+ * back); `force` (a full read of etcd) replaces whatever it held.  A NULL
+ * `rec` only records the revisions.  NGX_DECLINED: stale, nothing changed.
  */
 
 ngx_int_t
@@ -268,6 +268,15 @@ ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
     if (!force && revision <= shr->etcd_applied) {
         ngx_shmtx_unlock(&z->shpool->mutex);
         return NGX_DECLINED;
+    }
+
+    if (rec == NULL) {
+        /* seen but not applied: a value that is no valid override here */
+        shr->etcd_applied = revision;
+        shr->etcd_mod = mod_revision;
+
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NGX_OK;
     }
 
     stored = NULL;

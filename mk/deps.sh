@@ -8,7 +8,8 @@ set -e
 
 pkgs_build="gcc make libc6-dev nginx nginx-dev libpcre2-dev libyaml-dev
             libjansson-dev zlib1g-dev libssl-dev"
-pkgs_test="libtest-base-perl curl valgrind"
+pkgs_test="libtest-base-perl curl valgrind
+           etcd-server etcd-client"   # etcd: tests/060-fleet.t
 pkgs_asan="libpcre2-dev zlib1g-dev libssl-dev"
 pkgs_bench="wrk haproxy hyperfine"
 pkgs_fuzz="clang libclang-rt-14-dev"

@@ -239,9 +239,9 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
 
         if (rc == NGX_DECLINED) {
             ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "strangler: etcd key \"%V" NGX_HTTP_STRANGLER_ETCD_ROUTES
-                          "%V\" is not a valid override for \"%V\": %s; "
-                          "ignored", &ecf->prefix, &kv->name,
+                          "strangler: etcd key \"%V"
+                          NGX_HTTP_STRANGLER_ETCD_ROUTES "%V\" is not a "
+                          "valid override for \"%V\": %s; ignored", &ecf->prefix, &kv->name,
                           &tables[i]->file, err);
 
             /* seen all the same: a write may replace it */
@@ -287,7 +287,8 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
 
 ngx_int_t
 ngx_http_strangler_etcd_write(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_api_applied_pt applied)
+    ngx_http_strangler_api_ctx_t *ctx,
+    ngx_http_strangler_api_applied_pt applied)
 {
     json_t                           *body;
     int64_t                           mod;

@@ -241,8 +241,8 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
             ngx_log_error(NGX_LOG_WARN, log, 0,
                           "strangler: etcd key \"%V"
                           NGX_HTTP_STRANGLER_ETCD_ROUTES "%V\" is not a "
-                          "valid override for \"%V\": %s; ignored", &ecf->prefix, &kv->name,
-                          &tables[i]->file, err);
+                          "valid override for \"%V\": %s; ignored",
+                          &ecf->prefix, &kv->name, &tables[i]->file, err);
 
             /* seen all the same: a write may replace it */
             (void) ngx_http_strangler_override_replace(ecf->zone, b->shr,

@@ -308,6 +308,20 @@ ok eventually(sub {
 is $st, 200, 'B changes the route';
 ok serves('A', "monolith\n"), 'A sees it through its new watcher';
 
+# -- a reload: the old watcher lets go, a new worker takes over -------------
+
+$watcher = fleet('A')->{watcher_pid};
+is nginx('A', '-s', 'reload'), 0, 'A reloads';
+ok eventually(sub {
+        my $w = fleet('A')->{watcher_pid};
+        $w && $w != $watcher && fleet('A')->{connected};
+    }, 10), 'a new worker watches after the reload';
+($st) = api('B', 'PUT', 'routes/conversations', '{"reads": "messages"}');
+is $st, 200, 'B changes the route';
+ok serves('A', "messages\n"), 'A sees it through the new watcher';
+($st) = api('B', 'PUT', 'routes/conversations', '{"reads": "monolith"}');
+ok serves('A', "monolith\n"), '... and the next change too';
+
 # -- bad values and unknown routes in etcd ---------------------------------
 
 my $rev = etcd_put('e1', '/strangler/routes/conversations',

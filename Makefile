@@ -142,6 +142,7 @@ $(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
 	    --with-cc=$(ASAN_CC) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
 	    --with-http_realip_module --with-http_auth_request_module \
+	    --with-http_v2_module \
 	    --with-threads --add-module=$(CURDIR) \
 	    --with-cc-opt="-O1 -g $(ASAN_NGX_FLAGS)" \
 	    --with-ld-opt="$(ASAN_NGX_FLAGS)" >configure.log \
@@ -184,6 +185,7 @@ $(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS
 	cd $(NGINX126_SRC) && ./configure --prefix=$(CURDIR)/$(NGINX126_PREFIX) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
 	    --with-http_realip_module --with-http_auth_request_module \
+	    --with-http_v2_module \
 	    --with-threads --add-module=$(CURDIR) \
 	    --with-cc-opt="-O2 -g" >configure.log \
 	    || { tail -20 configure.log; exit 1; }
@@ -250,9 +252,13 @@ FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
                 -std=gnu99 -Wall -Wextra -Wno-unused-parameter \
                 -I$(SRC_DIR)/core -I$(BUILD)/fuzz
 
-$(BUILD)/fuzz/tables.h: fuzz/embed.pl $(wildcard routes/*.yaml fuzz/tables/*.yaml)
+# the route tables, not their test cases (routes/*.cases.yaml)
+FUZZ_TABLES  := $(filter-out %.cases.yaml,$(wildcard routes/*.yaml)) \
+                $(wildcard fuzz/tables/*.yaml)
+
+$(BUILD)/fuzz/tables.h: fuzz/embed.pl $(FUZZ_TABLES)
 	@mkdir -p $(BUILD)/fuzz
-	perl fuzz/embed.pl routes/*.yaml fuzz/tables/*.yaml >$@
+	perl fuzz/embed.pl $(FUZZ_TABLES) >$@
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/fuzz/tables.h $(CORE_SRCS) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)

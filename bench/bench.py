@@ -70,6 +70,7 @@ LABELS = {
     "nginx-flat": "2a. nginx locations (flat)",
     "nginx-nested": "2b. nginx locations (nested by group)",
     "strangler": "3. nginx + strangler",
+    "strangler-guards": "3g. nginx + strangler, a guard on every route",
     "haproxy": "4. HAProxy maps",
 }
 
@@ -341,7 +342,10 @@ def goals(servers, summary):
 def versions():
     v = []
     for cmd in ([NGINX, "-v"], [HAPROXY, "-v"], [WRK, "-v"]):
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+        except FileNotFoundError:   # HAProxy is not needed for every run
+            continue
         v.append((r.stdout + r.stderr).strip().splitlines()[0])
     return v
 

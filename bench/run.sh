@@ -9,6 +9,8 @@
 #   BENCH_WARMUP=1 BENCH_PIN=1 BENCH_NICE=-10 BENCH_QUIET_WAIT=5
 #   BENCH_ONLY=regex            only these fronts (and the baseline)
 #   BENCH_ZONE=1               strangler_zone in the strangler front
+#   BENCH_GUARDS=0             1: also a strangler front with a guard on
+#                              every route (strangler-guards-N)
 #   BENCH_PORT_BASE=18000      ports BASE+1, BASE+2, BASE+80...
 #   BENCH_HTTP=0, BENCH_LOOKUP=0   skip one part
 #   BENCH_LOOKUP_NS=10,100,1000,10000,100000
@@ -25,6 +27,7 @@ module=build/ngx_http_strangler_module.so
 : "${BENCH_NS:=10,1000,10000}"
 : "${BENCH_PORT_BASE:=18000}"
 : "${BENCH_ZONE:=1}"
+: "${BENCH_GUARDS:=0}"
 : "${BENCH_HTTP:=1}"
 : "${BENCH_LOOKUP:=1}"
 : "${BENCH_LOOKUP_NS:=10,100,1000,10000,100000}"
@@ -35,7 +38,12 @@ done
 
 if [ "$BENCH_HTTP" = 1 ]; then
     [ -f "$module" ] || { echo "bench: no $module: run make" >&2; exit 1; }
-    for tool in wrk haproxy; do
+    tools=wrk
+    # HAProxy only when its front runs
+    if [ -z "${BENCH_ONLY:-}" ] || echo haproxy | grep -Eq "$BENCH_ONLY"; then
+        tools="$tools haproxy"
+    fi
+    for tool in $tools; do
         command -v $tool >/dev/null \
             || { echo "bench: needs $tool (mk/deps.sh bench)" >&2; exit 1; }
     done
@@ -46,7 +54,8 @@ mkdir -p "$out"
 
 echo "== generating tables and configurations into $out"
 python3 bench/gen.py --out "$out" --ns "$BENCH_NS" \
-    --port-base "$BENCH_PORT_BASE" --module "$module" --zone "$BENCH_ZONE"
+    --port-base "$BENCH_PORT_BASE" --module "$module" --zone "$BENCH_ZONE" \
+    --guards "$BENCH_GUARDS"
 
 echo "== building the lookup micro-benchmark"
 core=$(ls ngx_strangler_module/core/*.c)

@@ -1,7 +1,7 @@
 # Methods: reads and writes, method filters, the force header.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 109;
+plan tests => repeat_each() * 128;
 
 no_root_location();
 no_shuffle();
@@ -291,3 +291,68 @@ X-Reason: default
 ignored on a write: POST goes to the owner "monolith"
 --- no_error_log
 [error]
+
+
+
+=== TEST 13: with if=, the force header is honoured when the condition holds
+--- http_config eval
+$::Backends . q{
+    geo $test_network { default 0; 127.0.0.0/8 1; }
+}
+--- config eval
+$::Front =~ s/(strangler_force_header X-Strangler-Backend)/$1 if=\$test_network/r
+--- request
+GET /api/conversations/1
+--- more_headers
+X-Strangler-Backend: monolith
+--- response_body
+monolith GET /api/conversations/1
+--- response_headers
+X-Route: conversations
+X-Reason: force
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: ... and ignored when it does not ("0" or empty)
+--- http_config eval
+$::Backends . q{
+    geo $test_network { default 0; 10.0.0.0/8 1; }
+    map $http_x_team $team_test { default ""; qa yes; }
+}
+--- config eval
+$::Front =~ s/strangler_force_header X-Strangler-Backend;//r . q{
+    location /geo/ {
+        rewrite ^/geo(/.*) $1 break;
+        strangler_force_header X-Strangler-Backend if=$test_network;
+        strangler;
+    }
+    location /team/ {
+        rewrite ^/team(/.*) $1 break;
+        strangler_force_header X-Strangler-Backend if=$team_test;
+        strangler;
+    }
+}
+--- request eval
+["GET /geo/api/conversations/1", "GET /team/api/conversations/1",
+ "GET /team/api/conversations/1"]
+--- more_headers eval
+["X-Strangler-Backend: monolith", "X-Strangler-Backend: monolith",
+ "X-Strangler-Backend: monolith\nX-Team: qa"]
+--- response_body eval
+["messages GET /api/conversations/1\n", "messages GET /api/conversations/1\n",
+ "monolith GET /api/conversations/1\n"]
+--- response_headers eval
+["X-Reason: template", "X-Reason: template", "X-Reason: force"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: a parameter other than if= is refused
+--- config eval
+$::Front =~ s/(strangler_force_header X-Strangler-Backend)/$1 when=1/r
+--- must_die
+--- error_log
+invalid parameter "when=1": expected "if=CONDITION"

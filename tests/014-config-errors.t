@@ -2,7 +2,7 @@
 # was expected.  One block per error.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 47;
+plan tests => repeat_each() * 51;
 
 no_root_location();
 
@@ -350,3 +350,39 @@ routes:
 --- must_die
 --- error_log
 routes.yaml:5:11: route name "-" is the name of the default route (requests no route matches)
+
+
+
+=== TEST 24: a dry-run marker the proxy removes: the copy would go unmarked
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, messages: {} }
+routes:
+  - name: a
+    paths: [/a]
+    reads: messages
+    shadow: { writes: dry-run, dry_run_header: Connection }
+--- must_die
+--- error_log
+routes.yaml:8:48: route "a": shadow.dry_run_header "Connection" is a hop-by-hop header: proxies remove it, and a write copy would arrive unmarked; use a name of your own, such as X-Dry-Run
+
+
+
+=== TEST 25: a dry-run marker the proxy rewrites
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, messages: {} }
+routes:
+  - name: a
+    paths: [/a]
+    reads: messages
+    shadow:
+      writes: dry-run
+      dry_run_header: host
+--- must_die
+--- error_log
+routes.yaml:10:23: route "a": shadow.dry_run_header "host" is set or removed by nginx's proxy module: a write copy would arrive unmarked; use a name of your own, such as X-Dry-Run

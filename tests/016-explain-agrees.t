@@ -70,6 +70,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", $HttpConfig);
     $block->set_value("config", <<"_EOC_");
     strangler_routes $table;
+    strangler_ambiguous_path normalize;   # /17/../18 is routed, not refused
     location / { strangler; }
     location \@monolith {
         proxy_pass http://127.0.0.1:\$TEST_NGINX_RAND_PORT_1;

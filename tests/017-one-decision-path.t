@@ -148,6 +148,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", $HttpConfig);
     $block->set_value("config", <<"_EOC_");
     strangler_routes $table;
+    strangler_ambiguous_path normalize;   # "//" and ".." are routed
     location / { strangler; }
     location \@monolith {
 $location    }

@@ -6,7 +6,7 @@
 # for it there.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 55;
+plan tests => repeat_each() * 62;
 
 no_root_location();
 no_shuffle();
@@ -77,6 +77,12 @@ our $Backends = <<'_EOC_';
             return 200 '{"id":1,"name":"ann","text":"aaaaaaaaaaaaaaaaaaa"}';
         }
         location /api/json/big { return 200 '["0123456789","abcdefghij"]'; }
+        location /api/json/numbers {
+            return 200 '{"id":12345678901234567890,"v":1e400,"n":1}';
+        }
+        location /api/json/number-differs {
+            return 200 '{"id":12345678901234567890,"v":1e400}';
+        }
     }
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_2;
@@ -108,6 +114,12 @@ our $Backends = <<'_EOC_';
                          "id":1}';
         }
         location /api/json/big { return 200 '["0123456789","abcdefghiJ"]'; }
+        location /api/json/numbers {
+            return 200 '{"n":1.0,"v":10E399,"id":12345678901234567890.0}';
+        }
+        location /api/json/number-differs {
+            return 200 '{"id":12345678901234567891,"v":1e400}';
+        }
     }
 _EOC_
 
@@ -311,4 +323,27 @@ GET /api/status/slow
 qr/"uri":"\/api\/status\/slow".*"diffs":\[\{"path":"status","primary":"200","shadow":"404"\}\]\}$/
 --- no_error_log
 timed out
+[error]
+
+
+
+=== TEST 12: JSON numbers beyond 64 bits or a double compare by value
+--- request
+GET /api/json/numbers
+--- response_body chomp
+{"id":12345678901234567890,"v":1e400,"n":1}
+--- wait: 1.5
+--- no_error_log
+"diffs"
+[error]
+
+
+
+=== TEST 13: ... and differ by value, shown in decimal
+--- request
+GET /api/json/number-differs
+--- wait: 1.5
+--- error_log eval
+qr/"route":"json".*"diffs":\[\{"path":"\$\.id","primary":"1\.234567890123456789e19","shadow":"1\.2345678901234567891e19"\}\]\}$/
+--- no_error_log
 [error]

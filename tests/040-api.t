@@ -5,7 +5,7 @@ use Test::Nginx::Socket;
 # blocks change the zone (counters, overrides): each runs once
 repeat_each(1);
 
-plan tests => repeat_each() * 188;
+plan tests => repeat_each() * 213;
 
 no_root_location();
 no_shuffle();
@@ -346,16 +346,69 @@ qr/\[notice\] .*strangler: route "conversations" overridden by 127\.0\.0\.1: ove
 === TEST 11: a rollback is logged with the client and both values
 --- request
 POST /_strangler/routes/conversations/rollback
---- response_body_like
-"override": \{\s+"reads": "monolith",\s+"owner": "monolith",
+--- response_body_like chomp
+\A\{\s+"rollback": \{\s+"result": "rolled back",\s+"changed": \{\s+"reads": \{\s+"from": "messages",\s+"to": "monolith"\s+\}\s+\}\s+\},\s+"name": "conversations",.*"override": \{\s+"reads": "monolith",\s+"by"
 --- error_log eval
-qr/\[notice\] .*strangler: route "conversations" rolled back by 127\.0\.0\.1: override none -> \{"reads":"monolith","owner":"monolith","by":"127\.0\.0\.1"\}/
+qr/\[notice\] .*strangler: route "conversations" rolled back by 127\.0\.0\.1: override none -> \{"reads":"monolith","by":"127\.0\.0\.1"\}/
 --- no_error_log
 [error]
 
 
 
-=== TEST 12: unknown route
+=== TEST 12: a rollback drops every override: the shadow's sample too
+--- request eval
+[ "PUT /_strangler/routes/conversations\n{\"shadow_sample\": 25}",
+  "POST /_strangler/routes/conversations/rollback" ]
+--- response_body_like eval
+[ '"override": \{\s+"shadow_sample": 25\.0,',
+  '\A\{\s+"rollback": \{\s+"result": "rolled back",\s+"changed": \{\s+'
+  . '"reads": \{\s+"from": "messages",\s+"to": "monolith"\s+\},\s+'
+  . '"shadow_sample": \{\s+"from": 25\.0,\s+"to": 0\.0\s+\}\s+\}\s+\},'
+  . '.*"override": \{\s+"reads": "monolith",\s+"by"' ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: a rollback pins a split's reads to the owner
+--- request eval
+[ "POST /_strangler/routes/users/rollback",
+  "GET /api/users/1", "GET /api/users/2", "GET /api/users/3",
+  "POST /_strangler/routes/users/rollback" ]
+--- response_body_like eval
+[ '\A\{\s+"rollback": \{\s+"result": "rolled back",\s+"changed": \{\s+'
+  . '"reads": \{\s+"from": \{\s+"messages": 10,\s+"monolith": 90\s+\},\s+'
+  . '"to": "monolith"\s+\}\s+\}\s+\},',
+  "\\Amonolith GET ", "\\Amonolith GET ", "\\Amonolith GET ",
+  '\A\{\s+"rollback": \{\s+"result": "nothing to roll back",\s+'
+  . '"changed": \{\}\s+\},' ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: nothing to roll back: said and logged; the owner stays
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, messages: {} }
+routes:
+  - name: orders
+    paths: ["/api/orders/*"]
+    owner: messages
+--- request
+POST /_strangler/routes/orders/rollback
+--- response_body_like chomp
+\A\{\s+"rollback": \{\s+"result": "nothing to roll back",\s+"changed": \{\}\s+\},\s+"name": "orders",.*"effective": \{\s+"owner": "messages",\s+"reads": "messages",.*"override": null,
+--- error_log eval
+qr/\[notice\] .*strangler: route "orders": nothing to roll back for 127\.0\.0\.1: reads are on the owner "messages"/
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: unknown route
 --- request
 PUT /_strangler/routes/nope
 {"reads": "monolith"}
@@ -369,7 +422,7 @@ Content-Type: application/json
 
 
 
-=== TEST 13: unknown backend, malformed JSON, unknown field: 400
+=== TEST 16: unknown backend, malformed JSON, unknown field: 400
 --- request eval
 [
 'PUT /_strangler/routes/conversations
@@ -403,7 +456,7 @@ Content-Type: application/json
 
 
 
-=== TEST 14: the owner rule: no split, no writes field, sample bounds
+=== TEST 17: the owner rule: no split, no writes field, sample bounds
 --- request eval
 [
 'PUT /_strangler/routes/conversations
@@ -434,7 +487,7 @@ Content-Type: application/json
 
 
 
-=== TEST 15: wrong method: 405 with Allow
+=== TEST 18: wrong method: 405 with Allow
 --- request eval
 [
 "POST /_strangler/routes/conversations",
@@ -460,7 +513,7 @@ Content-Type: application/json
 
 
 
-=== TEST 16: a body over the limit: 413, by length or once read
+=== TEST 19: a body over the limit: 413, by length or once read
 --- request eval
 [
 "PUT /_strangler/routes/conversations\n{\"reads\": \"" . ("m" x 5000) . "\"}",
@@ -478,7 +531,7 @@ Content-Type: application/json
 
 
 
-=== TEST 17: a chunked body over the limit
+=== TEST 20: a chunked body over the limit
 --- raw_request eval
 "PUT /_strangler/routes/conversations HTTP/1.1\r
 Host: localhost\r
@@ -498,7 +551,7 @@ Transfer-Encoding: chunked\r
 
 
 
-=== TEST 18: unknown API calls and a bad explain
+=== TEST 21: unknown API calls and a bad explain
 --- request eval
 [
 "GET /_strangler/",
@@ -524,7 +577,7 @@ Transfer-Encoding: chunked\r
 
 
 
-=== TEST 19: a denied client gets 403
+=== TEST 22: a denied client gets 403
 --- request
 GET /_denied/status
 --- error_code: 403
@@ -535,7 +588,7 @@ access forbidden by rule
 
 
 
-=== TEST 20: nginx -t: the API needs a route table in scope
+=== TEST 23: nginx -t: the API needs a route table in scope
 --- config
     location /_strangler/ { strangler_api; }
 --- must_die
@@ -544,7 +597,7 @@ qr/\[emerg\] .*"strangler_api" needs a route table: no "strangler_routes" applie
 
 
 
-=== TEST 21: nginx -t: the API needs a zone
+=== TEST 24: nginx -t: the API needs a zone
 --- http_config
 --- config
     strangler_routes ../html/routes.yaml;
@@ -555,7 +608,7 @@ qr/\[emerg\] .*"strangler_api" needs a "strangler_zone" in the http block/
 
 
 
-=== TEST 22: nginx -t: a duplicate zone
+=== TEST 25: nginx -t: a duplicate zone
 --- http_config
     strangler_zone strangler 1m;
     strangler_zone other 1m;
@@ -566,7 +619,7 @@ qr/\[emerg\] .*"strangler_zone" directive is duplicate/
 
 
 
-=== TEST 23: nginx -t: a zone too small, a bad size
+=== TEST 26: nginx -t: a zone too small, a bad size
 --- http_config
     strangler_zone strangler 4k;
 --- config
@@ -576,7 +629,7 @@ qr/\[emerg\] .*zone "strangler" is too small/
 
 
 
-=== TEST 24: the API in a location without a trailing slash
+=== TEST 27: the API in a location without a trailing slash
 --- config
     strangler_routes ../html/routes.yaml;
     location /_strangler { strangler_api; }

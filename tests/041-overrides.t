@@ -5,7 +5,7 @@ use Test::Nginx::Socket;
 # blocks change the zone (counters, overrides): each runs once
 repeat_each(1);
 
-plan tests => repeat_each() * 602;
+plan tests => repeat_each() * 689;
 
 master_on();
 workers(2);
@@ -145,39 +145,69 @@ __DATA__
 
 
 
-=== TEST 6: rollback: reads and writes back to the default, at once
+=== TEST 6: rollback never moves writes: a route the new service owns
 --- request eval
 [ "POST /_strangler/routes/orders/rollback",
   main::many(10, "GET", "/api/orders"),
   main::many(10, "PUT", "/api/orders") ]
 --- response_body_like eval
-[ '"override": \{\s+"reads": "monolith",\s+"owner": "monolith",',
-  main::served_by(10, "monolith", "GET"),
-  main::served_by(10, "monolith", "PUT") ]
+[ '\A\{\s+"rollback": \{\s+"result": "nothing to roll back",\s+'
+  . '"changed": \{\}\s+\},\s+"name": "orders",.*"effective": \{\s+'
+  . '"owner": "messages",\s+"reads": "messages",.*"override": null,',
+  main::served_by(10, "messages", "GET"),
+  main::served_by(10, "messages", "PUT") ]
 --- no_error_log
 [error]
 
 
 
-=== TEST 7: delete: the table's targets again
+=== TEST 7: rollback drops the override: writes to the table's owner again
 --- request eval
-[ "POST /_strangler/routes/orders/rollback",
+[ "PUT /_strangler/routes/orders\n{\"owner\": \"monolith\", "
+  . "\"reads\": \"monolith\"}",
+  main::many(5, "PUT", "/api/orders"),
+  "POST /_strangler/routes/orders/rollback",
   main::many(10, "GET", "/api/orders"),
-  "DELETE /_strangler/routes/orders",
-  main::many(10, "GET", "/api/orders"),
-  main::many(5, "POST", "/api/orders") ]
+  main::many(10, "PUT", "/api/orders"),
+  "POST /_strangler/routes/orders/rollback" ]
 --- response_body_like eval
 [ '"owner": "monolith"',
-  main::served_by(10, "monolith", "GET"),
-  '"override": null,',
+  main::served_by(5, "monolith", "PUT"),
+  '\A\{\s+"rollback": \{\s+"result": "rolled back",\s+"changed": \{\s+'
+  . '"owner": \{\s+"from": "monolith",\s+"to": "messages"\s+\},\s+'
+  . '"reads": \{\s+"from": "monolith",\s+"to": "messages"\s+\}\s+\}\s+\},'
+  . '.*"override": \{\s+"reads": "messages",\s+"by"',
   main::served_by(10, "messages", "GET"),
-  main::served_by(5, "messages", "POST") ]
+  main::served_by(10, "messages", "PUT"),
+  '"result": "nothing to roll back",\s+"changed": \{\}' ]
 --- no_error_log
 [error]
 
 
 
-=== TEST 8: a partial PUT keeps the other fields; null drops one
+=== TEST 8: rollback pins the reads to the owner; writes stay there
+--- request eval
+[ "PUT /_strangler/routes/conversations\n{\"reads\": \"messages\"}",
+  "POST /_strangler/routes/conversations/rollback",
+  main::many(10, "GET", "/api/conversations"),
+  main::many(5, "POST", "/api/conversations"),
+  "DELETE /_strangler/routes/conversations",
+  main::many(10, "GET", "/api/conversations") ]
+--- response_body_like eval
+[ '"override": \{\s+"reads": "messages",',
+  '"result": "rolled back",\s+"changed": \{\s+"reads": \{\s+'
+  . '"from": "messages",\s+"to": "monolith"\s+\}\s+\}.*'
+  . '"effective": \{\s+"owner": "monolith",\s+"reads": "monolith",',
+  main::served_by(10, "monolith", "GET"),
+  main::served_by(5, "monolith", "POST"),
+  '"override": null,',
+  main::served_by(10, "messages", "GET") ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: a partial PUT keeps the other fields; null drops one
 --- request eval
 [ "PUT /_strangler/routes/conversations\n{\"reads\": \"monolith\"}",
   "PUT /_strangler/routes/conversations\n{\"owner\": \"messages\"}",
@@ -195,7 +225,7 @@ __DATA__
 
 
 
-=== TEST 9: counters from every worker add up in the zone
+=== TEST 10: counters from every worker add up in the zone
 --- request eval
 [ main::many(30, "GET", "/api/conversations"),
   main::many(12, "POST", "/api/conversations"),

@@ -116,8 +116,8 @@ does not exist yet: starting without overrides
 ]
 --- response_body_like eval
 [
-'"override": \{\s+"reads": "monolith",\s+"owner": "monolith",',
-'"reads": "monolith",\s+"owner": "monolith",',
+'"override": \{\s+"reads": "monolith",\s+"by": "127\.0\.0\.1",',
+'"reads": "monolith",\s+"by": "127\.0\.0\.1",',
 '"override": null,',
 '\A\{\s+"version": 1,\s+"overrides": \[\]\s+\}\s+\z',
 ]

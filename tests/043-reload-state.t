@@ -244,8 +244,8 @@ for my $pid (@kids) {
 
 my $saved = saved_overrides();
 is $saved->{conversations}{reads}, 'monolith', 'the state file has the reads';
-is $saved->{orders}{owner}, 'monolith', 'and one concurrent rollback';
-is $saved->{users}{owner}, 'monolith', 'and the other';
+is $saved->{orders}{reads}, 'monolith', 'and one concurrent rollback';
+is $saved->{users}{reads}, 'monolith', 'and the other';
 ok !-e "$prefix/state/strangler.state.tmp", 'no temporary file is left';
 
 # -- reload ----------------------------------------------------------------
@@ -270,7 +270,7 @@ ok saved_overrides()->{orders}, 'the others stay in the state file';
 stop();
 is nginx(), 0, 'nginx starts again';
 ok settles_on("monolith\n"), 'a restart does not undo the override';
-is api_json('GET', 'routes/orders')->{override}{owner}, 'monolith',
+is api_json('GET', 'routes/orders')->{override}{reads}, 'monolith',
    'nor the rollback';
 
 # a reload that resizes the zone makes a new zone: from the state file

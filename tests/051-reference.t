@@ -166,7 +166,7 @@ ok($calls{$_}, "API call $doc_calls{$_} of the reference exists")
 # route-table keys: the loader's field tables -------------------------------
 
 my %prefix = (top => '', backend => 'backends.NAME.', route => 'routes[].',
-              shadow => 'shadow.');
+              shadow => 'shadow.', guard => 'guard.');
 my %keys;
 
 for my $file (grep { m{/strangler_load\w*\.c$} } sort keys %code) {

@@ -13,6 +13,8 @@
 #define STRANGLER_COMPARE_H_INCLUDED_
 
 
+#include <jansson.h>
+
 #include "strangler_table.h"
 
 
@@ -124,6 +126,11 @@ void strangler_compare_json(const strangler_shadow_t *conf,
     strangler_diffs_t *diffs);
 void strangler_compare_bytes(const strangler_body_t *primary,
     const strangler_body_t *shadow, strangler_diffs_t *diffs);
+
+/* numbers jansson cannot hold (strangler_compare_json_numbers.c) */
+int strangler_json_is_overflow(const json_error_t *err);
+json_t *strangler_json_load_canonical(const char *text, size_t len);
+const char *strangler_json_number_text(json_t *v);
 
 
 #endif /* STRANGLER_COMPARE_H_INCLUDED_ */

@@ -71,6 +71,7 @@ static long strangler_json_step_quoted(const strangler_str_t *pat, size_t i,
 static size_t strangler_json_path(const strangler_seg_t *seg, char *buf,
     size_t size);
 static int strangler_json_plain_key(const char *key, size_t len);
+static char *strangler_json_dump(json_t *v, size_t flags);
 
 
 void
@@ -78,8 +79,10 @@ strangler_compare_json(const strangler_shadow_t *conf,
     const strangler_body_t *primary, const strangler_body_t *shadow,
     strangler_diffs_t *diffs)
 {
+    int                    overflow;
     size_t                 i;
     json_t                *a, *b;
+    const char            *pd, *sd;
     json_error_t           err;
     strangler_json_cmp_t   cmp;
 
@@ -105,10 +108,24 @@ strangler_compare_json(const strangler_shadow_t *conf,
         }
     }
 
-    a = json_loadb(primary->data ? (char *) primary->data : "", primary->len,
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    b = json_loadb(shadow->data ? (char *) shadow->data : "", shadow->len,
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    pd = primary->data ? (char *) primary->data : "";
+    sd = shadow->data ? (char *) shadow->data : "";
+
+    a = json_loadb(pd, primary->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    overflow = (a == NULL && strangler_json_is_overflow(&err));
+
+    b = json_loadb(sd, shadow->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    overflow |= (b == NULL && strangler_json_is_overflow(&err));
+
+    /* a number beyond jansson's on one side: both compare as decimals */
+
+    if (overflow) {
+        json_decref(a);
+        json_decref(b);
+
+        a = strangler_json_load_canonical(pd, primary->len);
+        b = strangler_json_load_canonical(sd, shadow->len);
+    }
 
     if (a && b) {
         strangler_json_walk(&cmp, NULL, a, b);
@@ -364,8 +381,8 @@ strangler_json_report(strangler_json_cmp_t *cmp, const strangler_seg_t *seg,
 
     flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS;
 
-    pv = a ? json_dumps(a, flags) : NULL;
-    sv = b ? json_dumps(b, flags) : NULL;
+    pv = a ? strangler_json_dump(a, flags) : NULL;
+    sv = b ? strangler_json_dump(b, flags) : NULL;
 
     strangler_diff_add(cmp->diffs, path, pv, pv ? strlen(pv) : 0,
                        sv, sv ? strlen(sv) : 0);
@@ -583,4 +600,17 @@ strangler_json_plain_key(const char *key, size_t len)
     }
 
     return len > 0;
+}
+
+
+/* a value as text for a diff: a canonical number as the number it is */
+
+static char *
+strangler_json_dump(json_t *v, size_t flags)
+{
+    const char  *num;
+
+    num = strangler_json_number_text(v);
+
+    return num ? strdup(num) : json_dumps(v, flags);
 }

@@ -26,6 +26,7 @@
  */
 
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@ static strangler_add_rc_t strangler_slot_add(strangler_index_t *index,
     const strangler_route_t **conflict);
 static int strangler_path_check(const char *pattern, size_t len,
     char *err, size_t err_len, size_t *err_offset);
+static const char *strangler_path_never(const char *seg, size_t n,
+    int last, size_t *at);
 static strangler_add_rc_t strangler_index_add_path(strangler_index_t *index,
     const strangler_route_t *route, const char *pattern, size_t len,
     const strangler_route_t **conflict, char *err, size_t err_len);
@@ -124,6 +127,7 @@ strangler_index_match(const strangler_index_t *index,
 
     match->route = NULL;
     match->rule = STRANGLER_RULE_DEFAULT;
+    match->limited = NULL;
 
     if (index == NULL) {
         return;
@@ -456,7 +460,7 @@ strangler_slot_add(strangler_index_t *index, strangler_slot_t **slotp,
 /*
  * Validates a path pattern before anything is added, so that a bad one
  * leaves the index as it was: {name} is a whole segment, "*" only a whole
- * last segment.
+ * last segment, and nothing that no request path can hold.
  */
 
 static int
@@ -464,7 +468,7 @@ strangler_path_check(const char *pattern, size_t len, char *err,
     size_t err_len, size_t *err_offset)
 {
     size_t       i, n;
-    const char  *p, *seg, *end;
+    const char  *p, *seg, *end, *why;
 
     end = pattern + len;
     seg = pattern + 1;
@@ -472,6 +476,14 @@ strangler_path_check(const char *pattern, size_t len, char *err,
     for ( ;; ) {
         p = memchr(seg, '/', end - seg);
         n = (p ? p : end) - seg;
+
+        why = strangler_path_never(seg, n, p == NULL, &i);
+
+        if (why != NULL) {
+            strangler_index_err(err, err_len, err_offset,
+                                seg + i - pattern, why);
+            return -1;
+        }
 
         if (n == 1 && seg[0] == '*') {
             if (p != NULL) {
@@ -534,6 +546,60 @@ strangler_path_check(const char *pattern, size_t len, char *err,
 
         seg = p + 1;
     }
+}
+
+
+/*
+ * Why a segment can never match, or NULL; *at: where in the segment.
+ * Request paths are matched as nginx normalises them: "%XX" decoded,
+ * "//" merged, "." and ".." resolved, without the query string.
+ */
+
+static const char *
+strangler_path_never(const char *seg, size_t n, int last, size_t *at)
+{
+    size_t  i;
+
+    *at = 0;
+
+    if (n == 0 && !last) {
+        return "an empty segment never matches: nginx merges \"//\" "
+               "in request paths";
+    }
+
+    if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.'
+                                      && seg[1] == '.'))
+    {
+        return "a \".\" or \"..\" segment never matches: nginx resolves "
+               "them in request paths";
+    }
+
+    for (i = 0; i < n; i++) {
+        *at = i;
+
+        switch (seg[i]) {
+
+        case '\0':
+            return "a NUL byte never matches: request paths cannot hold one";
+
+        case '?':
+        case '#':
+            return "a path never matches a query string or a fragment: "
+                   "they are not part of the path";
+
+        case '%':
+            if (i + 2 < n && isxdigit((unsigned char) seg[i + 1])
+                && isxdigit((unsigned char) seg[i + 2]))
+            {
+                return "a percent-encoded byte never matches: request "
+                       "paths are matched decoded, write the byte itself";
+            }
+
+            break;
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -78,7 +78,18 @@ struct strangler_index_s {
     uint32_t                  regexes_cap;
 
     pcre2_match_data         *match_data; /* one, reused by every lookup */
+    pcre2_match_context      *match_context;  /* the limits below */
 };
+
+
+/*
+ * What one regex may cost a lookup.  The JIT counts its backtracking
+ * against the match limit (and ignores the depth limit); when its stack
+ * (32 KiB) runs out, the interpreter runs the regex again under both
+ * limits.  A regex that hits a limit does not match (the lookup says so).
+ */
+#define STRANGLER_REGEX_MATCH_LIMIT  100000
+#define STRANGLER_REGEX_DEPTH_LIMIT  10000
 
 
 void strangler_index_err(char *err, size_t err_len, size_t *err_offset,

@@ -95,6 +95,12 @@ strangler_table_load_buffer(const char *name, const char *buf, size_t len,
 
     errs->count = 0;
 
+    if (len > STRANGLER_MAX_FILE) {
+        strangler_error(errs, name, 0, 0, "too large: %zu bytes, at most %d",
+                        len, STRANGLER_MAX_FILE);
+        return NULL;
+    }
+
     return strangler_load(name, buf, len, errs);
 }
 
@@ -163,7 +169,12 @@ strangler_load_read(const char *path, size_t *len, strangler_errors_t *errs)
     ssize_t       n;
     struct stat   st;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /*
+     * O_NONBLOCK: opening a FIFO for reading would wait for a writer, and
+     * hang `nginx -t` or the master on reload; it is refused below
+     */
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd == -1) {
         strangler_error(errs, path, 0, 0, "cannot open: %s", strerror(errno));
         return NULL;
@@ -472,6 +483,14 @@ strangler_load_version(void *ctx, void *obj, yaml_node_t *value)
         strangler_yaml_error(&ld->y, value,
                              "unsupported version \"%.*s\", expected 1",
                              strangler_quote(v));
+        return;
+    }
+
+    /* a string is not the version, whatever it says: "1" may not be 1 */
+
+    if (value->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        strangler_yaml_error(&ld->y, value, "\"version\" must be the number "
+                             "1, not a string");
         return;
     }
 

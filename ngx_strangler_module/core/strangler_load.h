@@ -3,7 +3,8 @@
  * Copyright (C) ngx_strangler_module authors
  *
  * Private to the loader (strangler_load.c, strangler_load_route.c,
- * strangler_load_shadow.c): the state of one load and shared helpers.
+ * strangler_load_shadow.c, strangler_load_guard.c): the state of one load
+ * and shared helpers.
  */
 
 
@@ -58,11 +59,15 @@ int strangler_load_is_name(const strangler_str_t *s);
 strangler_sticky_t strangler_load_field(const strangler_str_t *s,
     strangler_str_t *name);
 
-/* handlers of top-level keys and of a route's `shadow` key */
+/* "12.25" (percent, decimals allowed, no sign) to ppm; 0: not one */
+int strangler_load_percent(const strangler_str_t *s, uint32_t *ppm);
+
+/* handlers of top-level keys and of a route's `shadow` and `guard` keys */
 void strangler_load_routes(void *ctx, void *obj, yaml_node_t *value);
 void strangler_load_method_override(void *ctx, void *obj,
     yaml_node_t *value);
 void strangler_load_shadow(void *ctx, void *obj, yaml_node_t *value);
+void strangler_load_guard(void *ctx, void *obj, yaml_node_t *value);
 
 
 #define strangler_nelts(a)  (sizeof(a) / sizeof((a)[0]))

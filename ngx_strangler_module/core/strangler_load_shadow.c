@@ -11,13 +11,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "strangler_load.h"
 
 
 static void strangler_shadow_to(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value);
-static int strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm);
 static void strangler_shadow_compare(void *ctx, void *obj,
     yaml_node_t *value);
 static void strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value);
@@ -31,6 +31,8 @@ static void strangler_shadow_headers(void *ctx, void *obj,
 static void strangler_shadow_writes(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_dry_run_header(void *ctx, void *obj,
     yaml_node_t *value);
+static int strangler_shadow_name_in(const char *name, size_t len,
+    const char **names, size_t n);
 static int strangler_shadow_list(strangler_loader_t *ld, yaml_node_t *value,
     strangler_strs_t *list, const char *what);
 static void strangler_shadow_check(strangler_loader_t *ld,
@@ -54,6 +56,38 @@ static const char  *strangler_compare_names[STRANGLER_COMPARE_COUNT] = {
     "status",                   /* STRANGLER_COMPARE_STATUS */
     "body",                     /* STRANGLER_COMPARE_BODY */
     "json"                      /* STRANGLER_COMPARE_JSON */
+};
+
+
+const char *
+strangler_compare_name(strangler_compare_t compare)
+{
+    if ((size_t) compare >= strangler_nelts(strangler_compare_names)) {
+        return "-";
+    }
+
+    return strangler_compare_names[compare];
+}
+
+
+/*
+ * Names a dry-run marker must not have: the copy would reach the other
+ * side without it, where the write would be applied for real.  Hop-by-hop
+ * headers (RFC 9110 7.6.1; RFC 2616 13.5.1; HTTP/2's connection-specific
+ * ones) are removed by every proxy; nginx's proxy module sets or removes
+ * the others by default (ngx_http_proxy_headers[] and, with proxy_cache,
+ * ngx_http_proxy_cache_headers[] in ngx_http_proxy_module.c).
+ */
+
+static const char  *strangler_hop_by_hop_headers[] = {
+    "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+    "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+    "HTTP2-Settings"
+};
+
+static const char  *strangler_proxy_headers[] = {
+    "Host", "Content-Length", "Expect", "If-Modified-Since",
+    "If-Unmodified-Since", "If-None-Match", "If-Match", "Range", "If-Range"
 };
 
 
@@ -170,7 +204,7 @@ strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value)
     }
 
     if (!strangler_yaml_scalar(value, &s)
-        || !strangler_shadow_percent(&s, &route->shadow.sample_ppm))
+        || !strangler_load_percent(&s, &route->shadow.sample_ppm))
     {
         strangler_load_error(ld, value, "shadow.sample must be a percentage "
                              "from 0 to 100, such as 10 or 0.5");
@@ -183,8 +217,8 @@ strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value)
  * Decimal arithmetic in integers: no floating point surprises at 100.
  */
 
-static int
-strangler_shadow_percent(const strangler_str_t *s, uint32_t *ppm)
+int
+strangler_load_percent(const strangler_str_t *s, uint32_t *ppm)
 {
     size_t    i, digits;
     uint64_t  whole, frac, scale, fraction;
@@ -540,6 +574,7 @@ strangler_shadow_writes(void *ctx, void *obj, yaml_node_t *value)
 static void
 strangler_shadow_dry_run_header(void *ctx, void *obj, yaml_node_t *value)
 {
+    const char          *why;
     strangler_str_t      s;
     strangler_route_t   *route;
     strangler_loader_t  *ld;
@@ -554,10 +589,74 @@ strangler_shadow_dry_run_header(void *ctx, void *obj, yaml_node_t *value)
     if (strangler_yaml_scalar(value, &s)
         && strangler_load_is_token(s.data, s.len))
     {
+        why = strangler_dry_run_header_refused(s.data, s.len);
+
+        if (why) {
+            strangler_load_error(ld, value, "shadow.dry_run_header "
+                                 "\"%.*s\" %s; use a name of your own, "
+                                 "such as X-Dry-Run",
+                                 strangler_quote(s), why);
+        }
+
+        /* kept even when refused: "dry-run needs a header" would mislead */
         strangler_load_copy(ld, &s, &route->shadow.dry_run_header);
         return;
     }
 
     strangler_load_error(ld, value, "shadow.dry_run_header must be a header "
                          "name, such as X-Dry-Run");
+}
+
+
+/*
+ * Why a header name cannot be a dry-run marker, or NULL when it can.  The
+ * loader refuses such a table, and the shadow refuses to send a write copy
+ * marked with one (whatever loaded the table).
+ */
+
+const char *
+strangler_dry_run_header_refused(const char *name, size_t len)
+{
+    if (strangler_shadow_name_in(name, len, strangler_hop_by_hop_headers,
+                            strangler_nelts(strangler_hop_by_hop_headers)))
+    {
+        return "is a hop-by-hop header: proxies remove it, and a write "
+               "copy would arrive unmarked";
+    }
+
+    if (strangler_shadow_name_in(name, len, strangler_proxy_headers,
+                                 strangler_nelts(strangler_proxy_headers)))
+    {
+        return "is set or removed by nginx's proxy module: a write copy "
+               "would arrive unmarked";
+    }
+
+    if (len == sizeof(STRANGLER_SHADOW_MARK) - 1
+        && strncasecmp(name, STRANGLER_SHADOW_MARK, len) == 0)
+    {
+        return "marks every copy, reads too: it cannot tell a dry-run write";
+    }
+
+    if (memchr(name, '_', len)) {
+        return "has an underscore: nginx (underscores_in_headers off) and "
+               "other proxies drop it";
+    }
+
+    return NULL;
+}
+
+
+static int
+strangler_shadow_name_in(const char *name, size_t len, const char **names,
+    size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && strncasecmp(name, names[i], len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

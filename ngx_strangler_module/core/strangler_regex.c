@@ -34,6 +34,7 @@ static strangler_node_t *strangler_regex_node(strangler_index_t *index,
     const char *re, size_t len);
 static int strangler_method_allows(const strangler_route_t *route,
     strangler_method_t method);
+static int strangler_regex_is_limit(int rc);
 
 
 strangler_add_rc_t
@@ -157,10 +158,15 @@ strangler_regex_finish(strangler_index_t *index, char *err, size_t err_len)
     }
 
     index->match_data = pcre2_match_data_create(1, NULL);
-    if (index->match_data == NULL) {
+    index->match_context = pcre2_match_context_create(NULL);
+
+    if (index->match_data == NULL || index->match_context == NULL) {
         strangler_index_err(err, err_len, NULL, 0, "out of memory");
         return -1;
     }
+
+    pcre2_set_match_limit(index->match_context, STRANGLER_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(index->match_context, STRANGLER_REGEX_DEPTH_LIMIT);
 
     return 0;
 }
@@ -194,16 +200,21 @@ strangler_regex_match(const strangler_index_t *index,
             }
 
             rc = pcre2_match(rx->code, (PCRE2_SPTR) path, len, 0, 0,
-                             index->match_data, NULL);
+                             index->match_data, index->match_context);
 
             if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
                 rc = pcre2_match(rx->code, (PCRE2_SPTR) path, len, 0,
-                                 PCRE2_NO_JIT, index->match_data, NULL);
+                                 PCRE2_NO_JIT, index->match_data,
+                                 index->match_context);
             }
 
             if (rc >= 0) {
                 best = i;
                 break;
+            }
+
+            if (strangler_regex_is_limit(rc) && match->limited == NULL) {
+                match->limited = rx->route;
             }
         }
 
@@ -246,9 +257,11 @@ strangler_regex_free(strangler_index_t *index)
     }
 
     pcre2_match_data_free(index->match_data);
+    pcre2_match_context_free(index->match_context);
     free(index->regexes);
 
     index->match_data = NULL;
+    index->match_context = NULL;
     index->regexes = NULL;
     index->nregexes = 0;
     index->regexes_cap = 0;
@@ -330,6 +343,17 @@ strangler_regex_node(strangler_index_t *index, const char *re, size_t len)
     }
 
     return node;
+}
+
+
+/* a limit of the match context, or the JIT's stack and heap */
+
+static int
+strangler_regex_is_limit(int rc)
+{
+    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT
+           || rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT
+           || rc == PCRE2_ERROR_NOMEMORY;
 }
 
 

@@ -26,6 +26,9 @@
 /* the name of the default route (no route matched): no route may take it */
 #define STRANGLER_DEFAULT_ROUTE   "-"
 
+/* the header every shadow copy carries, reads and writes */
+#define STRANGLER_SHADOW_MARK     "X-Strangler-Shadow"
+
 
 typedef struct {
     const char               *data;
@@ -140,6 +143,19 @@ typedef struct {
 } strangler_shadow_t;
 
 
+/* a route's guard: limits on the reads a non-owner serves (-1: none) */
+typedef struct {
+    unsigned                  enabled:1;
+    unsigned                  dry_run:1;  /* logs "would trip" only */
+    int32_t                   error_ppm;      /* 5xx share */
+    int32_t                   mismatch_ppm;   /* mismatched shadows share */
+    int32_t                   latency_p99_ms;
+    uint32_t                  window_ms;
+    uint32_t                  min_requests;
+    uint32_t                  failures;   /* failing windows in a row */
+} strangler_guard_t;
+
+
 typedef struct {
     strangler_str_t           name;
     size_t                    index;      /* position in the table */
@@ -152,6 +168,7 @@ typedef struct {
     strangler_sticky_t        sticky;
     strangler_str_t           sticky_name; /* header, cookie or arg name */
     strangler_shadow_t        shadow;
+    strangler_guard_t         guard;
     unsigned                  line;
     unsigned                  col;
 } strangler_route_t;
@@ -189,6 +206,8 @@ typedef struct {
 typedef struct {
     const strangler_route_t  *route;      /* NULL: the default backend */
     strangler_rule_t          rule;
+    /* a route whose regex hit a PCRE2 limit and was taken as no match */
+    const strangler_route_t  *limited;
 } strangler_match_t;
 
 
@@ -361,11 +380,13 @@ const strangler_route_t *strangler_route_find(const strangler_table_t *table,
 strangler_method_t strangler_method_parse(const char *name, size_t len);
 const char *strangler_method_name(strangler_method_t method);
 int strangler_method_is_read(strangler_method_t method);
+const char *strangler_dry_run_header_refused(const char *name, size_t len);
 const char *strangler_reason_name(strangler_reason_t reason);
 /* a sample: percent (0 to 100, rounded to the ppm) to ppm and back */
 uint32_t strangler_percent_to_ppm(double percent);
 double strangler_ppm_to_percent(uint32_t ppm);
 const char *strangler_rule_name(strangler_rule_t rule);
+const char *strangler_compare_name(strangler_compare_t compare);
 uint64_t strangler_hash(const char *data, size_t len);
 
 

@@ -10,11 +10,41 @@
 
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strangler_yaml.h"
 
 
+/* the walk of strangler_yaml_bound(): an anchor, an open collection */
+typedef struct {
+    char                     *name;
+    size_t                    nodes;      /* 0 while its node is open */
+} strangler_yaml_anchor_t;
+
+typedef struct {
+    size_t                    nodes;      /* itself and all below it */
+    strangler_yaml_anchor_t  *anchor;     /* NULL: not anchored */
+} strangler_yaml_open_t;
+
+typedef struct {
+    strangler_yaml_t         *y;
+    size_t                    depth;
+    size_t                    aliased;    /* nodes aliases stand for */
+    size_t                    nanchors;
+    strangler_yaml_anchor_t   anchors[STRANGLER_YAML_MAX_ANCHORS];
+    strangler_yaml_open_t     open[STRANGLER_YAML_MAX_DEPTH + 1];
+} strangler_yaml_walk_t;
+
+
+static int strangler_yaml_bound(strangler_yaml_t *y, const char *buf,
+    size_t len);
+static int strangler_yaml_bound_event(strangler_yaml_walk_t *w,
+    const yaml_event_t *ev);
+static int strangler_yaml_bound_node(strangler_yaml_walk_t *w,
+    const yaml_event_t *ev, const yaml_char_t *anchor, size_t nodes);
+static int strangler_yaml_bound_alias(strangler_yaml_walk_t *w,
+    const yaml_event_t *ev);
 static void strangler_yaml_syntax_error(strangler_yaml_t *y,
     const yaml_parser_t *parser, const char *buf, size_t len);
 static int strangler_yaml_key_is(const yaml_node_t *key, const char *name);
@@ -31,6 +61,10 @@ strangler_yaml_load(strangler_yaml_t *y, const char *buf, size_t len)
 
     /* strangler_yaml_free() is safe on a zeroed document */
     memset(&y->doc, 0, sizeof(yaml_document_t));
+
+    if (strangler_yaml_bound(y, buf, len) != 0) {
+        return NULL;
+    }
 
     if (!yaml_parser_initialize(&parser)) {
         strangler_error(y->errs, y->file, 0, 0, "YAML: out of memory");
@@ -49,9 +83,11 @@ strangler_yaml_load(strangler_yaml_t *y, const char *buf, size_t len)
     root = yaml_document_get_root_node(&y->doc);
 
     if (root == NULL) {
-        strangler_error(y->errs, y->file, 1, 1, "the route table is empty: "
-                        "expected \"version: 1\", \"default\", \"backends\" "
-                        "and \"routes\"");
+        strangler_error(y->errs, y->file, 1, 1, "%s",
+                        y->empty ? y->empty
+                                 : "the route table is empty: expected "
+                                   "\"version: 1\", \"default\", "
+                                   "\"backends\" and \"routes\"");
         goto done;
     }
 
@@ -78,6 +114,216 @@ done:
     yaml_parser_delete(&parser);
 
     return root;
+}
+
+
+/*
+ * A first pass over the parser's events, before libyaml builds the
+ * document: libyaml's scanner slows down quadratically with the nesting
+ * depth of flow collections (200,000 "[" take minutes), and its loader
+ * looks anchors up in a list, while an alias makes the route-table loader
+ * read its node once more at each use.  The walk stops at the first event
+ * beyond a bound, so that it never pays for more than the bounds allow.
+ */
+
+static int
+strangler_yaml_bound(strangler_yaml_t *y, const char *buf, size_t len)
+{
+    int                     rc;
+    size_t                  i;
+    yaml_event_t            ev;
+    yaml_parser_t           parser;
+    strangler_yaml_walk_t  *w;
+
+    w = calloc(1, sizeof(strangler_yaml_walk_t));
+
+    if (w == NULL || !yaml_parser_initialize(&parser)) {
+        free(w);
+        strangler_error(y->errs, y->file, 0, 0, "YAML: out of memory");
+        return -1;
+    }
+
+    w->y = y;
+
+    yaml_parser_set_input_string(&parser, (const unsigned char *) buf, len);
+
+    for ( ;; ) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            strangler_yaml_syntax_error(y, &parser, buf, len);
+            rc = -1;
+            break;
+        }
+
+        rc = strangler_yaml_bound_event(w, &ev);
+
+        if (ev.type == YAML_STREAM_END_EVENT) {
+            rc = rc < 0 ? rc : 0;
+        }
+
+        yaml_event_delete(&ev);
+
+        if (rc <= 0) {
+            break;
+        }
+    }
+
+    yaml_parser_delete(&parser);
+
+    for (i = 0; i < w->nanchors; i++) {
+        free(w->anchors[i].name);
+    }
+
+    free(w);
+
+    return rc;
+}
+
+
+/* 1: go on, -1: an error is reported */
+
+static int
+strangler_yaml_bound_event(strangler_yaml_walk_t *w, const yaml_event_t *ev)
+{
+    size_t                  nodes;
+    const yaml_char_t      *anchor;
+    strangler_yaml_open_t  *o;
+
+    switch (ev->type) {
+
+    case YAML_SCALAR_EVENT:
+        return strangler_yaml_bound_node(w, ev, ev->data.scalar.anchor, 1);
+
+    case YAML_ALIAS_EVENT:
+        return strangler_yaml_bound_alias(w, ev);
+
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+
+        if (w->depth == STRANGLER_YAML_MAX_DEPTH) {
+            strangler_error(w->y->errs, w->y->file, ev->start_mark.line + 1,
+                            ev->start_mark.column + 1,
+                            "YAML: collections nested deeper than %d",
+                            STRANGLER_YAML_MAX_DEPTH);
+            return -1;
+        }
+
+        anchor = (ev->type == YAML_SEQUENCE_START_EVENT)
+                 ? ev->data.sequence_start.anchor
+                 : ev->data.mapping_start.anchor;
+
+        if (strangler_yaml_bound_node(w, ev, anchor, 0) != 1) {
+            return -1;
+        }
+
+        o = &w->open[++w->depth];
+        o->nodes = 1;
+        o->anchor = anchor ? &w->anchors[w->nanchors - 1] : NULL;
+        return 1;
+
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        o = &w->open[w->depth--];
+        nodes = o->nodes;
+
+        if (o->anchor) {
+            o->anchor->nodes = nodes;
+        }
+
+        w->open[w->depth].nodes += nodes;
+        return 1;
+
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * A scalar (nodes 1), or a collection opening (nodes 0: counted when it
+ * closes); an anchored collection's anchor is left with nodes 0, "open".
+ */
+
+static int
+strangler_yaml_bound_node(strangler_yaml_walk_t *w, const yaml_event_t *ev,
+    const yaml_char_t *anchor, size_t nodes)
+{
+    strangler_yaml_anchor_t  *a;
+
+    w->open[w->depth].nodes += nodes;
+
+    if (anchor == NULL) {
+        return 1;
+    }
+
+    if (w->nanchors == STRANGLER_YAML_MAX_ANCHORS) {
+        strangler_error(w->y->errs, w->y->file, ev->start_mark.line + 1,
+                        ev->start_mark.column + 1,
+                        "YAML: more than %d anchors",
+                        STRANGLER_YAML_MAX_ANCHORS);
+        return -1;
+    }
+
+    a = &w->anchors[w->nanchors];
+    a->name = strdup((const char *) anchor);
+
+    if (a->name == NULL) {
+        strangler_error(w->y->errs, w->y->file, 0, 0, "YAML: out of memory");
+        return -1;
+    }
+
+    a->nodes = nodes;
+    w->nanchors++;
+
+    return 1;
+}
+
+
+static int
+strangler_yaml_bound_alias(strangler_yaml_walk_t *w, const yaml_event_t *ev)
+{
+    size_t                    i;
+    const char               *name;
+    strangler_yaml_anchor_t  *a;
+
+    name = (const char *) ev->data.alias.anchor;
+    a = NULL;
+
+    /* the latest anchor of that name: YAML lets a name be anchored again */
+
+    for (i = w->nanchors; i > 0; i--) {
+        if (strcmp(w->anchors[i - 1].name, name) == 0) {
+            a = &w->anchors[i - 1];
+            break;
+        }
+    }
+
+    if (a == NULL) {
+        /* libyaml's loader reports "found undefined alias" */
+        w->open[w->depth].nodes++;
+        return 1;
+    }
+
+    if (a->nodes == 0) {
+        strangler_error(w->y->errs, w->y->file, ev->start_mark.line + 1,
+                        ev->start_mark.column + 1,
+                        "YAML: alias \"*%s\" inside the node it names",
+                        name);
+        return -1;
+    }
+
+    w->aliased += a->nodes;
+
+    if (w->aliased > STRANGLER_YAML_MAX_ALIASED) {
+        strangler_error(w->y->errs, w->y->file, ev->start_mark.line + 1,
+                        ev->start_mark.column + 1,
+                        "YAML: aliases stand for more than %d nodes in all; "
+                        "write these values out", STRANGLER_YAML_MAX_ALIASED);
+        return -1;
+    }
+
+    w->open[w->depth].nodes += a->nodes;
+
+    return 1;
 }
 
 

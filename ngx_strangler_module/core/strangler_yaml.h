@@ -21,11 +21,22 @@
 
 #define STRANGLER_YAML_MAX_FIELDS  16
 
+/*
+ * Bounds checked before a document is built, so that the work of loading
+ * stays in proportion to the file: how deep collections nest, how many
+ * anchors there are, and how many nodes all aliases stand for together
+ * (an alias of an alias of a list counts every node it reaches).
+ */
+#define STRANGLER_YAML_MAX_DEPTH    64
+#define STRANGLER_YAML_MAX_ANCHORS  256
+#define STRANGLER_YAML_MAX_ALIASED  100000
+
 
 typedef struct {
     yaml_document_t           doc;
     const char               *file;       /* for messages */
     strangler_errors_t       *errs;
+    const char               *empty;      /* NULL: the route table's */
 } strangler_yaml_t;
 
 
@@ -46,7 +57,8 @@ typedef struct {
 
 /*
  * Parses one document.  Returns its root node, or NULL with an error
- * reported (bad YAML, an empty document, more than one document).
+ * reported (bad YAML, an empty document, more than one document, one
+ * beyond the bounds above).
  * strangler_yaml_free() must be called in every case.
  */
 yaml_node_t *strangler_yaml_load(strangler_yaml_t *y, const char *buf,

@@ -9,7 +9,8 @@
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
- *     POST   routes/NAME/rollback   reads and owner to the table's default
+ *     POST   routes/NAME/rollback   drops the override, reads to the owner
+ *     POST   routes/NAME/guard/rearm  ends a guard's trip
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
  * logged at notice level, and answered once the state file holds it.  The
@@ -45,6 +46,8 @@ static ngx_int_t ngx_http_strangler_api_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_rollback(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+static ngx_uint_t ngx_http_strangler_api_is_rolled_back(
+    ngx_http_strangler_api_ctx_t *ctx, ngx_str_t *owner);
 static void ngx_http_strangler_api_put_body(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_strangler_api_read_json(ngx_http_request_t *r,
     json_t **json, u_char **err);
@@ -55,11 +58,6 @@ static ngx_uint_t ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
     ngx_str_t *name, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
-static ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
-static ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
-    ngx_http_strangler_override_rec_t *now);
 static ngx_int_t ngx_http_strangler_api_by(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
@@ -91,6 +89,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("routes/*/rollback"), NGX_HTTP_POST,
       ngx_string("POST"), ngx_http_strangler_api_rollback },
 
+    { ngx_string("routes/*/guard/rearm"), NGX_HTTP_POST,
+      ngx_string("POST"), ngx_http_strangler_api_guard_rearm },
+
     { ngx_null_string, 0, ngx_null_string, NULL }
 };
 
@@ -105,6 +106,20 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (clcf->handler == ngx_http_strangler_api_handler) {
         return "is duplicate";
+    }
+
+    /* calls are paths relative to the location: a regex has no prefix */
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        return "cannot be in a regex location: its calls are paths relative "
+               "to a prefix location, as in \"location /strangler/\"";
+    }
+#endif
+
+    if (clcf->named) {
+        return "cannot be in a named location: its calls are paths relative "
+               "to a prefix location, as in \"location /strangler/\"";
     }
 
     clcf->handler = ngx_http_strangler_api_handler;
@@ -366,21 +381,77 @@ ngx_http_strangler_api_route(ngx_http_request_t *r,
 }
 
 
+/*
+ * Rolling back must not move where writes, and so domain events, happen:
+ * the override goes (its owner too: writes go back to the table's owner),
+ * and the reads are pinned to the table's owner, so that a reload with a
+ * table that moves them does not undo the rollback.  No backend becomes
+ * the owner that the table does not name as owner (the table's `default`
+ * may be a new service late in a migration).
+ */
+
 static ngx_int_t
 ngx_http_strangler_api_rollback(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_str_t  *def;
+    ngx_str_t  *owner;
 
-    def = ngx_http_strangler_backend_name(ctx->table,
-                                          ctx->table->core->default_backend);
+    owner = ngx_http_strangler_backend_name(ctx->table, ctx->route->owner);
 
+    if (ngx_http_strangler_override_read(ctx->zone, ctx->binding->shr,
+                                         &ctx->before, r->pool)
+        == NGX_ERROR)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->rollback = 1;
+
+    if (ngx_http_strangler_api_is_rolled_back(ctx, owner)) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "strangler: route \"%V\": nothing to roll back for "
+                      "%V: reads are on the owner \"%V\"",
+                      &ctx->name, &r->connection->addr_text, owner);
+
+        return ngx_http_strangler_api_send_route(r, ctx);
+    }
+
+    ctx->rolled_back = 1;
     ctx->action = "rolled back";
-    ctx->fields = NGX_HTTP_STRANGLER_OV_READS|NGX_HTTP_STRANGLER_OV_OWNER;
-    ctx->patch.reads = *def;
-    ctx->patch.owner = *def;
+    ctx->fields = NGX_HTTP_STRANGLER_OV_ALL;
+    ctx->patch.reads = *owner;
+    ctx->patch.sample_ppm = -1;
 
     return ngx_http_strangler_api_apply(r, ctx);
+}
+
+
+/*
+ * Whether the reads are on the table's owner with nothing overridden
+ * (as the table says, or as a rollback left it).
+ */
+
+static ngx_uint_t
+ngx_http_strangler_api_is_rolled_back(ngx_http_strangler_api_ctx_t *ctx,
+    ngx_str_t *owner)
+{
+    const strangler_route_t            *route;
+    ngx_http_strangler_override_rec_t  *ov;
+
+    route = ctx->route;
+    ov = &ctx->before;
+
+    if (ov->owner.len || ov->sample_ppm >= 0) {
+        return 0;
+    }
+
+    if (ov->reads.len) {
+        return ov->reads.len == owner->len
+               && ngx_strncmp(ov->reads.data, owner->data, owner->len) == 0;
+    }
+
+    return route->nreads == 0
+           || (route->nreads == 1 && route->reads[0].backend == route->owner);
 }
 
 
@@ -633,7 +704,7 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
  * survives a restart.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
@@ -644,8 +715,7 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
     }
 
     if (ctx->zone->smcf->etcd) {
-        return ngx_http_strangler_etcd_write(r, ctx,
-                                             ngx_http_strangler_api_applied);
+        return ngx_http_strangler_etcd_write(r, ctx);
     }
 
     if (ngx_http_strangler_override_patch(ctx->zone, ctx->binding->shr,
@@ -694,7 +764,7 @@ ngx_http_strangler_api_by(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_applied(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now)
@@ -757,12 +827,31 @@ ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
 }
 
 
+/* the route; after a rollback, what it changed first */
+
 static ngx_int_t
 ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
-                         ngx_http_strangler_report_route(r, ctx, ctx->route));
+    json_t  *route, *json;
+
+    route = ngx_http_strangler_report_route(r, ctx, ctx->route);
+
+    if (!ctx->rollback || route == NULL) {
+        return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK, route);
+    }
+
+    json = json_pack("{s:o}", "rollback",
+                     ngx_http_strangler_report_rollback(r, ctx));
+
+    if (json && json_object_update(json, route) != 0) {
+        json_decref(json);
+        json = NULL;
+    }
+
+    json_decref(route);
+
+    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK, json);
 }
 
 

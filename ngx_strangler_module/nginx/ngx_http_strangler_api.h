@@ -33,19 +33,27 @@ typedef struct {
     const char                         *action;   /* for the log */
     ngx_uint_t                          fields;   /* the patch sets */
     ngx_http_strangler_override_rec_t   patch;
+
+    /* a rollback: the override before it, and whether it changed any */
+    ngx_http_strangler_override_rec_t   before;
+    unsigned                            rollback:1;
+    unsigned                            rolled_back:1;
 } ngx_http_strangler_api_ctx_t;
 
 
-/* the rest of a change once it applies: log, state file, answer */
-typedef ngx_int_t (*ngx_http_strangler_api_applied_pt)(ngx_http_request_t *r,
+/* ngx_http_strangler_api.c: change the override as ctx says, log, save */
+ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api.c: the rest of a change once it applies: log,
+ * state file, answer */
+ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now);
 
-
-/* ngx_http_strangler_etcd.c: the change goes through etcd first */
+/* ngx_http_strangler_etcd*.c: the change goes through etcd first */
 ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx,
-    ngx_http_strangler_api_applied_pt applied);
+    ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
 ngx_int_t ngx_http_strangler_etcd_metrics(ngx_http_strangler_main_conf_t *smcf,
     ngx_buf_t **out, ngx_pool_t *pool);
@@ -68,6 +76,29 @@ ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
+json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* Prometheus lines printed into a chain of buffers */
+typedef struct {
+    ngx_pool_t                       *pool;
+    ngx_chain_t                      *first;
+    ngx_chain_t                     **last;
+    ngx_buf_t                        *buf;
+    ngx_uint_t                        failed;
+} ngx_http_strangler_text_t;
+
+void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
+    const char *fmt, ...);
+
+/* ngx_http_strangler_api_guard.c */
+ngx_int_t ngx_http_strangler_api_guard_rearm(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_report_guard(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route,
+    ngx_http_strangler_override_rec_t *ov);
+void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_explain.c */
 ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,

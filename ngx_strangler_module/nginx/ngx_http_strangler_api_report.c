@@ -19,16 +19,6 @@
 #define NGX_HTTP_STRANGLER_TEXT_LINE  1024
 
 
-/* a chain of buffers that Prometheus lines are printed into */
-typedef struct {
-    ngx_pool_t                       *pool;
-    ngx_chain_t                      *first;
-    ngx_chain_t                     **last;
-    ngx_buf_t                        *buf;
-    ngx_uint_t                        failed;
-} ngx_http_strangler_text_t;
-
-
 static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_configured(
@@ -58,8 +48,6 @@ static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
-static void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
-    const char *fmt, ...);
 
 
 json_t *
@@ -128,6 +116,7 @@ json_t *
 ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route)
 {
+    json_t                             *j;
     ngx_int_t                           rc;
     ngx_http_strangler_table_t         *t;
     ngx_http_strangler_binding_t       *b;
@@ -141,16 +130,86 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
         return NULL;
     }
 
-    return json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "name", route->name.data, route->name.len,
-                     "paths", ngx_http_strangler_report_paths(route),
-                     "methods", ngx_http_strangler_report_methods(route),
-                     "configured",
-                       ngx_http_strangler_report_configured(t, route),
-                     "effective",
-                       ngx_http_strangler_report_effective(t, route, &ov),
-                     "override", ngx_http_strangler_report_override(r, &ov),
-                     "counters", ngx_http_strangler_report_counters(b));
+    j = json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
+                  "name", route->name.data, route->name.len,
+                  "paths", ngx_http_strangler_report_paths(route),
+                  "methods", ngx_http_strangler_report_methods(route),
+                  "configured",
+                    ngx_http_strangler_report_configured(t, route),
+                  "effective",
+                    ngx_http_strangler_report_effective(t, route, &ov),
+                  "override", ngx_http_strangler_report_override(r, &ov),
+                  "counters", ngx_http_strangler_report_counters(b));
+
+    if (j && route->guard.enabled
+        && json_object_set_new(j, "guard",
+                       ngx_http_strangler_report_guard(r, ctx, route, &ov)))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
+    return j;
+}
+
+
+/*
+ * What a rollback did: "rolled back" or "nothing to roll back", and each
+ * effective target that moved, from what it was before to what it is now.
+ */
+
+json_t *
+ngx_http_strangler_report_rollback(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    json_t                             *was, *now, *changed, *v, *c;
+    const char                         *key;
+    ngx_http_strangler_override_rec_t   ov;
+
+    if (ngx_http_strangler_override_read(ctx->zone, ctx->binding->shr, &ov,
+                                         r->pool)
+        == NGX_ERROR)
+    {
+        return NULL;
+    }
+
+    was = ngx_http_strangler_report_effective(ctx->table, ctx->route,
+                                              &ctx->before);
+    now = ngx_http_strangler_report_effective(ctx->table, ctx->route, &ov);
+    changed = json_object();
+
+    if (was == NULL || now == NULL || changed == NULL) {
+        goto failed;
+    }
+
+    json_object_foreach(now, key, v) {
+        if (json_equal(v, json_object_get(was, key))) {
+            continue;
+        }
+
+        c = json_pack("{s:O, s:O}", "from", json_object_get(was, key),
+                      "to", v);
+
+        if (json_object_set_new(changed, key, c) != 0) {
+            goto failed;
+        }
+    }
+
+    json_decref(was);
+    json_decref(now);
+
+    return json_pack("{s:s, s:o}",
+                     "result", ctx->rolled_back ? "rolled back"
+                                                : "nothing to roll back",
+                     "changed", changed);
+
+failed:
+
+    json_decref(was);
+    json_decref(now);
+    json_decref(changed);
+
+    return NULL;
 }
 
 
@@ -459,6 +518,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_counters(&out, ctx->table);
     ngx_http_strangler_metrics_histogram(&out, ctx->table);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
+    ngx_http_strangler_metrics_guards(&out, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -605,6 +665,18 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     }
 
     ngx_http_strangler_text(out,
+        "# HELP strangler_regex_limit_total "
+        "Lookups where a regex of the route hit a PCRE2 limit (no match).\n"
+        "# TYPE strangler_regex_limit_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        ngx_http_strangler_text(out,
+                                "strangler_regex_limit_total{route=\"%V\"} "
+                                "%uA\n", ngx_http_strangler_metrics_route(t, i),
+                                t->bindings[i].shr->regex_limit);
+    }
+
+    ngx_http_strangler_text(out,
         "# HELP strangler_override "
         "Whether a runtime override applies to the route.\n"
         "# TYPE strangler_override gauge\n");
@@ -648,7 +720,7 @@ ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms)
 }
 
 
-static void
+void
 ngx_http_strangler_text(ngx_http_strangler_text_t *out, const char *fmt, ...)
 {
     va_list       args;

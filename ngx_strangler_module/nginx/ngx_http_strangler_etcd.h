@@ -65,6 +65,34 @@ typedef struct {
 } ngx_http_strangler_etcd_kv_t;
 
 
+/* a change of a route's override through etcd (_etcd_write.c) */
+typedef struct ngx_http_strangler_etcd_change_s
+                                        ngx_http_strangler_etcd_change_t;
+
+typedef void (*ngx_http_strangler_etcd_changed_pt)(
+    ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
+
+struct ngx_http_strangler_etcd_change_s {
+    ngx_http_strangler_zone_ctx_t      *zone;
+    ngx_pool_t                         *pool;
+    ngx_log_t                          *log;
+    ngx_http_strangler_etcd_kv_t        kv;        /* as written */
+    ngx_http_strangler_override_rec_t   old;       /* as this host had it */
+    ngx_http_strangler_override_rec_t   next;
+    json_t                             *current;   /* lost a race: winner */
+    int64_t                             current_mod;
+    ngx_http_strangler_etcd_changed_pt  done;
+    void                               *data;
+};
+
+
+/* ngx_http_strangler_etcd_write.c */
+ngx_http_strangler_etcd_change_t *ngx_http_strangler_etcd_change(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    ngx_str_t *name, ngx_uint_t fields,
+    ngx_http_strangler_override_rec_t *patch, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_etcd_changed_pt done, void *data);
+
 /* ngx_http_strangler_etcd_client.c */
 ngx_http_strangler_etcd_call_t *ngx_http_strangler_etcd_call(
     ngx_http_strangler_etcd_conf_t *ecf, const char *path, json_t *body,

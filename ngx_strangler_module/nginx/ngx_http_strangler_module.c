@@ -6,7 +6,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_guard.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -15,6 +15,8 @@ static char *ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_strangler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_strangler_force_header(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_strangler_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_strangler_init_process(ngx_cycle_t *cycle);
 static void ngx_http_strangler_exit_process(ngx_cycle_t *cycle);
@@ -37,11 +39,18 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       NULL },
 
     { ngx_string("strangler_force_header"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_strangler_force_header,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_strangler_loc_conf_t, force_header),
+      0,
       NULL },
+
+    { ngx_string("strangler_ambiguous_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_strangler_loc_conf_t, ambiguous_path),
+      ngx_http_strangler_ambiguous_path_modes },
 
     { ngx_string("strangler_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
@@ -180,10 +189,12 @@ ngx_http_strangler_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     slcf->force_header = { 0, NULL };
+     *     slcf->force_if = NULL;
      */
 
     slcf->table = NGX_CONF_UNSET_PTR;
     slcf->dispatch = NGX_CONF_UNSET;
+    slcf->ambiguous_path = NGX_CONF_UNSET_UINT;
 
     return slcf;
 }
@@ -196,8 +207,16 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_strangler_loc_conf_t *conf = child;
 
     ngx_conf_merge_ptr_value(conf->table, prev->table, NULL);
+    /* the header and its condition are inherited together */
+
+    if (conf->force_header.data == NULL) {
+        conf->force_if = prev->force_if;
+    }
+
     ngx_conf_merge_str_value(conf->force_header, prev->force_header, "");
     ngx_conf_merge_value(conf->dispatch, prev->dispatch, 0);
+    ngx_conf_merge_uint_value(conf->ambiguous_path, prev->ambiguous_path,
+                              NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT);
 
     return NGX_CONF_OK;
 }
@@ -232,6 +251,56 @@ ngx_http_strangler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* strangler_force_header NAME [if=CONDITION]; as access_log's if= */
+
+static char *
+ngx_http_strangler_force_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_strangler_loc_conf_t *slcf = conf;
+
+    ngx_str_t                         *value, cond;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (slcf->force_header.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    slcf->force_header = value[1];
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (value[2].len <= 3 || ngx_strncmp(value[2].data, "if=", 3) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\": "
+                           "expected \"if=CONDITION\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    cond.len = value[2].len - 3;
+    cond.data = value[2].data + 3;
+
+    slcf->force_if = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (slcf->force_if == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &cond;
+    ccv.complex_value = slcf->force_if;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_strangler_init(ngx_conf_t *cf)
 {
@@ -250,6 +319,7 @@ ngx_http_strangler_init(ngx_conf_t *cf)
     }
 
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK
         || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
@@ -262,8 +332,9 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker checks that it can write the state file, and drops the
- * overrides its configuration no longer has routes or backends for.
+ * A new worker checks that it can write the state file, drops the
+ * overrides its configuration no longer has routes or backends for, and
+ * starts judging the guards' windows.
  */
 
 static ngx_int_t
@@ -293,7 +364,7 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     ngx_http_strangler_override_prune(cycle, smcf, z);
     ngx_http_strangler_etcd_start(cycle, smcf);
 
-    return NGX_OK;
+    return ngx_http_strangler_guard_init_process(cycle, smcf);
 }
 
 

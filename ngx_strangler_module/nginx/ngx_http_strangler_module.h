@@ -27,13 +27,23 @@ typedef struct {
     time_t                          loaded;
     /* per route by index, then the default; NULL: no zone */
     struct ngx_http_strangler_binding_s  *bindings;
+    /* per route: its regex hit a PCRE2 limit, logged by this process */
+    u_char                         *regex_limit_logged;
 } ngx_http_strangler_table_t;
+
+
+/* strangler_ambiguous_path */
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT     0
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_NORMALIZE  1
+#define NGX_HTTP_STRANGLER_AMBIGUOUS_OFF        2
 
 
 typedef struct {
     ngx_http_strangler_table_t     *table;
     ngx_str_t                       force_header;   /* empty: off */
+    ngx_http_complex_value_t       *force_if;       /* NULL: always */
     ngx_flag_t                      dispatch;       /* `strangler;` here */
+    ngx_uint_t                      ambiguous_path;
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -107,6 +117,10 @@ typedef struct {
 strangler_method_t ngx_http_strangler_request_method(ngx_http_request_t *r);
 void ngx_http_strangler_request_accessor(ngx_http_strangler_source_t *src,
     strangler_accessor_t *acc);
+/* paths the route table and the backend would read apart (_path.c) */
+extern ngx_conf_enum_t  ngx_http_strangler_ambiguous_path_modes[];
+ngx_int_t ngx_http_strangler_path_check(ngx_http_request_t *r,
+    ngx_uint_t mode);
 
 /* dispatch (ngx_http_strangler_dispatch.c), variables */
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
@@ -134,6 +148,8 @@ char *ngx_http_strangler_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_strangler_zone_init_conf(ngx_conf_t *cf);
 void ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
     ngx_uint_t what);
+void ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route);
 ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, strangler_override_t *ov);
 

@@ -104,6 +104,7 @@ ngx_http_strangler_shadow_start(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx)
 {
     char                            *why;
+    ngx_int_t                        rc;
     ngx_str_t                       *location;
     ngx_http_strangler_shadow_t     *s;
     ngx_http_strangler_main_conf_t  *smcf;
@@ -128,9 +129,12 @@ ngx_http_strangler_shadow_start(ngx_http_request_t *r,
         goto dropped;
     }
 
-    if (ngx_http_strangler_shadow_request(s, r) != NGX_OK) {
+    rc = ngx_http_strangler_shadow_request(s, r);
+
+    if (rc != NGX_OK) {
         ngx_destroy_pool(s->pool);
-        why = "no connection for it";
+        why = (rc == NGX_DECLINED) ? "a write copy without its dry-run marker"
+                                   : "no connection for it";
         goto dropped;
     }
 

@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_strangler_shadow_headers(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_shadow_header(ngx_http_request_t *sr,
     ngx_str_t *key, ngx_str_t *value);
+static ngx_int_t ngx_http_strangler_shadow_marked(
+    ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr);
 static ngx_int_t ngx_http_strangler_shadow_body(ngx_http_request_t *sr,
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_shadow_ctx(ngx_http_strangler_shadow_t *s,
@@ -48,13 +50,14 @@ static u_char *ngx_http_strangler_shadow_log_error(ngx_log_t *log,
 
 
 static ngx_str_t  ngx_http_strangler_shadow_mark =
-    ngx_string("X-Strangler-Shadow");
+    ngx_string(STRANGLER_SHADOW_MARK);
 
 
 /*
  * Builds the shadow's request; NGX_OK: s->connection and s->request are
  * set, and closing the connection will call ngx_http_strangler_shadow_closed.
- * Otherwise nothing is left behind.
+ * Otherwise nothing is left behind; NGX_DECLINED: a write copy that would
+ * go without its dry-run marker (logged).
  */
 
 ngx_int_t
@@ -92,6 +95,10 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
     }
 
     if (rc == NGX_OK) {
+        rc = ngx_http_strangler_shadow_marked(s, sr);
+    }
+
+    if (rc == NGX_OK) {
         rc = ngx_http_strangler_shadow_body(sr, r);
     }
 
@@ -104,7 +111,7 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
     if (cln == NULL) {
         ngx_http_free_request(sr, 0);
         ngx_http_close_connection(c);
-        return NGX_ERROR;
+        return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
     }
 
     sr->count--;
@@ -521,6 +528,72 @@ ngx_http_strangler_shadow_header(ngx_http_request_t *sr, ngx_str_t *key,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The owner rule, checked on the copy itself, as it will be sent: a write
+ * copy (by the decision, or by its own method) goes only with the dry-run
+ * marker, under a name the proxy passes on.  Whatever the table says, a
+ * write that would arrive unmarked, and so be applied for real by a
+ * backend that does not own it, is not sent.
+ */
+
+static ngx_int_t
+ngx_http_strangler_shadow_marked(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *sr)
+{
+    ngx_str_t         dry;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (!s->decided.decision.write
+        && strangler_method_is_read(
+               strangler_method_parse((char *) sr->method_name.data,
+                                      sr->method_name.len)))
+    {
+        return NGX_OK;
+    }
+
+    dry.data = (u_char *) s->conf->dry_run_header.data;
+    dry.len = s->conf->dry_run_header.len;
+
+    if (s->conf->dry_run_writes && dry.len
+        && strangler_dry_run_header_refused((char *) dry.data, dry.len)
+           == NULL)
+    {
+        part = &sr->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */ ; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].key.len == dry.len
+                && ngx_strncasecmp(h[i].key.data, dry.data, dry.len) == 0
+                && h[i].value.len == 1 && h[i].value.data[0] == '1')
+            {
+                return NGX_OK;
+            }
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                  "strangler: %V copy to \"%V\" not sent: a write copy "
+                  "goes only with a dry-run marker the proxy passes on "
+                  "(shadow.dry_run_header \"%V\")",
+                  &sr->method_name, s->location, &dry);
+
+    return NGX_DECLINED;
 }
 
 

@@ -74,6 +74,11 @@ ngx_http_strangler_routes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     t->file = file;
     t->loaded = ngx_time();
 
+    t->regex_limit_logged = ngx_pcalloc(cf->pool, core->nroutes + 1);
+    if (t->regex_limit_logged == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
     t->backend_names = ngx_palloc(cf->pool,
                                   core->nbackends * sizeof(ngx_str_t));
     t->locations = ngx_palloc(cf->pool, core->nbackends * sizeof(ngx_str_t));

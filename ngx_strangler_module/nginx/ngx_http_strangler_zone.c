@@ -14,7 +14,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_guard.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -299,6 +299,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                 name.len = route->name.len;
 
             } else {
+                route = NULL;
                 ngx_str_set(&name, STRANGLER_DEFAULT_ROUTE);
             }
 
@@ -313,6 +314,17 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
             }
 
             t->bindings[r].shr = shr;
+
+            if (route
+                && ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
+            {
+                ngx_shmtx_unlock(&z->shpool->mutex);
+
+                ngx_log_error(NGX_LOG_EMERG, log, 0,
+                              "strangler_zone \"%V\" is too small for the "
+                              "guards of \"%V\"", &z->name, &t->file);
+                return NGX_ERROR;
+            }
         }
     }
 
@@ -494,6 +506,22 @@ ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
     }
 
     (void) ngx_atomic_fetch_add(&b->shr->shadow[what], 1);
+
+    ngx_http_strangler_guard_count_shadow(ctx, b, what);
+}
+
+
+void
+ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route)
+{
+    ngx_http_strangler_binding_t  *b;
+
+    b = ngx_http_strangler_binding(t, route);
+
+    if (b != NULL) {
+        (void) ngx_atomic_fetch_add(&b->shr->regex_limit, 1);
+    }
 }
 
 
@@ -502,6 +530,7 @@ ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
 static ngx_int_t
 ngx_http_strangler_log_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                       bucket;
     ngx_uint_t                      status, i;
     ngx_msec_int_t                  ms;
     ngx_http_strangler_ctx_t       *ctx;
@@ -533,6 +562,7 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
     }
 
     ms = ngx_http_strangler_upstream_time(r);
+    bucket = -1;
 
     if (ms >= 0) {
         for (i = 0; i < NGX_HTTP_STRANGLER_NBUCKETS - 1; i++) {
@@ -544,7 +574,10 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         (void) ngx_atomic_fetch_add(&c->time_bucket[i], 1);
         (void) ngx_atomic_fetch_add(&c->time_sum, ms);
         (void) ngx_atomic_fetch_add(&c->timed, 1);
+        bucket = i;
     }
+
+    ngx_http_strangler_guard_count(ctx, b, status, bucket);
 
     return NGX_OK;
 }

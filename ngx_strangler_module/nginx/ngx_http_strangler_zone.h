@@ -15,13 +15,12 @@
 
 #include <jansson.h>
 
+#include "strangler_guard.h"
 
-/* upstream time histogram: these upper bounds in ms, then +Inf */
-#define NGX_HTTP_STRANGLER_TIME_BOUNDS                                     \
-    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
-#define NGX_HTTP_STRANGLER_NBUCKETS                                        \
-    (sizeof((ngx_msec_t[]) { NGX_HTTP_STRANGLER_TIME_BOUNDS })             \
-     / sizeof(ngx_msec_t) + 1)
+
+/* upstream time histogram: the core's, which the guards' p99 reuses */
+#define NGX_HTTP_STRANGLER_TIME_BOUNDS  STRANGLER_TIME_BOUNDS
+#define NGX_HTTP_STRANGLER_NBUCKETS     STRANGLER_TIME_NBUCKETS
 
 /* response status classes: 1xx .. 5xx, status / 100 - 1 */
 #define NGX_HTTP_STRANGLER_NCLASSES   5
@@ -74,6 +73,8 @@ typedef struct {
     ngx_http_strangler_sh_backend_t    *backends;
     ngx_atomic_t                        shadow[
                                          NGX_HTTP_STRANGLER_SHADOW_NEVENTS];
+    ngx_atomic_t                        regex_limit; /* lookups cut short */
+    struct ngx_http_strangler_sh_guard_s  *guard;    /* NULL: never had */
     int64_t                             etcd_applied; /* event revision */
     int64_t                             etcd_mod;  /* key's; 0: absent */
 } ngx_http_strangler_sh_route_t;

@@ -374,6 +374,57 @@ test_json(void)
 }
 
 
+/* numbers beyond 64 bits or a double compare by value, not as bytes */
+
+static void
+test_json_big_numbers(void)
+{
+    strangler_diffs_t  d;
+
+    UNIT_CHECK(json_diffs(NULL, 0, "{\"id\":12345678901234567890,\"n\":1}",
+                          "{ \"n\": 1.0, \"id\": 12345678901234567890 }",
+                          &d) == 0, "a 64-bit overflow, the same");
+
+    UNIT_CHECK(json_diffs(NULL, 0, "{\"id\":12345678901234567890}",
+                          "{\"id\":12345678901234567891}", &d) == 1,
+               "a 64-bit overflow, another number");
+    UNIT_STR_EQ(d.diff[0].path, "$.id");
+    UNIT_STR_EQ(d.diff[0].primary, "1.234567890123456789e19");
+    UNIT_STR_EQ(d.diff[0].shadow, "1.2345678901234567891e19");
+
+    UNIT_CHECK(json_diffs(NULL, 0, "[1e400, -1E+400, 100, 0.5, 0, 1]",
+                          "[10E399, -1e400, 1e2, 5e-1, -0.0e7, 1]", &d) == 0,
+               "beyond a double: by value");
+
+    UNIT_CHECK(json_diffs(NULL, 0, "[1e400, 7]", "[1e401, 7]", &d) == 1,
+               "beyond a double, another number");
+    UNIT_STR_EQ(d.diff[0].path, "$[0]");
+    UNIT_STR_EQ(d.diff[0].primary, "1e400");
+    UNIT_STR_EQ(d.diff[0].shadow, "1e401");
+
+    UNIT_CHECK(json_diffs(NULL, 0, "[99999999999999999999, 2]",
+                          "[99999999999999999999, 3]", &d) == 1,
+               "another number next to a big one");
+    UNIT_STR_EQ(d.diff[0].path, "$[1]");
+    UNIT_STR_EQ(d.diff[0].primary, "2e0");
+    UNIT_STR_EQ(d.diff[0].shadow, "3e0");
+
+    /* a string is never taken for a number, even one that looks marked */
+
+    UNIT_CHECK(json_diffs(NULL, 0, "[1e400, \"\\u0000#1e0\"]",
+                          "[1e400, 1]", &d) == 1, "a string, not a number");
+    UNIT_CHECK(json_diffs(NULL, 0, "[1e400, \"\\u0000#1e0\", \"x\"]",
+                          "[1e400, \"\\u0000#1e0\", \"x\"]", &d) == 0,
+               "the same string");
+
+    /* what is not JSON still is not */
+
+    UNIT_CHECK(json_diffs(NULL, 0, "[1e400, 1.2.3]", "[1e400, 1.2.4]", &d)
+               == 1, "not JSON past the big number");
+    UNIT_STR_EQ(d.diff[0].path, "body");
+}
+
+
 static size_t
 unordered_diffs(strangler_str_t *unordered, size_t n, strangler_str_t *ignore,
     size_t nignore, const char *a, const char *b, strangler_diffs_t *out)
@@ -614,6 +665,7 @@ main(void)
     test_gzip();
     test_gzip_bomb();
     test_json();
+    test_json_big_numbers();
     test_unordered();
     test_field_fold();
     test_many();

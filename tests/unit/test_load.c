@@ -13,8 +13,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "strangler_core.h"
+#include "strangler_yaml.h"
 #include "unit.h"
 
 
@@ -214,9 +216,9 @@ test_defaults(void)
     UNIT_CHECK(t && t->nroutes == 0, "null routes");
     strangler_table_free(t);
 
-    /* a quoted version, flow style, anchors and aliases are YAML too */
+    /* flow style, anchors and aliases are YAML too */
 
-    t = load_ok("{version: \"1\", default: a, backends: {a: &empty {}, "
+    t = load_ok("{version: 1, default: a, backends: {a: &empty {}, "
                 "b: *empty}, routes: [{name: x, paths: &p [/x]}, "
                 "{name: y, paths: [/y], methods: &m [GET]}, "
                 "{name: z, paths: [/y], methods: [POST]}]}\n", __LINE__);
@@ -540,6 +542,10 @@ static const error_case_t  error_cases[] = {
       F "8:16: YAML: did not find expected ',' or ']' (while parsing a flow "
       "sequence at line 8); a path with {name} in a [...] list needs quotes"),
     E("a: *x\n", F "1:4: YAML: found undefined alias"),
+    E("a: &a [x, *a]\n", F "1:11: YAML: alias \"*a\" inside the node it "
+      "names"),
+    E("a: &a {b: [c, {d: *a}]}\n", F "1:19: YAML: alias \"*a\" inside the "
+      "node it names"),
     E("a: 1\nb: \x01\n", F "2:4: YAML: control characters are not allowed"),
     E("a: \xff\n", F "1:4: YAML: invalid leading UTF-8 octet"),
     E("version: 1\n---\nversion: 1\n", F "2:1: a second YAML document: the "
@@ -553,6 +559,10 @@ static const error_case_t  error_cases[] = {
       F "1:10: unsupported version \"2\", expected 1"),
     E("version: [1]\ndefault: a\nbackends: {a: {}}\n",
       F "1:10: \"version\" must be 1"),
+    E("version: \"1\"\ndefault: a\nbackends: {a: {}}\n",
+      F "1:10: \"version\" must be the number 1, not a string"),
+    E("version: '1'\ndefault: a\nbackends: {a: {}}\n",
+      F "1:10: \"version\" must be the number 1, not a string"),
     E("version: 1\ndefault: a\nbackends: {a: {}}\nfoo: 1\n",
       F "4:1: unknown key \"foo\" at top level"),
     E("version: 1\ndefault: a\nbackends: {a: {}}\nversion: 1\n",
@@ -666,6 +676,32 @@ static const error_case_t  error_cases[] = {
       "\"a\" (line 7)"),
     E(HEAD "  - name: x\n    paths: [/a/*, /b, /a/*]\n",
       F "8:23: route \"x\": path \"/a/*\" is listed twice"),
+
+    /* paths that no request path can be, once nginx has normalised it */
+
+    E(HEAD "  - name: x\n    paths: [/a//b]\n",
+      F "8:16: route \"x\": bad path \"/a//b\": an empty segment never "
+      "matches: nginx merges \"//\" in request paths"),
+    E(HEAD "  - name: x\n    paths: [/a/../b, /a/./b, /a/.]\n",
+      F "8:16: route \"x\": bad path \"/a/../b\": a \".\" or \"..\" segment "
+      "never matches: nginx resolves them in request paths",
+      F "8:25: route \"x\": bad path \"/a/./b\": a \".\" or \"..\" segment "
+      "never matches: nginx resolves them in request paths",
+      F "8:33: route \"x\": bad path \"/a/.\": a \".\" or \"..\" segment "
+      "never matches: nginx resolves them in request paths"),
+    E(HEAD "  - name: x\n    paths: [\"/a/%2F\", \"/{id}/b%20c\"]\n",
+      F "8:17: route \"x\": bad path \"/a/%2F\": a percent-encoded byte "
+      "never matches: request paths are matched decoded, write the byte "
+      "itself",
+      F "8:31: route \"x\": bad path \"/{id}/b%20c\": a percent-encoded "
+      "byte never matches: request paths are matched decoded, write the "
+      "byte itself"),
+    E(HEAD "  - name: x\n    paths: [\"/a/b?x=1\"]\n",
+      F "8:18: route \"x\": bad path \"/a/b?x=1\": a path never matches a "
+      "query string or a fragment: they are not part of the path"),
+    E(HEAD "  - name: x\n    paths: [\"/a\\0b\"]\n",
+      F "8:16: route \"x\": bad path \"/a\": a NUL byte never matches: "
+      "request paths cannot hold one"),
 
     /* methods */
 
@@ -839,6 +875,11 @@ static const error_case_t  error_cases[] = {
       "such as X-Dry-Run",
       F "9:37: route \"r\": shadow.writes: dry-run needs "
       "shadow.dry_run_header"),
+    E(ROUTE "    shadow: { to: messages, writes: dry-run, "
+      "dry_run_header: Connection }\n",
+      F "9:62: route \"r\": shadow.dry_run_header \"Connection\" is a "
+      "hop-by-hop header: proxies remove it, and a write copy would arrive "
+      "unmarked; use a name of your own, such as X-Dry-Run"),
 
     /* several errors: loading goes on after the first */
 
@@ -889,6 +930,61 @@ test_errors(void)
             print_errors();
         }
     }
+}
+
+
+/*
+ * A dry-run marker the proxy removes or rewrites: the write copy would
+ * arrive unmarked, a real write.  Each is refused, in any case, where the
+ * name is written.
+ */
+
+static void
+test_dry_run_header_refused(void)
+{
+    size_t              i;
+    char                yaml[1024];
+    const char         *want;
+    strangler_table_t  *t;
+
+    static const char  *names[] = {
+        "Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer",
+        "Transfer-Encoding", "Upgrade", "Host", "Expect", "Content-Length",
+        "Proxy-Authorization", "Proxy-Authenticate", "HTTP2-Settings",
+        "If-None-Match", "If-Modified-Since", "If-Match",
+        "If-Unmodified-Since", "Range", "If-Range", "x-strangler-shadow",
+        "X_Dry_Run"
+    };
+
+    want = F "12:23: route \"r\": shadow.dry_run_header \"";
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 ROUTE "    shadow:\n      to: messages\n"
+                 "      writes: dry-run\n      dry_run_header: %s\n",
+                 names[i]);
+
+        t = load(yaml);
+
+        UNIT_CHECK(t == NULL, "%s: loaded", names[i]);
+        UNIT_CHECK(errs.count == 1, "%s: %zu errors", names[i], errs.count);
+        UNIT_CHECK(strncmp(errs.text[0], want, strlen(want)) == 0
+                   && strstr(errs.text[0], names[i]) != NULL,
+                   "%s: %s", names[i], errs.text[0]);
+        UNIT_CHECK(strangler_dry_run_header_refused(names[i],
+                                                    strlen(names[i]))
+                   != NULL, "%s", names[i]);
+
+        strangler_table_free(t);
+    }
+
+    /* names of one's own pass, even close to a refused one */
+
+    UNIT_CHECK(strangler_dry_run_header_refused("X-Dry-Run", 9) == NULL,
+               "X-Dry-Run");
+    UNIT_CHECK(strangler_dry_run_header_refused("Hosts", 5) == NULL,
+               "Hosts");
+    UNIT_CHECK(strangler_dry_run_header_refused("Conn", 4) == NULL, "Conn");
 }
 
 
@@ -995,9 +1091,130 @@ test_files(void)
     UNIT_CHECK(t == NULL && errs.count == 1, "directory");
     UNIT_STR_EQ(errs.text[0], "/tmp: cannot open: not a regular file");
 
+    /* a FIFO without a writer: refused at once, not waited on */
+
+    UNIT_CHECK(mkfifo(path, 0600) == 0, "mkfifo");
+    t = strangler_table_load_file(path, &errs);
+    UNIT_CHECK(t == NULL && errs.count == 1, "fifo");
+    UNIT_CHECK(strstr(errs.text[0], ": cannot open: not a regular file")
+               != NULL, "%s", errs.text[0]);
+    unlink(path);
+
     /* errs may be left out */
     t = strangler_table_load_buffer("x", "", 0, NULL);
     UNIT_CHECK(t == NULL, "no errs");
+}
+
+
+/* the bounds of a YAML document: nesting, anchors, what aliases cost */
+
+static void
+test_yaml_bounds(void)
+{
+    int                 i;
+    char               *yaml, *p;
+    strangler_table_t  *t;
+
+    yaml = malloc(1024 * 1024);
+
+    /* 64 levels, the top-level mapping being the first */
+
+    p = yaml + sprintf(yaml, "a: ");
+    p += sprintf(p, "%.*s", 63, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+    sprintf(p, "%.*s\n", 63, "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+            "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count >= 1, "63 deep");
+    UNIT_STR_EQ(errs.text[0], "routes.yaml:1:1: unknown key \"a\" at top "
+                "level");
+
+    p = yaml + sprintf(yaml, "a: ");
+    for (i = 0; i < 200000; i++) {
+        *p++ = '[';
+    }
+    for (i = 0; i < 200000; i++) {
+        *p++ = ']';
+    }
+    *p = '\0';
+
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count == 1, "200000 deep");
+    UNIT_STR_EQ(errs.text[0], "routes.yaml:1:67: YAML: collections nested "
+                "deeper than 64");
+
+    /* block style nests too */
+
+    p = yaml;
+    for (i = 0; i < 100; i++) {
+        p += sprintf(p, "- ");
+    }
+    sprintf(p, "x\n");
+
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count == 1, "block nesting");
+    UNIT_STR_EQ(errs.text[0], "routes.yaml:1:129: YAML: collections nested "
+                "deeper than 64");
+
+    /* anchors */
+
+    p = yaml;
+    for (i = 0; i <= STRANGLER_YAML_MAX_ANCHORS; i++) {
+        p += sprintf(p, "a%d: &a%d x\n", i, i);
+    }
+
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count == 1, "anchors");
+    UNIT_STR_EQ(errs.text[0], "routes.yaml:257:7: YAML: more than 256 "
+                "anchors");
+
+    /* aliases: exactly the limit, then one node more */
+
+    p = yaml + sprintf(yaml, "a: &a [x");
+    for (i = 1; i < 999; i++) {
+        p += sprintf(p, ", x");
+    }
+    p += sprintf(p, "]\nb: [");
+    for (i = 0; i < STRANGLER_YAML_MAX_ALIASED / 1000; i++) {
+        p += sprintf(p, "*a, ");
+    }
+    sprintf(p, "]\n");
+
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count >= 1, "aliased at the limit");
+    UNIT_STR_EQ(errs.text[0], "routes.yaml:1:1: unknown key \"a\" at top "
+                "level");
+
+    sprintf(p, "*a]\n");
+
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count == 1, "aliased beyond the limit");
+    UNIT_STR_EQ(errs.text[0], "routes.yaml:2:405: YAML: aliases stand for "
+                "more than 100000 nodes in all; write these values out");
+
+    /* the classic: each level ten aliases of the one before */
+
+    p = yaml + sprintf(yaml, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (i = 1; i < 10; i++) {
+        p += sprintf(p, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
+                     "*a%d, *a%d, *a%d]\n", i, i, i - 1, i - 1, i - 1, i - 1,
+                     i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    }
+
+    t = load(yaml);
+    UNIT_CHECK(t == NULL && errs.count == 1, "laughs");
+    UNIT_CHECK(strstr(errs.text[0], ": YAML: aliases stand for more than "
+                      "100000 nodes in all") != NULL, "%s", errs.text[0]);
+
+    /* the size, before anything is read */
+
+    t = strangler_table_load_buffer("big.yaml", yaml,
+                                    (size_t) 64 * 1024 * 1024 + 1, &errs);
+    UNIT_CHECK(t == NULL && errs.count == 1, "too large");
+    UNIT_STR_EQ(errs.text[0], "big.yaml: too large: 67108865 bytes, at most "
+                "67108864");
+
+    free(yaml);
 }
 
 
@@ -1272,6 +1489,8 @@ main(void)
     test_sample();
     test_shadow();
     test_errors();
+    test_dry_run_header_refused();
+    test_yaml_bounds();
     test_many_errors();
     test_too_many_backends();
     test_files();

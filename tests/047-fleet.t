@@ -16,6 +16,10 @@ use MIME::Base64;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
+# a bound on the whole script, whatever happens (END stops what it started)
+$SIG{ALRM} = sub { die "047-fleet.t: timed out\n" };
+alarm 240;
+
 my $etcd_bin = $ENV{ETCD_BINARY} || '/usr/bin/etcd';
 plan skip_all => "no $etcd_bin (apt-get install etcd-server)"
     unless -x $etcd_bin;
@@ -150,7 +154,8 @@ routes:
   - name: orders
     paths: ["/api/orders/*"]
     owner: monolith
-    reads: monolith
+    reads: messages
+    guard: { error_rate: 1%, window: 1s, min_requests: 10, failures: 1 }
 END
     write_file("$h->{dir}/conf/nginx.conf", <<"END");
 $load
@@ -172,7 +177,10 @@ http {
     }
     server {
         listen 127.0.0.1:$h->{msgs};
-        location / { return 200 "messages\\n"; }
+        location / {
+            if (\$arg_fail) { return 500 "failed\\n"; }
+            return 200 "messages\\n";
+        }
     }
     server {
         listen 127.0.0.1:$h->{front};
@@ -204,17 +212,17 @@ sub nginx_stop {
 }
 
 sub get {
-    my ($name) = @_;
+    my ($name, $path) = @_;
     my $res = $http->get("http://127.0.0.1:$host{$name}{front}"
-                         . '/api/conversations/1');
+                         . ($path || '/api/conversations/1'));
     return $res->{status} == 200 ? $res->{content} : "failed $res->{status}";
 }
 
 # every worker of the host serves $want
 sub serves {
-    my ($name, $want, $secs) = @_;
+    my ($name, $want, $secs, $path) = @_;
     return eventually(sub {
-        for (1 .. 6) { return 0 if get($name) ne $want }
+        for (1 .. 6) { return 0 if get($name, $path) ne $want }
         1;
     }, $secs);
 }
@@ -321,6 +329,22 @@ is $st, 200, 'B changes the route';
 ok serves('A', "messages\n"), 'A sees it through the new watcher';
 ($st) = api('B', 'PUT', 'routes/conversations', '{"reads": "monolith"}');
 ok serves('A', "monolith\n"), '... and the next change too';
+
+# -- a guard trips on A: the rollback reaches B through etcd ----------------
+
+is get('B', '/api/orders/1'), "messages\n", 'B reads orders from messages';
+ok eventually(sub {
+        get('A', '/api/orders/1?fail=1') for 1 .. 20;
+        get('A', '/api/orders/1') eq "monolith\n";
+    }, 10), "orders' guard trips on A, where its reads fail";
+ok serves('B', "monolith\n", 10, '/api/orders/1'),
+   "... and B reads orders from the owner too";
+my (undef, $orders) = api('B', 'GET', 'routes/orders');
+is $orders->{override}{by}, 'guard', '... by the guard';
+($st) = api('B', 'POST', 'routes/orders/guard/rearm');
+is $st, 200, 'B re-arms the guard';
+ok serves('A', "messages\n", 10, '/api/orders/1'),
+   '... and A reads orders from messages again';
 
 # -- bad values and unknown routes in etcd ---------------------------------
 

@@ -42,6 +42,7 @@ struct ngx_http_strangler_etcd_call_s {
 
 static ngx_int_t ngx_http_strangler_etcd_connect(
     ngx_http_strangler_etcd_call_t *call);
+static void ngx_http_strangler_etcd_keepalive(ngx_connection_t *c);
 static void ngx_http_strangler_etcd_send(ngx_event_t *wev);
 static void ngx_http_strangler_etcd_recv(ngx_event_t *rev);
 static ngx_int_t ngx_http_strangler_etcd_header(
@@ -207,6 +208,10 @@ ngx_http_strangler_etcd_connect(ngx_http_strangler_etcd_call_t *call)
 
     c = pc->connection;
     c->data = call;
+
+    if (call->line) {
+        ngx_http_strangler_etcd_keepalive(c);
+    }
     c->read->handler = ngx_http_strangler_etcd_recv;
     c->write->handler = ngx_http_strangler_etcd_send;
 
@@ -217,6 +222,43 @@ ngx_http_strangler_etcd_connect(ngx_http_strangler_etcd_call_t *call)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A watch waits for events as long as nothing changes: TCP keepalive
+ * probes find a peer that vanished without closing (a partition) in about
+ * 10 + 3 * 5 seconds.  Where they cannot be set, the watch goes without.
+ */
+
+static void
+ngx_http_strangler_etcd_keepalive(ngx_connection_t *c)
+{
+    int  on;
+
+    on = 1;
+
+    if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int)) == -1)
+    {
+        return;
+    }
+
+#if (NGX_HAVE_KEEPALIVE_TUNABLE)
+    {
+        int  idle, intvl, cnt;
+
+        idle = 10;
+        intvl = 5;
+        cnt = 3;
+
+        (void) setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+                          sizeof(int));
+        (void) setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+                          sizeof(int));
+        (void) setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt,
+                          sizeof(int));
+    }
+#endif
 }
 
 

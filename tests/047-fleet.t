@@ -442,15 +442,34 @@ ok connected('C') && connected('D'), 'both watch the cluster';
 
 my $in_use = fleet('C')->{endpoint};
 my ($victim) = grep { "127.0.0.1:$etcd{$_}{client}" eq $in_use } @members;
+my ($other) = grep { $_ ne $victim } @members;
 ok $victim, "C uses member $in_use";
+
+# C's member stands still (C's watch sees nothing, and nothing breaks
+# yet), the others change the route and compact past C's revision; then
+# C's member dies: C resumes its watch on another, from a compacted
+# revision, and reads everything again
+kill 'STOP', $etcd{$victim}{pid};
+my $crev;
+ok eventually(sub {
+        eval { etcd_put($other, '/strangler/other', 'x') }
+        && ($crev = eval {
+               etcd_put($other, '/strangler/routes/conversations',
+                        '{"reads": "messages", "by": "tool"}') });
+    }, 10), 'changes through another member';
+ok eventually(sub { etcd_compact($other, $crev) == 200 }, 10),
+   '... and a compaction past it';
 etcd_stop($victim, 'KILL');
+ok eventually(sub { log_of('C') =~ /etcd compacted past revision/ }, 10),
+   'C finds its revision compacted' or diag(log_of('C'));
+ok serves('C', "messages\n", 10), '... reads it all again and serves it';
 
 ok eventually(sub {
         my ($s) = api('C', 'PUT', 'routes/conversations',
-                      '{"reads": "messages"}');
+                      '{"reads": "monolith"}');
         $s == 200;
     }, 15), 'a change through C once its member is killed';
 isnt fleet('C')->{endpoint}, $in_use, 'C moved to another member';
-ok serves('D', "messages\n", 15), '... and the change reaches D';
+ok serves('D', "monolith\n", 15), '... and the change reaches D';
 
 done_testing();

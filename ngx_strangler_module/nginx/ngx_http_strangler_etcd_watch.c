@@ -9,9 +9,9 @@
  * first, so another takes over at its next tick.
  *
  * The watcher reads the whole prefix, applies it, then watches from the
- * next revision; a compacted revision, a revision that went back (etcd
- * restored or rebuilt) or a lost connection start over with a full read,
- * after a capped backoff.  Events go to the zone through the one apply
+ * next revision.  A lost connection resumes the watch from the revision it
+ * had reached, after a capped backoff; a compacted revision or a revision
+ * that went back (etcd restored or rebuilt) start over with a full read.  Events go to the zone through the one apply
  * path, so every worker sees them at its next request; the state file is
  * saved after each change, as the last-known-good snapshot to start from
  * while etcd is down.
@@ -36,6 +36,7 @@ typedef struct {
 static void ngx_http_strangler_etcd_tick(ngx_event_t *ev);
 static void ngx_http_strangler_etcd_release(
     ngx_http_strangler_etcd_watch_t *w);
+static void ngx_http_strangler_etcd_resume(ngx_event_t *ev);
 static void ngx_http_strangler_etcd_read(ngx_event_t *ev);
 static void ngx_http_strangler_etcd_range_done(
     ngx_http_strangler_etcd_call_t *call, ngx_int_t rc, json_t *answer);
@@ -47,6 +48,7 @@ static ngx_int_t ngx_http_strangler_etcd_message(
     ngx_http_strangler_etcd_call_t *call, json_t *msg);
 static void ngx_http_strangler_etcd_watch_done(
     ngx_http_strangler_etcd_call_t *call, ngx_int_t rc, json_t *answer);
+static void ngx_http_strangler_etcd_up(ngx_http_strangler_etcd_watch_t *w);
 static void ngx_http_strangler_etcd_lost(ngx_http_strangler_etcd_watch_t *w);
 static void ngx_http_strangler_etcd_applied(
     ngx_http_strangler_etcd_watch_t *w, int64_t revision, ngx_uint_t changed);
@@ -79,7 +81,7 @@ ngx_http_strangler_etcd_start(ngx_cycle_t *cycle,
     w->tick.log = cycle->log;
     w->tick.cancelable = 1;
 
-    w->retry.handler = ngx_http_strangler_etcd_read;
+    w->retry.handler = ngx_http_strangler_etcd_resume;
     w->retry.data = w;
     w->retry.log = cycle->log;
     w->retry.cancelable = 1;
@@ -171,6 +173,30 @@ ngx_http_strangler_etcd_release(ngx_http_strangler_etcd_watch_t *w)
 }
 
 
+/*
+ * After a lost connection, the watch goes on from the revision it had
+ * reached (etcd keeps the history until it is compacted): events missed
+ * meanwhile come first.  Without one, a full read.
+ */
+
+static void
+ngx_http_strangler_etcd_resume(ngx_event_t *ev)
+{
+    ngx_http_strangler_etcd_watch_t *w = ev->data;
+
+    if (!w->holding) {
+        return;
+    }
+
+    if (w->revision) {
+        ngx_http_strangler_etcd_watch(w);
+        return;
+    }
+
+    ngx_http_strangler_etcd_read(ev);
+}
+
+
 /* a full read of the prefix */
 
 static void
@@ -244,16 +270,8 @@ ngx_http_strangler_etcd_range_done(ngx_http_strangler_etcd_call_t *call,
         return;
     }
 
-    if (sh->lost_at) {
-        ngx_log_error(NGX_LOG_NOTICE, w->tick.log, 0,
-                      "strangler: etcd is back after %Mms",
-                      (ngx_msec_t) (ngx_time() * 1000 - sh->lost_at));
-        sh->lost_at = 0;
-    }
-
-    sh->connected = 1;
-    w->backoff = NGX_HTTP_STRANGLER_ETCD_BACKOFF_MIN;
     w->revision = revision;
+    ngx_http_strangler_etcd_up(w);
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
     ngx_http_strangler_etcd_watch(w);
@@ -426,6 +444,10 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
         return NGX_ERROR;
     }
 
+    if (json_is_true(json_object_get(result, "created"))) {
+        ngx_http_strangler_etcd_up(w);
+    }
+
     events = json_object_get(result, "events");
 
     if (json_array_size(events) == 0) {
@@ -483,11 +505,33 @@ ngx_http_strangler_etcd_watch_done(ngx_http_strangler_etcd_call_t *call,
 
     if (w->reread) {
         w->reread = 0;
+        w->revision = 0;
         ngx_add_timer(&w->retry, NGX_HTTP_STRANGLER_ETCD_BACKOFF_MIN);
         return;
     }
 
     ngx_http_strangler_etcd_lost(w);
+}
+
+
+/* connected: say so once after a loss, with the gap */
+
+static void
+ngx_http_strangler_etcd_up(ngx_http_strangler_etcd_watch_t *w)
+{
+    ngx_http_strangler_etcd_sh_t  *sh;
+
+    sh = &w->ecf->zone->sh->etcd;
+
+    if (sh->lost_at) {
+        ngx_log_error(NGX_LOG_NOTICE, w->tick.log, 0,
+                      "strangler: etcd is back after %Mms",
+                      (ngx_msec_t) (ngx_time() * 1000 - sh->lost_at));
+        sh->lost_at = 0;
+    }
+
+    sh->connected = 1;
+    w->backoff = NGX_HTTP_STRANGLER_ETCD_BACKOFF_MIN;
 }
 
 

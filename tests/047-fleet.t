@@ -351,7 +351,10 @@ ok serves('A', "messages\n", 10, '/api/orders/1'),
 my $rev = etcd_put('e1', '/strangler/routes/conversations',
                    '{"reads": "nowhere"}');
 etcd_put('e1', '/strangler/routes/ghost', '{"reads": "messages"}');
-ok eventually(sub { log_of('A') =~ m{etcd key "/strangler/routes/conversations" is not a valid override} }),
+my $key = '/strangler/routes/conversations';
+ok eventually(sub {
+        log_of('A') =~ m{etcd key "$key" is not a valid override};
+    }),
    'a bad value is ignored with a warning naming the key';
 ok serves('A', "monolith\n"), '... and the last good override stays';
 ($st) = api('A', 'PUT', 'routes/conversations', '{"reads": "messages"}');

@@ -98,7 +98,10 @@ invalid etcd endpoint "http://127.0.0.1:99999"
 --- request eval
 ["GET /inbox", "GET /_strangler/status"]
 --- response_body_like eval
-["messages", qr/"fleet":\s*\{\s*"endpoints":\s*\[\s*"127\.0\.0\.1:\d+"\s*\],\s*"endpoint":\s*"127\.0\.0\.1:\d+",\s*"prefix":\s*"\/fleet\/",\s*"connected":\s*false,/]
+["messages",
+ qr{"fleet":\s*\{\s*"endpoints":\s*\[\s*"127\.0\.0\.1:\d+"\s*\],
+    \s*"endpoint":\s*"127\.0\.0\.1:\d+",\s*"prefix":\s*"/fleet/",
+    \s*"connected":\s*false,}x]
 --- no_error_log
 [crit]
 

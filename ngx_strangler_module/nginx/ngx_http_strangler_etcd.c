@@ -163,13 +163,6 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
 }
 
 
-ngx_http_strangler_etcd_conf_t *
-ngx_http_strangler_etcd_conf(ngx_http_strangler_main_conf_t *smcf)
-{
-    return smcf->etcd;
-}
-
-
 /*
  * The one path by which etcd's content reaches the zone, for the watch's
  * events, its full reads and the API's own accepted writes: every table

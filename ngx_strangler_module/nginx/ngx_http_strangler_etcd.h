@@ -117,8 +117,6 @@ ngx_int_t ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
 json_t *ngx_http_strangler_etcd_value(ngx_http_strangler_override_rec_t *rec);
 
 /* ngx_http_strangler_etcd.c */
-ngx_http_strangler_etcd_conf_t *ngx_http_strangler_etcd_conf(
-    ngx_http_strangler_main_conf_t *smcf);
 ngx_int_t ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log);

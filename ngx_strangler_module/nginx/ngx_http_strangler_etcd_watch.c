@@ -11,10 +11,10 @@
  * The watcher reads the whole prefix, applies it, then watches from the
  * next revision.  A lost connection resumes the watch from the revision it
  * had reached, after a capped backoff; a compacted revision or a revision
- * that went back (etcd restored or rebuilt) start over with a full read.  Events go to the zone through the one apply
- * path, so every worker sees them at its next request; the state file is
- * saved after each change, as the last-known-good snapshot to start from
- * while etcd is down.
+ * that went back (etcd restored or rebuilt) start over with a full read.
+ * Events go to the zone through the one apply path, so every worker sees
+ * them at its next request; the state file is saved after each change, as
+ * the last-known-good snapshot to start from while etcd is down.
  */
 
 

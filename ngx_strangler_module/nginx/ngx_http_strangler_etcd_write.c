@@ -47,13 +47,11 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
 
     ch = ngx_pcalloc(pool, sizeof(ngx_http_strangler_etcd_change_t));
     if (ch == NULL
-        || ngx_http_strangler_override_read(z, shr, &ch->old, pool)
+        || ngx_http_strangler_override_read_etcd(z, shr, &ch->old, &mod, pool)
            == NGX_ERROR)
     {
         return NULL;
     }
-
-    mod = ngx_http_strangler_override_etcd_mod(z, shr);
 
     ch->zone = z;
     ch->pool = pool;

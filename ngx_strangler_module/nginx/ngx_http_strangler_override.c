@@ -305,19 +305,25 @@ ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
-/* the override's mod_revision in etcd as this host last saw it */
+/*
+ * A copy of a route's override, as ngx_http_strangler_override_read(), and
+ * in the same step the mod_revision of its key in etcd as this host last
+ * saw it: what a change through etcd is based on.
+ */
 
-int64_t
-ngx_http_strangler_override_etcd_mod(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr)
+ngx_int_t
+ngx_http_strangler_override_read_etcd(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
+    int64_t *mod, ngx_pool_t *pool)
 {
-    int64_t  mod;
+    ngx_int_t  rc;
 
     ngx_shmtx_lock(&z->shpool->mutex);
-    mod = shr->etcd_mod;
+    rc = ngx_http_strangler_override_copy(rec, shr->override, pool);
+    *mod = shr->etcd_mod;
     ngx_shmtx_unlock(&z->shpool->mutex);
 
-    return mod;
+    return rc;
 }
 
 

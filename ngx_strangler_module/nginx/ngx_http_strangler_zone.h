@@ -161,8 +161,9 @@ void ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
 ngx_int_t ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
     int64_t mod_revision, int64_t revision, ngx_uint_t force);
-int64_t ngx_http_strangler_override_etcd_mod(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr);
+ngx_int_t ngx_http_strangler_override_read_etcd(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *rec, int64_t *mod, ngx_pool_t *pool);
 
 /* ngx_http_strangler_state.c */
 ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,

@@ -272,6 +272,11 @@ is_deeply $f->{endpoints}, ["127.0.0.1:$etcd{e1}{client}"],
 is $f->{prefix}, '/strangler/', 'the default prefix';
 ok $f->{watcher_pid}, 'one worker of the host watches';
 
+my $metrics = $http->get("http://127.0.0.1:$host{A}{front}"
+                         . '/_strangler/metrics')->{content};
+like $metrics, qr/^strangler_etcd_connected 1$/m, 'the metrics say connected';
+like $metrics, qr/^strangler_etcd_revision \d+$/m, '... and the revision';
+
 my ($st, $body) = api('A', 'PUT', 'routes/conversations',
                       '{"reads": "messages"}');
 is $st, 200, 'an override through host A';
@@ -357,6 +362,8 @@ ok eventually(sub {
     }),
    'a bad value is ignored with a warning naming the key';
 ok serves('A', "monolith\n"), '... and the last good override stays';
+unlike log_of('A'), qr{routes/ghost},
+       'a key for a route A does not have is left alone';
 ($st) = api('A', 'PUT', 'routes/conversations', '{"reads": "messages"}');
 is $st, 200, 'a write replaces the bad value';
 ok serves('B', "messages\n"), '... and reaches B';

@@ -218,7 +218,8 @@ ngx_http_strangler_etcd_connect(ngx_http_strangler_etcd_call_t *call)
     ngx_add_timer(c->write, NGX_HTTP_STRANGLER_ETCD_CONNECT_TIMEOUT);
 
     if (rc == NGX_OK) {
-        ngx_http_strangler_etcd_send(c->write);
+        /* from the event loop: `done` is never called before call() returns */
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 
     return NGX_OK;

@@ -127,7 +127,8 @@ ngx_http_strangler_etcd_tick(ngx_event_t *ev)
         ngx_http_strangler_etcd_release(w);
 
     } else if ((holder == 0
-                || ngx_current_msec - sh->beat
+                /* signed: the holder's beat may be newer than our time */
+                || (ngx_msec_int_t) (ngx_current_msec - sh->beat)
                    > NGX_HTTP_STRANGLER_ETCD_STALE)
                && ngx_atomic_cmp_set(&sh->holder, holder, ngx_pid))
     {

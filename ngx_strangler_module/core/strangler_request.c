@@ -232,7 +232,8 @@ strangler_arg_parse(const char *args, size_t len, const strangler_str_t *name,
     size_t       i;
     const char  *end, *amp;
 
-    if (name->len == 0) {
+    /* no query: args may be NULL, and NULL + 0 is undefined */
+    if (name->len == 0 || len == 0) {
         return 0;
     }
 

@@ -11,6 +11,7 @@
 #   make reload-load-asan   the same against the ASan/UBSan build
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
+#   make soak       1 M shadowed requests, memory and fds flat (SOAK_QUICK=1)
 #
 # `make NGINX_SRC=/path/to/nginx-x.y.z` builds against your own nginx source
 # tree instead of the system nginx (configure it as your nginx was).
@@ -63,7 +64,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench
+.PHONY: bench soak
 
 all: deps module cli
 
@@ -278,6 +279,13 @@ fuzz: fuzz-build
 bench: all
 	@mk/deps.sh bench
 	CC="$(CC)" bench/run.sh
+
+# the soak: 1 M requests with 100% shadowing over HTTP/1.1, HTTP/2 and
+# WebSocket upgrades; workers' memory and descriptors must stay flat
+# (bench/soak.py; SOAK_QUICK=1 for a 20,000-request check)
+soak: all
+	@mk/deps.sh bench
+	bench/soak.py
 
 
 # the demo ------------------------------------------------------------------

@@ -4,20 +4,20 @@
 # shadow backend hangs.  Writes are shadowed only as dry runs.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 375;
+plan tests => repeat_each() * 385;
 
 no_root_location();
 no_shuffle();
 
 # monolith (port 1) and users (port 2) answer with what they got; users
 # writes what a shadow brought into error.log, where the blocks look for
-# it.  Bodies: a proxy to port 3 reads them, whose 418 brings the echo.
+# it (the force header last).  Bodies: a proxy to port 3 reads them, whose 418 brings the echo.
 # Port 4 hangs: it sends one byte a second.
 our $Backends = <<'_EOC_';
     log_format seen escape=none
         'shadow-seen $request_method $request_uri '
         'shadow=$http_x_strangler_shadow dry=$http_x_dry_run '
-        'body=$request_body';
+        'body=$request_body force=[$http_x_backend]';
 
     server {
         listen 127.0.0.1:$TEST_NGINX_RAND_PORT_3;
@@ -432,4 +432,59 @@ routes:
 --- wait: 0.3
 --- no_error_log
 shadow-seen
+[error]
+
+
+
+=== TEST 14: a request with Upgrade: is never shadowed, and says so
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, users: {}, hang: {} }
+routes:
+  - name: users
+    paths: ["/api/users/*"]
+    owner: monolith
+    shadow: { to: users, sample: 100 }
+--- request
+GET /api/users/7
+--- more_headers
+Upgrade: websocket
+--- response_headers
+X-Shadow: skipped
+--- response_body
+monolith GET /api/users/7
+--- wait: 0.3
+--- no_error_log
+shadow-seen
+[error]
+
+
+
+=== TEST 15: the force header is not copied: it is meant for this proxy
+--- config
+    strangler_force_header X-Backend;
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, users: {}, hang: {} }
+routes:
+  - name: users
+    paths: ["/api/users/*"]
+    owner: monolith
+    shadow: { to: users, sample: 100 }
+--- request
+GET /api/users/7
+--- more_headers
+X-Backend: monolith
+--- response_headers
+X-Shadow: sent
+--- response_body
+monolith GET /api/users/7
+--- wait: 0.3
+--- error_log
+shadow-seen GET /api/users/7 shadow=1 dry= body= force=[]
+--- no_error_log
 [error]

@@ -144,9 +144,13 @@ add_block_preprocessor(sub {
 });
 
 # a route's shadow counters in /_strangler/status, as a regex
+# the shadow outcomes: sent, dropped, timed_out, matched, mismatched, then
+# failed and not_compared (0 unless given)
 sub counters {
-    my @names = qw(sent dropped timed_out matched mismatched);
-    my $kv = join ',\s*', map { "\"$names[$_]\":\\s*$_[$_]" } 0 .. 4;
+    my @names = qw(sent dropped timed_out matched mismatched failed
+                   not_compared);
+    my @n = (@_, (0) x (7 - @_));
+    my $kv = join ',\s*', map { "\"$names[$_]\":\\s*$n[$_]" } 0 .. 6;
     return "\"shadow\":\\s*\\{\\s*$kv\\s*\\}";
 }
 

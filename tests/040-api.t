@@ -101,6 +101,7 @@ Content-Type: application/json
   \},
   "zone": "strangler",
   "state_file": null,
+  "routes_total": 2,
   "routes": \[
     \{
       "name": "conversations",
@@ -130,7 +131,13 @@ Content-Type: application/json
           "dropped": 0,
           "timed_out": 0,
           "matched": 0,
-          "mismatched": 0
+          "mismatched": 0,
+          "failed": 0,
+          "not_compared": 0
+        \},
+        "shadow_skipped": \{
+          "upgrade": 0,
+          "connect": 0
         \}
       \}
     \},
@@ -153,7 +160,15 @@ Content-Type: application/json
   "default": \{
     "name": "-",
     "backend": "monolith",
-.*\}\n\z
+.*
+  "orphaned": \[\],
+  "zone_use": \{
+    "size_bytes": \d+,
+    "used_bytes": \d+,
+    "alloc_failures": 0,
+    "reclaimed_blocks": 0
+  \}
+\}\n\z
 --- no_error_log
 [error]
 

@@ -5,7 +5,7 @@ use Test::Nginx::Socket;
 # blocks change the zone and the state file: each runs once
 repeat_each(1);
 
-plan tests => repeat_each() * 51;
+plan tests => repeat_each() * 78;
 
 no_root_location();
 no_shuffle();
@@ -37,6 +37,17 @@ our $Config = <<'_EOC_';
     location /_strangler/ { strangler_api; }
     location = /state { alias html/strangler.state; }
 _EOC_
+
+# an override of "gone", a route the table does not have
+sub gone {
+    my ($since) = @_;
+    $since = $since ? qq(, "orphaned_at": $since) : '';
+    return '>>> strangler.state
+{"version": 1, "overrides": [
+  {"table": "' . $ENV{TEST_NGINX_SERVROOT} . '/conf/../html/routes.yaml",
+   "route": "gone", "reads": "messages"' . $since . '}]}
+';
+}
 
 our $Routes = <<'_EOC_';
 >>> routes.yaml
@@ -154,7 +165,7 @@ $::Routes . '>>> strangler.state
 
 
 
-=== TEST 5: a saved route the table no longer has is dropped, with a notice
+=== TEST 5: a saved route the table no longer has is kept, orphaned
 --- user_files eval
 $::Routes . '>>> strangler.state
 {"version": 1, "overrides": [
@@ -169,14 +180,95 @@ GET /api/conversations/1
 monolith GET /api/conversations/1
 --- error_log
 route "gone" of
-no longer exists, its override is dropped
+no longer exists, its override is kept until it comes back, a DELETE, or 604800 seconds (keep_orphaned)
 backend "unknown" no longer exists, the override of its owner is dropped
 --- no_error_log
 [error]
 
 
 
-=== TEST 6: a corrupt state file stops nginx, naming the file and where
+=== TEST 6: the orphaned override is in the status
+--- user_files eval
+$::Routes . ::gone()
+--- request
+GET /_strangler/status
+--- response_body_like eval
+qr/"orphaned": \[\s*\{\s*"route": "gone",\s*"orphaned_since": "\d{4}-[^"]+Z",\s*"override": \{\s*"reads": "messages"/s
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: DELETE drops an orphaned override; the route stays unknown
+--- user_files eval
+$::Routes . ::gone()
+--- request eval
+["DELETE /_strangler/routes/gone", "GET /state", "DELETE /_strangler/routes/gone"]
+--- error_code eval
+[200, 200, 404]
+--- response_body_like eval
+[qr/"name": "gone",\s*"orphaned": true,\s*"override": null/,
+ qr/\A(?!.*"gone")/s,
+ qr/no route \\"gone\\"/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: dropping an orphaned override is logged
+--- user_files eval
+$::Routes . ::gone()
+--- request
+DELETE /_strangler/routes/gone
+--- error_log
+route "gone" (orphaned) dropped by 127.0.0.1: override {"reads":"messages"} -> none
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: keep_orphaned=0: a route the table no longer has loses its override
+--- http_config eval
+$::HttpConfig =~ s{html/strangler.state;}{html/strangler.state keep_orphaned=0;}r
+--- user_files eval
+$::Routes . ::gone()
+--- request
+GET /_strangler/status
+--- response_body_like: "orphaned": \[\]
+--- error_log
+route "gone" of
+no longer exists, its override is dropped (keep_orphaned)
+--- no_error_log
+[error]
+
+
+
+=== TEST 10: an override orphaned for longer than keep_orphaned is dropped
+--- http_config eval
+$::HttpConfig =~ s{html/strangler.state;}{html/strangler.state keep_orphaned=1d;}r
+--- user_files eval
+$::Routes . ::gone(1700000000)
+--- request
+GET /_strangler/status
+--- response_body_like: "orphaned": \[\]
+--- error_log
+route "gone" of
+no longer exists, its override is dropped (keep_orphaned)
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: a bad keep_orphaned is refused
+--- http_config eval
+$::HttpConfig =~ s{html/strangler.state;}{html/strangler.state keep_orphaned=soon;}r
+--- must_die
+--- error_log
+invalid keep_orphaned time "soon"
+
+
+
+=== TEST 12: a corrupt state file stops nginx, naming the file and where
 --- user_files eval
 $::Routes . ">>> strangler.state\n{\"version\": 1, \"overrides\": [\n"
 --- must_die
@@ -185,7 +277,7 @@ qr{\[emerg\] .*strangler_state ".*/html/strangler\.state" is corrupt: line \d+, 
 
 
 
-=== TEST 7: a state file of the wrong shape stops nginx, naming the field
+=== TEST 13: a state file of the wrong shape stops nginx, naming the field
 --- user_files eval
 $::Routes . '>>> strangler.state
 {"version": 1, "overrides": [{"table": "t", "route": 7}]}
@@ -196,7 +288,7 @@ qr/\[emerg\] .*is corrupt: overrides\[0\]\.route: not a string/
 
 
 
-=== TEST 8: a state file of another version stops nginx
+=== TEST 14: a state file of another version stops nginx
 --- user_files eval
 $::Routes . '>>> strangler.state
 {"version": 2, "overrides": []}
@@ -207,7 +299,7 @@ qr/\[emerg\] .*is corrupt: expected \{"version": 1, "overrides": \[\.\.\.\]\}/
 
 
 
-=== TEST 9: a state file that cannot be read stops nginx
+=== TEST 15: a state file that cannot be read stops nginx
 --- http_config
     strangler_zone strangler 1m;
     strangler_state html;
@@ -218,7 +310,7 @@ qr{\[emerg\] .*strangler_state ".*/html" cannot be read: not a regular file}
 
 
 
-=== TEST 10: a state file needs a zone
+=== TEST 16: a state file needs a zone
 --- http_config
     strangler_state html/strangler.state;
 --- config
@@ -228,7 +320,7 @@ qr/\[emerg\] .*"strangler_state" needs a "strangler_zone"/
 
 
 
-=== TEST 11: a bad shadow sample in the state file
+=== TEST 17: a bad shadow sample in the state file
 --- user_files eval
 $::Routes . '>>> strangler.state
 {"version": 1, "overrides": [{"table": "t", "route": "r",

@@ -259,10 +259,15 @@ write_file('conf/routes.yaml', table(qw(orders)));
 is reload(), 0, 'reload with a table without "users"';
 ok settles_on("monolith\n"), 'the override of a route still there stays';
 like read_file('logs/error.log'),
-     qr/\[notice\] .*route "users" of ".*routes\.yaml" no longer exists, its override is dropped/,
-     'the override of the route gone is dropped, with a notice';
+     qr/\[notice\] .*route "users" of ".*routes\.yaml" no longer exists, its override is kept/,
+     'the override of the route gone is kept, orphaned, with a notice';
+for (1 .. 20) { last if saved_overrides()->{users}{orphaned_at}; sleep 0.1 }
+ok saved_overrides()->{users}{orphaned_at},
+   'the state file keeps it, with the time it was orphaned';
+is api_json('DELETE', 'routes/users')->{orphaned}, JSON::PP::true,
+   'DELETE drops the orphaned override';
 for (1 .. 20) { last unless saved_overrides()->{users}; sleep 0.1 }
-ok !saved_overrides()->{users}, 'and dropped from the state file';
+ok !saved_overrides()->{users}, 'and it is dropped from the state file';
 ok saved_overrides()->{orders}, 'the others stay in the state file';
 
 # -- restart: the state file is read back ------------------------------------

@@ -419,6 +419,32 @@ strangler_load_backend_ref(strangler_loader_t *ld, yaml_node_t *node,
 }
 
 
+/*
+ * A route's block (`shadow`, `guard`): a mapping whose keys `fields` read
+ * into obj.  0 when it is not a mapping: the error says what is expected.
+ */
+
+int
+strangler_load_block(strangler_loader_t *ld, yaml_node_t *value,
+    const char *key, const char *example,
+    const strangler_yaml_field_t *fields, size_t n, void *obj)
+{
+    char  where[STRANGLER_LABEL_LEN + 32];
+
+    if (value->type != YAML_MAPPING_NODE) {
+        strangler_load_error(ld, value, "\"%s\" must be a mapping, such as "
+                             "%s", key, example);
+        return 0;
+    }
+
+    snprintf(where, sizeof(where), "in %s of %s", key, ld->label);
+
+    strangler_yaml_fields(&ld->y, value, fields, n, where, ld, obj);
+
+    return 1;
+}
+
+
 /* [a-z0-9_-]+: route and backend names appear in metrics and URLs */
 
 int

@@ -54,6 +54,9 @@ int strangler_load_backend_ref(strangler_loader_t *ld, yaml_node_t *node,
 int strangler_load_is_token(const char *p, size_t len);
 
 int strangler_load_is_name(const strangler_str_t *s);
+int strangler_load_block(strangler_loader_t *ld, yaml_node_t *value,
+    const char *key, const char *example,
+    const strangler_yaml_field_t *fields, size_t n, void *obj);
 
 /* `header:NAME`, `cookie:NAME`, `arg:NAME`, `ip`; NONE: none of them */
 strangler_sticky_t strangler_load_field(const strangler_str_t *s,

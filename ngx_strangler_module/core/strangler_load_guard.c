@@ -67,32 +67,23 @@ static const struct {
 void
 strangler_load_guard(void *ctx, void *obj, yaml_node_t *value)
 {
-    char                 where[STRANGLER_LABEL_LEN + 32];
-    strangler_route_t   *route;
-    strangler_loader_t  *ld;
+    strangler_route_t  *route;
 
-    ld = ctx;
     route = obj;
 
     if (value == NULL) {
         return;
     }
 
-    if (value->type != YAML_MAPPING_NODE) {
-        strangler_load_error(ld, value, "\"guard\" must be a mapping, such "
-                             "as { error_rate: 1%%, window: 10s }");
-        return;
-    }
-
     route->guard.enabled = 1;
 
-    snprintf(where, sizeof(where), "in guard of %s", ld->label);
-
-    strangler_yaml_fields(&ld->y, value, strangler_guard_fields,
-                          strangler_nelts(strangler_guard_fields), where,
-                          ld, route);
-
-    strangler_guard_check(ld, route, value);
+    if (strangler_load_block(ctx, value, "guard",
+                             "{ error_rate: 1%, window: 10s }",
+                             strangler_guard_fields,
+                             strangler_nelts(strangler_guard_fields), route))
+    {
+        strangler_guard_check(ctx, route, value);
+    }
 }
 
 

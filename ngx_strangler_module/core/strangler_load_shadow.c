@@ -23,6 +23,9 @@ static void strangler_shadow_compare(void *ctx, void *obj,
 static void strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_unordered(void *ctx, void *obj,
     yaml_node_t *value);
+static void strangler_shadow_paths(strangler_loader_t *ld,
+    yaml_node_t *value, strangler_strs_t *list, const char *key,
+    const char *headers);
 static const char *strangler_shadow_json_path(const strangler_str_t *s,
     size_t *offset);
 static size_t strangler_shadow_quoted_key(const strangler_str_t *s, size_t i);
@@ -98,32 +101,23 @@ static const char  *strangler_proxy_headers[] = {
 void
 strangler_load_shadow(void *ctx, void *obj, yaml_node_t *value)
 {
-    char                 where[STRANGLER_LABEL_LEN + 32];
-    strangler_route_t   *route;
-    strangler_loader_t  *ld;
+    strangler_route_t  *route;
 
-    ld = ctx;
     route = obj;
 
     if (value == NULL) {
         return;
     }
 
-    if (value->type != YAML_MAPPING_NODE) {
-        strangler_load_error(ld, value, "\"shadow\" must be a mapping, "
-                             "such as { to: monolith, sample: 10 }");
-        return;
-    }
-
     route->shadow.enabled = 1;
 
-    snprintf(where, sizeof(where), "in shadow of %s", ld->label);
-
-    strangler_yaml_fields(&ld->y, value, strangler_shadow_fields,
-                          strangler_nelts(strangler_shadow_fields), where,
-                          ld, route);
-
-    strangler_shadow_check(ld, route, value);
+    if (strangler_load_block(ctx, value, "shadow",
+                             "{ to: monolith, sample: 10 }",
+                             strangler_shadow_fields,
+                             strangler_nelts(strangler_shadow_fields), route))
+    {
+        strangler_shadow_check(ctx, route, value);
+    }
 }
 
 
@@ -133,9 +127,10 @@ static void
 strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
     yaml_node_t *map)
 {
-    size_t               i;
-    yaml_node_t         *to;
-    strangler_shadow_t  *shadow;
+    size_t                      i;
+    yaml_node_t                *to;
+    strangler_shadow_t         *shadow;
+    const strangler_backend_t  *b;
 
     shadow = &route->shadow;
 
@@ -168,9 +163,15 @@ strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
         }
     }
 
-    if (shadow->to == STRANGLER_NONE || shadow->to == route->owner) {
-        strangler_load_error(ld, to ? to : map, "shadow has no other side; "
+    if (shadow->to == STRANGLER_NONE) {
+        strangler_load_error(ld, map, "shadow has no other side; "
                              "set shadow.to");
+
+    } else if (shadow->to == route->owner) {
+        b = &ld->table->backends[shadow->to];
+        strangler_load_error(ld, to, "shadow.to \"%.*s\" is the backend "
+                             "that serves the route; name another one",
+                             (int) b->name.len, b->name.data);
     }
 }
 
@@ -302,45 +303,13 @@ strangler_shadow_compare(void *ctx, void *obj, yaml_node_t *value)
 static void
 strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value)
 {
-    size_t               i, off;
-    const char          *why;
-    yaml_node_item_t    *item;
-    strangler_str_t     *s;
-    strangler_route_t   *route;
-    strangler_loader_t  *ld;
+    strangler_route_t  *route;
 
-    ld = ctx;
     route = obj;
 
-    if (value == NULL
-        || !strangler_shadow_list(ld, value, &route->shadow.ignore,
-                                  "shadow.ignore must be a list of "
-                                  "\"header:Name\" or JSON paths such as "
-                                  "\"$.meta.id\""))
-    {
-        return;
-    }
-
-    item = value->data.sequence.items.start;
-
-    for (i = 0; i < route->shadow.ignore.n; i++, item++) {
-        s = &route->shadow.ignore.items[i];
-
-        if (s->len >= 7 && memcmp(s->data, "header:", 7) == 0) {
-            why = strangler_load_is_token(s->data + 7, s->len - 7)
-                  ? NULL : "bad header name";
-            off = 7;
-
-        } else {
-            why = strangler_shadow_json_path(s, &off);
-        }
-
-        if (why) {
-            strangler_load_error_at(ld, strangler_yaml_node(&ld->y, *item),
-                                    off, "bad shadow.ignore \"%.*s\": %s",
-                                    strangler_quote(*s), why);
-        }
-    }
+    strangler_shadow_paths(ctx, value, &route->shadow.ignore, "ignore",
+                           "\"header:Name\" or JSON paths such as "
+                           "\"$.meta.id\"");
 }
 
 
@@ -349,36 +318,63 @@ strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value)
 static void
 strangler_shadow_unordered(void *ctx, void *obj, yaml_node_t *value)
 {
-    size_t               i, off;
-    const char          *why;
-    yaml_node_item_t    *item;
-    strangler_str_t     *s;
-    strangler_route_t   *route;
-    strangler_loader_t  *ld;
+    strangler_route_t  *route;
 
-    ld = ctx;
     route = obj;
 
-    if (value == NULL
-        || !strangler_shadow_list(ld, value, &route->shadow.unordered,
-                                  "shadow.unordered must be a list of JSON "
-                                  "paths of arrays, such as \"$.items\""))
-    {
+    strangler_shadow_paths(ctx, value, &route->shadow.unordered,
+                           "unordered", NULL);
+}
+
+
+/*
+ * A list of JSON paths, for `key`; with `headers` (what the list may hold,
+ * for the message), "header:Name" too.
+ */
+
+static void
+strangler_shadow_paths(strangler_loader_t *ld, yaml_node_t *value,
+    strangler_strs_t *list, const char *key, const char *headers)
+{
+    size_t              i, off;
+    const char         *why;
+    strangler_str_t    *s;
+    yaml_node_item_t   *item;
+    char                what[160];
+
+    if (value == NULL) {
+        return;
+    }
+
+    snprintf(what, sizeof(what), "shadow.%s must be a list of %s", key,
+             headers ? headers : "JSON paths of arrays, such as "
+                                 "\"$.items\"");
+
+    if (!strangler_shadow_list(ld, value, list, what)) {
         return;
     }
 
     item = value->data.sequence.items.start;
 
-    for (i = 0; i < route->shadow.unordered.n; i++, item++) {
-        s = &route->shadow.unordered.items[i];
+    for (i = 0; i < list->n; i++, item++) {
+        s = &list->items[i];
         off = 0;
-        why = (s->len && s->data[0] == '$')
-              ? strangler_shadow_json_path(s, &off)
-              : "expected a JSON path starting with \"$\"";
+
+        if (headers && s->len >= 7 && memcmp(s->data, "header:", 7) == 0) {
+            why = strangler_load_is_token(s->data + 7, s->len - 7)
+                  ? NULL : "bad header name";
+            off = 7;
+
+        } else if (headers || (s->len && s->data[0] == '$')) {
+            why = strangler_shadow_json_path(s, &off);
+
+        } else {
+            why = "expected a JSON path starting with \"$\"";
+        }
 
         if (why) {
             strangler_load_error_at(ld, strangler_yaml_node(&ld->y, *item),
-                                    off, "bad shadow.unordered \"%.*s\": %s",
+                                    off, "bad shadow.%s \"%.*s\": %s", key,
                                     strangler_quote(*s), why);
         }
     }

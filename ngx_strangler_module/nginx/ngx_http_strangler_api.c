@@ -5,7 +5,8 @@
  * `strangler_api`: status, metrics, explain, and the overrides an SRE
  * changes at 3 a.m., relative to the location:
  *
- *     GET    status, metrics, explain?method=M&path=P[&header=K:V]
+ *     GET    status[?route=NAME | ?limit=N&offset=M], metrics,
+ *            explain?method=M&path=P[&header=K:V]
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
@@ -13,8 +14,11 @@
  *     POST   routes/NAME/guard/rearm  ends a guard's trip
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
- * logged at notice level, and answered once the state file holds it.  The
- * API has no access control of its own: use allow/deny.
+ * written to the state file first and applies once it is there (a 503
+ * when it cannot be written: nothing changed), then it is logged at
+ * notice level.  DELETE also drops the override of a route no table has
+ * any more (orphaned).  The API has no access control of its own: use
+ * allow/deny.
  */
 
 
@@ -38,8 +42,6 @@ static void ngx_http_strangler_api_path(ngx_http_request_t *r,
     ngx_str_t *path);
 static ngx_http_strangler_api_endpoint_t *ngx_http_strangler_api_find(
     ngx_str_t *path, ngx_str_t *name);
-static ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_route(ngx_http_request_t *r,
@@ -58,9 +60,20 @@ static ngx_uint_t ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
     ngx_str_t *name, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
+static ngx_uint_t ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_stage(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_wait(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_retry(ngx_event_t *ev);
+static void ngx_http_strangler_api_retry_cleanup(void *data);
 static ngx_int_t ngx_http_strangler_api_by(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
+static void ngx_http_strangler_api_log_change(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static u_char *ngx_http_strangler_api_override_text(ngx_pool_t *pool,
@@ -232,14 +245,22 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
         ctx->route = strangler_route_find(ctx->table->core,
                                           (char *) ctx->name.data,
                                           ctx->name.len);
-        if (ctx->route == NULL) {
+        if (ctx->route == NULL
+            && !(r->method == NGX_HTTP_DELETE
+                 && ep->handler == ngx_http_strangler_api_route
+                 && ngx_http_strangler_api_is_orphan(r, ctx)))
+        {
             return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_FOUND,
                                                 "no route \"%V\" in \"%V\"",
                                                 &ctx->name,
                                                 &ctx->table->file);
         }
 
-        ctx->binding = ngx_http_strangler_binding(ctx->table, ctx->route);
+        if (ctx->route) {
+            ctx->binding = ngx_http_strangler_binding(ctx->table,
+                                                      ctx->route);
+            ctx->shr = ctx->binding->shr;
+        }
     }
 
     return ep->handler(r, ctx);
@@ -316,15 +337,6 @@ ngx_http_strangler_api_find(ngx_str_t *path, ngx_str_t *name)
     ngx_str_null(name);
 
     return NULL;
-}
-
-
-static ngx_int_t
-ngx_http_strangler_api_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
-{
-    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
-                                     ngx_http_strangler_report_status(r, ctx));
 }
 
 
@@ -696,40 +708,118 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
 }
 
 
+/* a route gone from the table whose override is kept */
+
+static ngx_uint_t
+ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_sh_route_t  *shr;
+
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+
+    shr = ngx_http_strangler_zone_lookup(ctx->zone, &ctx->table->file,
+                                         &ctx->name);
+    ctx->orphan = (shr != NULL && shr->override != NULL);
+
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    return ctx->orphan;
+}
+
+
 /*
- * The one path of every change of an override: with strangler_etcd, etcd
- * takes it first and this host applies it once etcd accepted it; without,
- * the zone takes it.  Then the change is logged, the state saved, and the
- * answer sent once the state file holds it: a 200 means the change
- * survives a restart.
+ * The one path of every change of an override.  With strangler_etcd, etcd
+ * takes it first (ngx_http_strangler_etcd_write()), and this host applies
+ * it once etcd accepted it (ngx_http_strangler_api_applied()); a host's
+ * orphaned override, in no table of its own, stays this host's business.
+ * Without, with a state file, the change is staged, written in a snapshot
+ * of every override, and installed once the file holds it: a 200 means
+ * the change applies and survives a restart, a 503 that nothing changed.
+ * One change is written at a time; another waits.
  */
 
 ngx_int_t
 ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_http_strangler_override_rec_t   old, now;
+    ngx_int_t                       rc;
+    ngx_str_t                      *state;
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ctx->zone;
+    state = &z->smcf->state_file;
 
     if (ngx_http_strangler_api_by(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->zone->smcf->etcd) {
+    if (z->smcf->etcd && !ctx->orphan) {
         return ngx_http_strangler_etcd_write(r, ctx);
     }
 
-    if (ngx_http_strangler_override_patch(ctx->zone, ctx->binding->shr,
-                                          ctx->fields, &ctx->patch, &old,
-                                          &now, r->pool)
-        != NGX_OK)
-    {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                            "strangler_zone \"%V\" is full: "
-                                            "nothing changed",
-                                            &ctx->zone->name);
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    rc = state->len ? ngx_http_strangler_state_lock_locked(z,
+                                                     r->connection->log)
+                    : NGX_OK;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_strangler_api_stage(r, ctx);
+
+        if (rc == NGX_OK && state->len == 0) {
+            ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+        }
+
+        if (rc != NGX_OK && state->len) {
+            z->sh->writer = 0;
+        }
     }
 
-    return ngx_http_strangler_api_applied(r, ctx, &old, &now);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_strangler_api_wait(r, ctx);
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_NOT_FOUND,
+                                            "no route \"%V\" in \"%V\"",
+                                            &ctx->name, &ctx->table->file);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_strangler_zone_full(z, NGX_HTTP_STRANGLER_API_BODY_MAX,
+                                     r->connection->log);
+
+        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "strangler_zone \"%V\" is full: "
+                                            "nothing changed", &z->name);
+    }
+
+    if (state->len == 0) {
+        ngx_http_strangler_api_log_change(r, ctx);
+        return ngx_http_strangler_api_send_route(r, ctx);
+    }
+
+    r->main->count++;
+
+    if (ngx_http_strangler_state_save(z, ctx->shr, ctx->staged, r->pool,
+                                      r->connection->log,
+                                      ngx_http_strangler_api_saved, r)
+        != NGX_OK)
+    {
+        r->main->count--;
+
+        ngx_http_strangler_api_unstage(ctx);
+
+        return ngx_http_strangler_api_error(r,
+                                            NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "saving \"%V\" failed: nothing "
+                                            "changed", state);
+    }
+
+    return NGX_DONE;
 }
 
 
@@ -764,46 +854,120 @@ ngx_http_strangler_api_by(ngx_http_request_t *r,
 }
 
 
+/*
+ * etcd accepted the change and this host applied it: log it, answer.  The
+ * state file, a last-known-good copy of what etcd holds, is saved behind
+ * the answer: the change is the fleet's already, whatever becomes of the
+ * file (a failure is logged by the writer).
+ */
+
 ngx_int_t
 ngx_http_strangler_api_applied(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now)
 {
-    ngx_str_t  *state;
+    ctx->old = *old;
+    ctx->now = *now;
 
-    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "strangler: route \"%V\" %s by %V: override %s -> %s",
-                  &ctx->name, ctx->action, &ctx->patch.by,
-                  ngx_http_strangler_api_override_text(r->pool, old),
-                  ngx_http_strangler_api_override_text(r->pool, now));
+    ngx_http_strangler_api_log_change(r, ctx);
 
-    state = &ctx->zone->smcf->state_file;
-
-    if (state->len == 0) {
-        return ngx_http_strangler_api_send_route(r, ctx);
+    if (ctx->zone->smcf->state_file.len) {
+        ngx_http_strangler_state_save_later(ctx->zone, ngx_cycle->log);
     }
+
+    return ngx_http_strangler_api_send_route(r, ctx);
+}
+
+
+/*
+ * The override the change makes, staged in the zone; called with the
+ * mutex held.  NGX_DECLINED: the orphaned override is gone already.
+ */
+
+static ngx_int_t
+ngx_http_strangler_api_stage(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    if (ctx->orphan) {
+        ctx->shr = ngx_http_strangler_zone_lookup(ctx->zone,
+                                                  &ctx->table->file,
+                                                  &ctx->name);
+
+        if (ctx->shr == NULL || ctx->shr->override == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return ngx_http_strangler_override_stage(ctx->zone, ctx->shr,
+                                             ctx->fields, &ctx->patch,
+                                             &ctx->old, &ctx->now, r->pool,
+                                             &ctx->staged);
+}
+
+
+/* the change was not written: forget it, and let another be written */
+
+static void
+ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+
+    if (ctx->staged) {
+        ngx_slab_free_locked(ctx->zone->shpool, ctx->staged);
+        ctx->staged = NULL;
+    }
+
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    /* a save made next outlives the request: the cycle's log */
+    ngx_http_strangler_state_unlock(ctx->zone, ngx_cycle->log);
+}
+
+
+/* another change is being written: try again shortly */
+
+static ngx_int_t
+ngx_http_strangler_api_wait(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->waited >= NGX_HTTP_STRANGLER_API_WAIT) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "another change is being "
+                                            "written to \"%V\": nothing "
+                                            "changed, try again",
+                                            &ctx->zone->smcf->state_file);
+    }
+
+    if (!ctx->retry_cleanup) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_strangler_api_retry_cleanup;
+        cln->data = ctx;
+        ctx->retry_cleanup = 1;
+
+        ctx->retry.handler = ngx_http_strangler_api_retry;
+        ctx->retry.data = r;
+        ctx->retry.log = r->connection->log;
+    }
+
+    ctx->waited += NGX_HTTP_STRANGLER_API_RETRY;
+    ngx_add_timer(&ctx->retry, NGX_HTTP_STRANGLER_API_RETRY);
 
     r->main->count++;
-
-    if (ngx_http_strangler_state_save(ctx->zone, r->pool, r->connection->log,
-                                      ngx_http_strangler_api_saved, r)
-        != NGX_OK)
-    {
-        r->main->count--;
-
-        return ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                            "the override applies, but "
-                                            "saving \"%V\" failed", state);
-    }
 
     return NGX_DONE;
 }
 
 
 static void
-ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
+ngx_http_strangler_api_retry(ngx_event_t *ev)
 {
-    ngx_http_request_t  *r = data;
+    ngx_http_request_t  *r = ev->data;
 
     ngx_connection_t              *c;
     ngx_http_strangler_api_ctx_t  *ctx;
@@ -811,19 +975,74 @@ ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
     c = r->connection;
     ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_strangler_api_send_route(r, ctx);
+    ngx_http_finalize_request(r, ngx_http_strangler_api_apply(r, ctx));
+    ngx_http_run_posted_requests(c);
+}
 
-    } else {
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                          "the override applies, but "
-                                          "writing \"%V\" failed: see the "
-                                          "error log",
-                                          &ctx->zone->smcf->state_file);
+
+static void
+ngx_http_strangler_api_retry_cleanup(void *data)
+{
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
+    if (ctx->retry.timer_set) {
+        ngx_del_timer(&ctx->retry);
     }
+}
+
+
+/* the state file holds the change, or could not be written */
+
+static void
+ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_connection_t              *c;
+    ngx_http_strangler_zone_ctx_t *z;
+    ngx_http_strangler_api_ctx_t  *ctx;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    z = ctx->zone;
+
+    if (rc != NGX_OK) {
+        ngx_http_strangler_api_unstage(ctx);
+
+        rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "writing \"%V\" failed: nothing "
+                                          "changed (see the error log)",
+                                          &z->smcf->state_file);
+        goto done;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    ngx_http_strangler_state_unlock(z, ngx_cycle->log);
+
+    ngx_http_strangler_api_log_change(r, ctx);
+
+    rc = ngx_http_strangler_api_send_route(r, ctx);
+
+done:
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_strangler_api_log_change(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "strangler: route \"%V\"%s %s by %V: override %s -> %s",
+                  &ctx->name, ctx->orphan ? " (orphaned)" : "", ctx->action,
+                  &ctx->patch.by,
+                  ngx_http_strangler_api_override_text(r->pool, &ctx->old),
+                  ngx_http_strangler_api_override_text(r->pool, &ctx->now));
 }
 
 
@@ -834,6 +1053,14 @@ ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     json_t  *route, *json;
+
+    if (ctx->route == NULL) {
+        /* an orphaned override, dropped */
+        return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
+                           json_pack("{s:s%, s:b, s:n}", "name",
+                                     ctx->name.data, ctx->name.len,
+                                     "orphaned", 1, "override"));
+    }
 
     route = ngx_http_strangler_report_route(r, ctx, ctx->route);
 

@@ -15,6 +15,10 @@
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
 
+/* a change waits this long, at most, for another to be written */
+#define NGX_HTTP_STRANGLER_API_WAIT      5000
+#define NGX_HTTP_STRANGLER_API_RETRY     10
+
 
 typedef struct {
     /*
@@ -33,6 +37,16 @@ typedef struct {
     const char                         *action;   /* for the log */
     ngx_uint_t                          fields;   /* the patch sets */
     ngx_http_strangler_override_rec_t   patch;
+
+    /* a change: its route's block, what it makes, before and after */
+    ngx_http_strangler_sh_route_t      *shr;
+    ngx_http_strangler_override_rec_t  *staged;
+    ngx_http_strangler_override_rec_t   old;
+    ngx_http_strangler_override_rec_t   now;
+    ngx_event_t                         retry;   /* another is written */
+    ngx_msec_t                          waited;
+    unsigned                            orphan:1; /* in no table */
+    unsigned                            retry_cleanup:1;
 
     /* a rollback: the override before it, and whether it changed any */
     ngx_http_strangler_override_rec_t   before;
@@ -55,21 +69,30 @@ ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
 ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
-ngx_int_t ngx_http_strangler_etcd_metrics(ngx_http_strangler_main_conf_t *smcf,
-    ngx_buf_t **out, ngx_pool_t *pool);
+
 
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 ngx_int_t ngx_http_strangler_api_send_text(ngx_http_request_t *r,
     ngx_chain_t *out);
+ngx_int_t ngx_http_strangler_api_send_chain(ngx_http_request_t *r,
+    ngx_chain_t *out, char *type);
 ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
 
-/* ngx_http_strangler_api_report.c */
-json_t *ngx_http_strangler_report_status(ngx_http_request_t *r,
+/* ngx_http_strangler_api_status.c */
+ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_report.c */
+json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
+    ngx_http_strangler_override_rec_t *ov);
+char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
+json_t *ngx_http_strangler_report_slots(ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route);
 ngx_chain_t *ngx_http_strangler_report_metrics(ngx_http_request_t *r,
@@ -90,6 +113,10 @@ typedef struct {
 
 void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
     const char *fmt, ...);
+
+/* ngx_http_strangler_etcd.c */
+void ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_main_conf_t *smcf);
 
 /* ngx_http_strangler_api_guard.c */
 ngx_int_t ngx_http_strangler_api_guard_rearm(ngx_http_request_t *r,

@@ -71,6 +71,17 @@ ngx_http_strangler_api_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_strangler_api_send_text(ngx_http_request_t *r, ngx_chain_t *out)
 {
+    return ngx_http_strangler_api_send_chain(r, out,
+                                 "text/plain; version=0.0.4; charset=utf-8");
+}
+
+
+/* a 200 with the body in a chain of buffers, of the content type */
+
+ngx_int_t
+ngx_http_strangler_api_send_chain(ngx_http_request_t *r, ngx_chain_t *out,
+    char *type)
+{
     off_t         len;
     ngx_int_t     rc;
     ngx_chain_t  *cl;
@@ -88,8 +99,8 @@ ngx_http_strangler_api_send_text(ngx_http_request_t *r, ngx_chain_t *out)
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type,
-                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
     rc = ngx_http_send_header(r);

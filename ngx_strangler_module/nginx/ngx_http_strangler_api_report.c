@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * What the API reports: the status JSON (the table, every route with its
- * configured and effective targets, override and counters) and the same
+ * What the API reports: a route as the status JSON shows it (its
+ * configured and effective targets, override and counters) and the
  * counters in the Prometheus text format 0.0.4.
  *
  * Counters are read without the mutex: each is one atomic word, and the
@@ -19,8 +19,6 @@
 #define NGX_HTTP_STRANGLER_TEXT_LINE  1024
 
 
-static json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 static json_t *ngx_http_strangler_report_configured(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
@@ -28,87 +26,52 @@ static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
 static json_t *ngx_http_strangler_report_effective(
     ngx_http_strangler_table_t *t, const strangler_route_t *route,
     ngx_http_strangler_override_rec_t *ov);
-static json_t *ngx_http_strangler_report_override(ngx_http_request_t *r,
-    ngx_http_strangler_override_rec_t *ov);
 static json_t *ngx_http_strangler_report_paths(const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_methods(
     const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_counters(
     ngx_http_strangler_binding_t *b);
 static json_t *ngx_http_strangler_report_backend(
+    ngx_http_strangler_sh_backend_t *shb);
+static json_t *ngx_http_strangler_report_responses(
     ngx_http_strangler_counters_t *c);
 static json_t *ngx_http_strangler_report_sample(uint32_t ppm);
-static char *ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t);
 static void ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
 static void ngx_http_strangler_metrics_histogram(
-    ngx_http_strangler_text_t *out, ngx_http_strangler_table_t *t);
+    ngx_http_strangler_text_t *out, ngx_http_strangler_table_t *t,
+    const char *name, ngx_uint_t shadow);
+static void ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
+static void ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_zone_ctx_t *z);
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
 
 
+static const char  *ngx_http_strangler_skip_reasons[] = {
+    "upgrade", "connect"
+};
+
+
+/* the shadows of every worker: slots, copies in flight, diff log losses */
+
 json_t *
-ngx_http_strangler_report_status(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_report_slots(ngx_http_strangler_api_ctx_t *ctx)
 {
-    size_t                       i;
-    json_t                      *routes, *backends, *state, *root;
-    ngx_str_t                   *file;
-    ngx_http_strangler_table_t  *t;
+    ngx_http_strangler_shctx_t  *sh;
 
-    t = ctx->table;
-    file = &ctx->zone->smcf->state_file;
+    sh = ctx->zone->sh;
 
-    routes = json_array();
-    backends = json_array();
-
-    for (i = 0; routes && i < t->core->nroutes; i++) {
-        if (json_array_append_new(routes,
-                                  ngx_http_strangler_report_route(r, ctx,
-                                                     &t->core->routes[i])))
-        {
-            json_decref(routes);
-            routes = NULL;
-        }
-    }
-
-    for (i = 0; backends && i < t->core->nbackends; i++) {
-        if (json_array_append_new(backends,
-                                  ngx_http_strangler_backend_json(t, i)))
-        {
-            json_decref(backends);
-            backends = NULL;
-        }
-    }
-
-    state = file->len ? json_stringn((char *) file->data, file->len)
-                      : json_null();
-
-    root = json_pack("{s:{s:s%, s:s, s:s, s:I, s:o}, s:s%, s:o, s:o, s:o}",
-                     "table",
-                       "file", t->file.data, t->file.len,
-                       "sha256", t->core->sha256,
-                       "loaded", ngx_http_strangler_report_time(r->pool,
-                                                                t->loaded),
-                       "loaded_unix", (json_int_t) t->loaded,
-                       "backends", backends,
-                     "zone", ctx->zone->name.data, ctx->zone->name.len,
-                     "state_file", state,
-                     "routes", routes,
-                     "default", ngx_http_strangler_report_default(r, ctx));
-
-    if (root && ctx->zone->smcf->etcd
-        && json_object_set_new(root, "fleet",
-                               ngx_http_strangler_etcd_status(ctx->zone->smcf)))
-    {
-        json_decref(root);
-        root = NULL;
-    }
-
-    return root;
+    return json_pack("{s:I, s:I, s:I, s:I}",
+                     "slots_per_worker",
+                       (json_int_t) ctx->zone->smcf->shadow_limit,
+                     "in_flight", (json_int_t) sh->shadows,
+                     "high_water", (json_int_t) sh->shadows_high,
+                     "diff_log_dropped", (json_int_t) sh->diff_dropped);
 }
 
 
@@ -213,7 +176,7 @@ failed:
 }
 
 
-static json_t *
+json_t *
 ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
@@ -325,7 +288,7 @@ ngx_http_strangler_report_effective(ngx_http_strangler_table_t *t,
 }
 
 
-static json_t *
+json_t *
 ngx_http_strangler_report_override(ngx_http_request_t *r,
     ngx_http_strangler_override_rec_t *ov)
 {
@@ -405,14 +368,15 @@ static json_t *
 ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
 {
     size_t                            i;
-    json_t                           *backends, *shadow, *counters;
+    json_t                           *backends, *shadow, *skipped, *counters;
     ngx_http_strangler_sh_backend_t  *shb;
 
     backends = json_object();
     shadow = json_object();
+    skipped = json_object();
 
     for (shb = b->shr->backends; backends && shb; shb = shb->next) {
-        counters = ngx_http_strangler_report_backend(&shb->counters);
+        counters = ngx_http_strangler_report_backend(shb);
 
         if (json_object_setn_new(backends, (char *) shb->name.data,
                                  shb->name.len, counters))
@@ -431,12 +395,45 @@ ngx_http_strangler_report_counters(ngx_http_strangler_binding_t *b)
         }
     }
 
-    return json_pack("{s:o, s:o}", "backends", backends, "shadow", shadow);
+    for (i = 0; skipped && i < NGX_HTTP_STRANGLER_SKIP_NREASONS; i++) {
+        if (json_object_set_new(skipped, ngx_http_strangler_skip_reasons[i],
+                                json_integer(b->shr->skipped[i])))
+        {
+            json_decref(skipped);
+            skipped = NULL;
+        }
+    }
+
+    return json_pack("{s:o, s:o, s:o}", "backends", backends,
+                     "shadow", shadow, "shadow_skipped", skipped);
 }
 
 
 static json_t *
-ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
+ngx_http_strangler_report_backend(ngx_http_strangler_sh_backend_t *shb)
+{
+    ngx_http_strangler_counters_t  *c, *sc;
+
+    c = &shb->counters;
+    sc = &shb->shadow;
+
+    return json_pack("{s:I, s:o, s:{s:I, s:I}, s:{s:I, s:o, s:{s:I, s:I}}}",
+                     "requests", (json_int_t) c->requests,
+                     "responses", ngx_http_strangler_report_responses(c),
+                     "upstream_time",
+                       "count", (json_int_t) c->timed,
+                       "sum_ms", (json_int_t) c->time_sum,
+                     "shadow_answers",
+                       "count", (json_int_t) sc->requests,
+                       "responses", ngx_http_strangler_report_responses(sc),
+                       "time",
+                         "count", (json_int_t) sc->timed,
+                         "sum_ms", (json_int_t) sc->time_sum);
+}
+
+
+static json_t *
+ngx_http_strangler_report_responses(ngx_http_strangler_counters_t *c)
 {
     json_t      *responses;
     ngx_uint_t   k;
@@ -452,12 +449,7 @@ ngx_http_strangler_report_backend(ngx_http_strangler_counters_t *c)
         }
     }
 
-    return json_pack("{s:I, s:o, s:{s:I, s:I}}",
-                     "requests", (json_int_t) c->requests,
-                     "responses", responses,
-                     "upstream_time",
-                       "count", (json_int_t) c->timed,
-                       "sum_ms", (json_int_t) c->time_sum);
+    return responses;
 }
 
 
@@ -483,7 +475,7 @@ ngx_http_strangler_report_sample(uint32_t ppm)
 
 /* ISO 8601, UTC */
 
-static char *
+char *
 ngx_http_strangler_report_time(ngx_pool_t *pool, time_t t)
 {
     u_char    *p;
@@ -508,17 +500,21 @@ ngx_chain_t *
 ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_buf_t                  *fleet;
-    ngx_http_strangler_text_t   out;
+    ngx_http_strangler_text_t  out;
 
     ngx_memzero(&out, sizeof(ngx_http_strangler_text_t));
     out.pool = r->pool;
     out.last = &out.first;
 
     ngx_http_strangler_metrics_counters(&out, ctx->table);
-    ngx_http_strangler_metrics_histogram(&out, ctx->table);
+    ngx_http_strangler_metrics_histogram(&out, ctx->table,
+                                         "upstream_response", 0);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
+    ngx_http_strangler_metrics_zone(&out, ctx->zone);
     ngx_http_strangler_metrics_guards(&out, ctx);
+    ngx_http_strangler_metrics_histogram(&out, ctx->table,
+                                         "shadow_response", 1);
+    ngx_http_strangler_metrics_shadow(&out, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -528,14 +524,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
         ctx->table->core->sha256, ctx->table->loaded);
 
     if (ctx->zone->smcf->etcd) {
-        if (ngx_http_strangler_etcd_metrics(ctx->zone->smcf, &fleet, r->pool)
-            != NGX_OK)
-        {
-            return NULL;
-        }
-
-        ngx_http_strangler_text(&out, "%*s", fleet->last - fleet->pos,
-                                fleet->pos);
+        ngx_http_strangler_etcd_metrics(&out, ctx->zone->smcf);
     }
 
     return out.failed ? NULL : out.first;
@@ -589,7 +578,7 @@ ngx_http_strangler_metrics_counters(ngx_http_strangler_text_t *out,
 
 static void
 ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
-    ngx_http_strangler_table_t *t)
+    ngx_http_strangler_table_t *t, const char *name, ngx_uint_t shadow)
 {
     size_t                            i, k;
     u_char                            le[NGX_INT_T_LEN + 8], *p;
@@ -598,17 +587,30 @@ ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
     ngx_http_strangler_counters_t    *c;
     ngx_http_strangler_sh_backend_t  *shb;
 
-    ngx_http_strangler_text(out,
-        "# HELP strangler_upstream_response_seconds "
-        "Upstream response time, summed over the tries of a request.\n"
-        "# TYPE strangler_upstream_response_seconds histogram\n");
+    if (shadow) {
+        ngx_http_strangler_text(out,
+            "# HELP strangler_shadow_response_seconds "
+            "Time from sending a shadow copy to its complete answer.\n"
+            "# TYPE strangler_shadow_response_seconds histogram\n");
+
+    } else {
+        ngx_http_strangler_text(out,
+            "# HELP strangler_upstream_response_seconds "
+            "Upstream response time, summed over the tries of a request; "
+            "upgraded connections left out.\n"
+            "# TYPE strangler_upstream_response_seconds histogram\n");
+    }
 
     for (i = 0; i <= t->core->nroutes; i++) {
         route = ngx_http_strangler_metrics_route(t, i);
 
         for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
-            c = &shb->counters;
+            c = shadow ? &shb->shadow : &shb->counters;
             acc = 0;
+
+            if (shadow && c->requests == 0) {
+                continue;
+            }
 
             for (k = 0; k < NGX_HTTP_STRANGLER_NBUCKETS; k++) {
                 acc += c->time_bucket[k];
@@ -621,19 +623,20 @@ ngx_http_strangler_metrics_histogram(ngx_http_strangler_text_t *out,
                 }
 
                 ngx_http_strangler_text(out,
-                    "strangler_upstream_response_seconds_bucket{route=\"%V\","
+                    "strangler_%s_seconds_bucket{route=\"%V\","
                     "backend=\"%V\",le=\"%*s\"} %uA\n",
-                    route, &shb->name, p - le, le, acc);
+                    name, route, &shb->name, p - le, le, acc);
             }
 
             p = ngx_http_strangler_metrics_seconds(le, c->time_sum);
 
             ngx_http_strangler_text(out,
-                "strangler_upstream_response_seconds_sum{route=\"%V\","
+                "strangler_%s_seconds_sum{route=\"%V\","
                 "backend=\"%V\"} %*s\n"
-                "strangler_upstream_response_seconds_count{route=\"%V\","
+                "strangler_%s_seconds_count{route=\"%V\","
                 "backend=\"%V\"} %uA\n",
-                route, &shb->name, p - le, le, route, &shb->name, c->timed);
+                name, route, &shb->name, p - le, le,
+                name, route, &shb->name, c->timed);
         }
     }
 }
@@ -686,6 +689,111 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
                                 ngx_http_strangler_metrics_route(t, i),
                                 t->bindings[i].shr->override != NULL);
     }
+}
+
+
+/*
+ * The shadow side's answers by class, copies never made by reason, and the
+ * slots: in flight over every worker, the most one worker held, the limit
+ */
+
+static void
+ngx_http_strangler_metrics_shadow(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    size_t                            i, k;
+    ngx_str_t                        *route;
+    ngx_http_strangler_table_t       *t;
+    ngx_http_strangler_shctx_t       *sh;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    t = ctx->table;
+    sh = ctx->zone->sh;
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_responses_total "
+        "Answers of the shadow side by route, backend and status class.\n"
+        "# TYPE strangler_shadow_responses_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
+            if (shb->shadow.requests == 0) {
+                continue;
+            }
+
+            for (k = 0; k < NGX_HTTP_STRANGLER_NCLASSES; k++) {
+                ngx_http_strangler_text(out,
+                    "strangler_shadow_responses_total{route=\"%V\","
+                    "backend=\"%V\",code=\"%s\"} %uA\n", route,
+                    &shb->name, ngx_http_strangler_classes[k],
+                    shb->shadow.status[k]);
+            }
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_skipped_total "
+        "Requests picked for a shadow and never copied, by reason.\n"
+        "# TYPE strangler_shadow_skipped_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+
+        for (k = 0; k < NGX_HTTP_STRANGLER_SKIP_NREASONS; k++) {
+            ngx_http_strangler_text(out,
+                "strangler_shadow_skipped_total{route=\"%V\","
+                "reason=\"%s\"} %uA\n", route,
+                ngx_http_strangler_skip_reasons[k],
+                t->bindings[i].shr->skipped[k]);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_in_flight "
+        "Shadow copies in flight, over every worker.\n"
+        "# TYPE strangler_shadow_in_flight gauge\n"
+        "strangler_shadow_in_flight %uA\n"
+        "# HELP strangler_shadow_slots_high_water "
+        "The most shadow slots one worker has held at once.\n"
+        "# TYPE strangler_shadow_slots_high_water gauge\n"
+        "strangler_shadow_slots_high_water %uA\n"
+        "# HELP strangler_shadow_slots "
+        "Shadow slots per worker (strangler_shadow_limit).\n"
+        "# TYPE strangler_shadow_slots gauge\n"
+        "strangler_shadow_slots %ui\n"
+        "# HELP strangler_diff_log_dropped_total "
+        "Diff log lines dropped: the disk was slower than the mismatches.\n"
+        "# TYPE strangler_diff_log_dropped_total counter\n"
+        "strangler_diff_log_dropped_total %uA\n",
+        sh->shadows, sh->shadows_high, ctx->zone->smcf->shadow_limit,
+        sh->diff_dropped);
+}
+
+
+static void
+ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_zone_ctx_t *z)
+{
+    ngx_http_strangler_text(out,
+        "# HELP strangler_zone_size_bytes The strangler_zone's size.\n"
+        "# TYPE strangler_zone_size_bytes gauge\n"
+        "strangler_zone_size_bytes %uz\n"
+        "# HELP strangler_zone_used_bytes The zone's pages in use.\n"
+        "# TYPE strangler_zone_used_bytes gauge\n"
+        "strangler_zone_used_bytes %uz\n"
+        "# HELP strangler_zone_alloc_failures_total "
+        "Blocks the full zone had no room for.\n"
+        "# TYPE strangler_zone_alloc_failures_total counter\n"
+        "strangler_zone_alloc_failures_total %uA\n"
+        "# HELP strangler_zone_reclaimed_total "
+        "Blocks of routes no table has, freed.\n"
+        "# TYPE strangler_zone_reclaimed_total counter\n"
+        "strangler_zone_reclaimed_total %uA\n",
+        (size_t) (z->shpool->end - (u_char *) z->shpool),
+        ngx_http_strangler_zone_used(z), z->sh->alloc_failures,
+        z->sh->reclaimed);
 }
 
 

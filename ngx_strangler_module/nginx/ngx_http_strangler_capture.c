@@ -108,7 +108,9 @@ ngx_http_strangler_capture_get(ngx_http_request_t *r,
 
     ctx = ngx_http_strangler_get_ctx(r);
 
-    if (ctx == NULL || ctx->shadow == NULL) {
+    if (ctx == NULL || ctx->shadow == NULL
+        || (!ctx->is_shadow && !ctx->shadow->compare))
+    {
         return NULL;
     }
 

@@ -138,6 +138,7 @@ ngx_http_strangler_diff_log_write(ngx_http_strangler_shadow_t *s,
 
     if (n > room) {
         dl->dropped++;
+        ngx_http_strangler_count_diff_dropped(s->smcf);
         return;
     }
 

@@ -11,7 +11,6 @@
 #include "ngx_http_strangler_module.h"
 
 
-static void ngx_http_strangler_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_to_backend(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx);
 static void ngx_http_strangler_log_decision(ngx_http_request_t *r,
@@ -79,30 +78,7 @@ ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
 
     ngx_http_strangler_log_decision(r, ctx, &req);
 
-    /* a shadow needs a copy of the body: read it first, only then */
-
-    if (ctx->decision.shadow_to != STRANGLER_NONE
-        && ngx_http_strangler_shadow_needs_body(r))
-    {
-        rc = ngx_http_read_client_request_body(r,
-                                               ngx_http_strangler_body_read);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        return NGX_DONE;
-    }
-
     return ngx_http_strangler_to_backend(r, ctx);
-}
-
-
-static void
-ngx_http_strangler_body_read(ngx_http_request_t *r)
-{
-    ngx_http_finalize_request(r,
-        ngx_http_strangler_to_backend(r, ngx_http_strangler_get_ctx(r)));
 }
 
 

@@ -163,11 +163,134 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
 }
 
 
+/* the revisions of one route name's key, as this host last saw them */
+typedef struct {
+    ngx_str_node_t                      sn;
+    int64_t                             applied;   /* of the last event */
+    int64_t                             mod;       /* 0: no key */
+} ngx_http_strangler_etcd_key_t;
+
+
+/* what a value says for one table: skip, apply, or refused */
+typedef struct {
+    ngx_http_strangler_sh_route_t      *shr;       /* NULL: no such route */
+    ngx_http_strangler_override_rec_t   rec;
+    const char                         *err;       /* refused */
+} ngx_http_strangler_etcd_target_t;
+
+
+/*
+ * With strangler_etcd, the zone's block of the fleet state, once: a zone
+ * made before the directive was added gets it at the reload.
+ */
+
+ngx_int_t
+ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log)
+{
+    ngx_http_strangler_etcd_sh_t  *sh;
+
+    if (z->smcf->etcd == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    sh = z->sh->etcd;
+
+    if (sh == NULL) {
+        sh = ngx_slab_calloc_locked(z->shpool,
+                                    sizeof(ngx_http_strangler_etcd_sh_t));
+        if (sh) {
+            ngx_rbtree_init(&sh->keys, &sh->sentinel,
+                            ngx_str_rbtree_insert_value);
+            z->sh->etcd = sh;
+        }
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (sh == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_zone \"%V\" is too small for "
+                      "strangler_etcd", &z->name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a route name's key revisions, with the mutex held; NULL: none (full) */
+
+static ngx_http_strangler_etcd_key_t *
+ngx_http_strangler_etcd_key_locked(ngx_http_strangler_zone_ctx_t *z,
+    ngx_str_t *name, ngx_uint_t create)
+{
+    uint32_t                        hash;
+    ngx_http_strangler_etcd_key_t  *key;
+
+    hash = ngx_crc32_short(name->data, name->len);
+
+    key = (ngx_http_strangler_etcd_key_t *)
+              ngx_str_rbtree_lookup(&z->sh->etcd->keys, name, hash);
+
+    if (key || !create) {
+        return key;
+    }
+
+    key = ngx_slab_calloc_locked(z->shpool,
+                                 sizeof(ngx_http_strangler_etcd_key_t)
+                                 + name->len);
+    if (key == NULL) {
+        return NULL;
+    }
+
+    key->sn.node.key = hash;
+    key->sn.str.len = name->len;
+    key->sn.str.data = (u_char *) (key + 1);
+    ngx_memcpy(key->sn.str.data, name->data, name->len);
+
+    ngx_rbtree_insert(&z->sh->etcd->keys, &key->sn.node);
+
+    return key;
+}
+
+
+/*
+ * A copy of a route's override and the mod_revision of its key as this
+ * host last saw it (0: no key), in one step: what a change is based on.
+ */
+
+ngx_int_t
+ngx_http_strangler_etcd_read_route(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_str_t *name,
+    ngx_http_strangler_override_rec_t *rec, int64_t *mod, ngx_pool_t *pool)
+{
+    ngx_int_t                       rc;
+    ngx_http_strangler_etcd_key_t  *key;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    rc = ngx_http_strangler_override_read_locked(shr, rec, pool);
+    key = ngx_http_strangler_etcd_key_locked(z, name, 0);
+    *mod = key ? key->mod : 0;
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
+}
+
+
 /*
  * The one path by which etcd's content reaches the zone, for the watch's
  * events, its full reads and the API's own accepted writes: every table
  * with a route of that name takes the value, if it is a valid override
- * for that table.  Returns the number of routes changed.
+ * for that table, unless the name's key holds a later revision already
+ * (the API applies its own writes before the watch brings them back);
+ * `force` (a full read) replaces whatever it held.  The value is checked
+ * first, then applied to every table in one step under the mutex.
+ * Returns the number of routes changed.
  */
 
 ngx_int_t
@@ -175,18 +298,26 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log)
 {
-    ngx_int_t                           n, found, rc;
-    ngx_uint_t                          i;
-    const char                         *err;
-    const strangler_route_t            *route;
-    ngx_http_strangler_table_t        **tables;
-    ngx_http_strangler_binding_t       *b;
-    ngx_http_strangler_main_conf_t     *smcf;
-    ngx_http_strangler_override_rec_t   rec;
+    ngx_int_t                          n, rc;
+    ngx_uint_t                         i, found, full;
+    const char                        *err;
+    const strangler_route_t           *route;
+    ngx_http_strangler_table_t       **tables;
+    ngx_http_strangler_zone_ctx_t     *z;
+    ngx_http_strangler_etcd_key_t     *key;
+    ngx_http_strangler_main_conf_t    *smcf;
+    ngx_http_strangler_etcd_target_t  *tg;
 
-    smcf = ecf->zone->smcf;
+    z = ecf->zone;
+    smcf = z->smcf;
     tables = smcf->tables.elts;
-    n = 0;
+
+    tg = ngx_pcalloc(pool, (smcf->tables.nelts + 1)
+                           * sizeof(ngx_http_strangler_etcd_target_t));
+    if (tg == NULL) {
+        return NGX_ERROR;
+    }
+
     found = 0;
 
     for (i = 0; i < smcf->tables.nelts; i++) {
@@ -197,54 +328,83 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
         }
 
         found++;
-        b = ngx_http_strangler_binding(tables[i], route);
+        tg[i].shr = ngx_http_strangler_binding(tables[i], route)->shr;
 
         if (kv->deleted) {
-            ngx_memzero(&rec, sizeof(ngx_http_strangler_override_rec_t));
-            rec.sample_ppm = -1;
-            rc = NGX_OK;
-
-        } else {
-            rc = ngx_http_strangler_etcd_record(tables[i], route, &kv->value,
-                                                &rec, pool, &err);
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "strangler: etcd key \"%V"
-                          NGX_HTTP_STRANGLER_ETCD_ROUTES "%V\" is not a "
-                          "valid override for \"%V\": %s; ignored",
-                          &ecf->prefix, &kv->name, &tables[i]->file, err);
-
-            /* seen all the same: a write may replace it */
-            (void) ngx_http_strangler_override_replace(ecf->zone, b->shr,
-                                                       NULL, kv->mod_revision,
-                                                       kv->revision, force);
+            tg[i].rec.sample_ppm = -1;
             continue;
         }
 
-        if (rc != NGX_OK) {
+        rc = ngx_http_strangler_etcd_record(tables[i], route, &kv->value,
+                                            &tg[i].rec, pool, &err);
+        if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_strangler_override_replace(ecf->zone, b->shr, &rec,
-                                                 kv->deleted
-                                                 ? 0 : kv->mod_revision,
-                                                 kv->revision, force);
-        if (rc == NGX_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "strangler_zone \"%V\" is full: the override of "
-                          "\"%V\" from etcd is not applied",
-                          &ecf->zone->name, &kv->name);
-            continue;
+        if (rc == NGX_DECLINED) {
+            tg[i].err = err;
         }
-
-        n += (rc == NGX_OK);
     }
 
     if (found == 0) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                        "strangler: etcd: no route \"%V\" here", &kv->name);
+        return 0;
+    }
+
+    n = 0;
+    full = 0;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    key = ngx_http_strangler_etcd_key_locked(z, &kv->name, 1);
+
+    if (key == NULL) {
+        full = 1;
+
+    } else if (force || kv->revision > key->applied) {
+        key->applied = kv->revision;
+        key->mod = kv->deleted ? 0 : kv->mod_revision;
+
+        for (i = 0; i < smcf->tables.nelts; i++) {
+            if (tg[i].shr == NULL || tg[i].err) {
+                continue;
+            }
+
+            if (ngx_http_strangler_override_set_locked(z, tg[i].shr,
+                                                       &tg[i].rec)
+                != NGX_OK)
+            {
+                full = 1;
+                continue;
+            }
+
+            n++;
+        }
+
+    } else {
+        /* stale: the same or a later revision applies already */
+        tg = NULL;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    for (i = 0; tg && i < smcf->tables.nelts; i++) {
+        if (tg[i].err) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "strangler: etcd key \"%V"
+                          NGX_HTTP_STRANGLER_ETCD_ROUTES "%V\" is not a "
+                          "valid override for \"%V\": %s; ignored",
+                          &ecf->prefix, &kv->name, &tables[i]->file,
+                          tg[i].err);
+        }
+    }
+
+    if (full) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "strangler_zone \"%V\" is full: the override of "
+                      "\"%V\" from etcd is not applied everywhere",
+                      &z->name, &kv->name);
     }
 
     return n;
@@ -264,7 +424,7 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
     ngx_http_strangler_etcd_endpoint_t  *ep;
 
     ecf = smcf->etcd;
-    sh = &ecf->zone->sh->etcd;
+    sh = ecf->zone->sh->etcd;
     ep = ecf->endpoints.elts;
 
     eps = json_array();
@@ -297,23 +457,17 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
 
 /* the same for the metrics */
 
-ngx_int_t
-ngx_http_strangler_etcd_metrics(ngx_http_strangler_main_conf_t *smcf,
-    ngx_buf_t **out, ngx_pool_t *pool)
+void
+ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_main_conf_t *smcf)
 {
     time_t                         at;
-    ngx_buf_t                     *b;
     ngx_http_strangler_etcd_sh_t  *sh;
 
-    sh = &smcf->etcd->zone->sh->etcd;
+    sh = smcf->etcd->zone->sh->etcd;
     at = (time_t) sh->event_at;
 
-    b = ngx_create_temp_buf(pool, 1024);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->last = ngx_sprintf(b->last,
+    ngx_http_strangler_text(out,
         "# HELP strangler_etcd_connected "
         "Whether the host's watch of etcd is connected.\n"
         "# TYPE strangler_etcd_connected gauge\n"
@@ -328,8 +482,4 @@ ngx_http_strangler_etcd_metrics(ngx_http_strangler_main_conf_t *smcf,
         "strangler_etcd_seconds_since_event %T\n",
         sh->connected ? 1 : 0, sh->revision,
         at ? ngx_time() - at : (time_t) -1);
-
-    *out = b;
-
-    return NGX_OK;
 }

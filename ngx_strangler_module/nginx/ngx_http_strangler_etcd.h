@@ -117,6 +117,9 @@ ngx_int_t ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
 json_t *ngx_http_strangler_etcd_value(ngx_http_strangler_override_rec_t *rec);
 
 /* ngx_http_strangler_etcd.c */
+ngx_int_t ngx_http_strangler_etcd_read_route(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_str_t *name,
+    ngx_http_strangler_override_rec_t *rec, int64_t *mod, ngx_pool_t *pool);
 ngx_int_t ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log);

@@ -120,7 +120,7 @@ ngx_http_strangler_etcd_call(ngx_http_strangler_etcd_conf_t *ecf,
     call->done = done;
     call->line = line;
     call->data = data;
-    call->endpoint = ecf->zone->sh->etcd.endpoint % ecf->endpoints.nelts;
+    call->endpoint = ecf->zone->sh->etcd->endpoint % ecf->endpoints.nelts;
 
     /*
      * nginx logs a refused connect() as an error: an endpoint that is down
@@ -439,7 +439,7 @@ ngx_http_strangler_etcd_header(ngx_http_strangler_etcd_call_t *call)
 
     if (call->status == NGX_HTTP_OK) {
         /* the endpoint that answers is the one the next calls try first */
-        call->ecf->zone->sh->etcd.endpoint = call->endpoint;
+        call->ecf->zone->sh->etcd->endpoint = call->endpoint;
     }
 
     return NGX_OK;

@@ -52,7 +52,6 @@ static void ngx_http_strangler_etcd_up(ngx_http_strangler_etcd_watch_t *w);
 static void ngx_http_strangler_etcd_lost(ngx_http_strangler_etcd_watch_t *w);
 static void ngx_http_strangler_etcd_applied(
     ngx_http_strangler_etcd_watch_t *w, int64_t revision, ngx_uint_t changed);
-static void ngx_http_strangler_etcd_saved(void *data, ngx_int_t rc);
 
 
 static ngx_http_strangler_etcd_watch_t  ngx_http_strangler_etcd_w;
@@ -110,7 +109,7 @@ ngx_http_strangler_etcd_tick(ngx_event_t *ev)
     ngx_pid_t                      holder;
     ngx_http_strangler_etcd_sh_t  *sh;
 
-    sh = &w->ecf->zone->sh->etcd;
+    sh = w->ecf->zone->sh->etcd;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         ngx_http_strangler_etcd_release(w);
@@ -153,7 +152,7 @@ ngx_http_strangler_etcd_release(ngx_http_strangler_etcd_watch_t *w)
 {
     ngx_http_strangler_etcd_sh_t  *sh;
 
-    sh = &w->ecf->zone->sh->etcd;
+    sh = w->ecf->zone->sh->etcd;
 
     if (w->call) {
         ngx_http_strangler_etcd_call_abort(w->call);
@@ -238,7 +237,7 @@ ngx_http_strangler_etcd_range_done(ngx_http_strangler_etcd_call_t *call,
 
     w = ngx_http_strangler_etcd_call_data(call);
     w->call = NULL;
-    sh = &w->ecf->zone->sh->etcd;
+    sh = w->ecf->zone->sh->etcd;
 
     if (rc != NGX_OK) {
         ngx_http_strangler_etcd_lost(w);
@@ -347,7 +346,7 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
         for (r = 0; r < tables[t]->core->nroutes; r++) {
             shr = tables[t]->bindings[r].shr;
 
-            if (seen[r] || (shr->override == NULL && shr->etcd_mod == 0)) {
+            if (seen[r]) {
                 continue;
             }
 
@@ -487,7 +486,7 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     ngx_destroy_pool(pool);
 
     w->revision = revision;
-    w->ecf->zone->sh->etcd.event_at = ngx_time();
+    w->ecf->zone->sh->etcd->event_at = ngx_time();
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
 
@@ -522,7 +521,7 @@ ngx_http_strangler_etcd_up(ngx_http_strangler_etcd_watch_t *w)
 {
     ngx_http_strangler_etcd_sh_t  *sh;
 
-    sh = &w->ecf->zone->sh->etcd;
+    sh = w->ecf->zone->sh->etcd;
 
     if (sh->lost_at) {
         ngx_log_error(NGX_LOG_NOTICE, w->tick.log, 0,
@@ -543,7 +542,7 @@ ngx_http_strangler_etcd_lost(ngx_http_strangler_etcd_watch_t *w)
 {
     ngx_http_strangler_etcd_sh_t  *sh;
 
-    sh = &w->ecf->zone->sh->etcd;
+    sh = w->ecf->zone->sh->etcd;
 
     if (sh->lost_at == 0) {
         sh->lost_at = ngx_time() * 1000;
@@ -572,33 +571,12 @@ static void
 ngx_http_strangler_etcd_applied(ngx_http_strangler_etcd_watch_t *w,
     int64_t revision, ngx_uint_t changed)
 {
-    ngx_pool_t                     *pool;
     ngx_http_strangler_zone_ctx_t  *z;
 
     z = w->ecf->zone;
-    z->sh->etcd.revision = (ngx_atomic_uint_t) revision;
+    z->sh->etcd->revision = (ngx_atomic_uint_t) revision;
 
-    if (!changed || z->smcf->state_file.len == 0) {
-        return;
+    if (changed && z->smcf->state_file.len) {
+        ngx_http_strangler_state_save_later(z, ngx_cycle->log);
     }
-
-    pool = ngx_create_pool(4096, w->tick.log);
-    if (pool == NULL) {
-        return;
-    }
-
-    if (ngx_http_strangler_state_save(z, pool, w->tick.log,
-                                      ngx_http_strangler_etcd_saved, pool)
-        != NGX_OK)
-    {
-        ngx_destroy_pool(pool);
-    }
-}
-
-
-static void
-ngx_http_strangler_etcd_saved(void *data, ngx_int_t rc)
-{
-    /* a failure is logged by the writer; the next change saves again */
-    ngx_destroy_pool(data);
 }

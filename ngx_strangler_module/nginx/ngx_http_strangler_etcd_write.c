@@ -47,7 +47,8 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
 
     ch = ngx_pcalloc(pool, sizeof(ngx_http_strangler_etcd_change_t));
     if (ch == NULL
-        || ngx_http_strangler_override_read_etcd(z, shr, &ch->old, &mod, pool)
+        || ngx_http_strangler_etcd_read_route(z, shr, name, &ch->old, &mod,
+                                              pool)
            == NGX_ERROR)
     {
         return NULL;
@@ -234,7 +235,7 @@ ngx_http_strangler_etcd_write(ngx_http_request_t *r,
 {
     ngx_http_strangler_etcd_change_t  *ch;
 
-    ch = ngx_http_strangler_etcd_change(ctx->zone, ctx->binding->shr,
+    ch = ngx_http_strangler_etcd_change(ctx->zone, ctx->shr,
                                         &ctx->name, ctx->fields, &ctx->patch,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);

@@ -72,7 +72,6 @@ static ngx_int_t ngx_http_strangler_guard_trip(
 static void ngx_http_strangler_guard_changed(
     ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
 static void ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g);
-static void ngx_http_strangler_guard_saved(void *data, ngx_int_t rc);
 static u_char *ngx_http_strangler_guard_figures(u_char *p, u_char *last,
     ngx_http_strangler_guard_act_t *act);
 static u_char *ngx_http_strangler_guard_rate(u_char *p, u_char *last,
@@ -687,41 +686,20 @@ ngx_http_strangler_guard_changed(ngx_http_strangler_etcd_change_t *ch,
 static void
 ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g)
 {
-    ngx_pool_t                     *pool;
     ngx_http_strangler_zone_ctx_t  *z;
 
     z = ngx_http_strangler_guard_zone;
 
     (void) ngx_atomic_fetch_add(&g->binding->shr->guard->trips, 1);
 
-    if (z->smcf->state_file.len == 0) {
-        return;
+    /*
+     * Unlike an API change, a trip applies first: it protects users, and
+     * is written as soon as no other change is being written.
+     */
+
+    if (z->smcf->state_file.len) {
+        ngx_http_strangler_state_save_later(z, ngx_cycle->log);
     }
-
-    /* the snapshot lives in a pool of its own until it is written */
-
-    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    if (ngx_http_strangler_state_save(z, pool, ngx_cycle->log,
-                                      ngx_http_strangler_guard_saved, pool)
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "strangler: a guard tripped, but saving \"%V\" failed",
-                      &z->smcf->state_file);
-        ngx_destroy_pool(pool);
-    }
-}
-
-
-static void
-ngx_http_strangler_guard_saved(void *data, ngx_int_t rc)
-{
-    /* a failure is logged by the writer; the next change saves again */
-    ngx_destroy_pool(data);
 }
 
 

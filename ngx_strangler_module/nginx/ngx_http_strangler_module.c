@@ -20,6 +20,8 @@ static char *ngx_http_strangler_force_header(ngx_conf_t *cf,
 static ngx_int_t ngx_http_strangler_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_strangler_init_process(ngx_cycle_t *cycle);
 static void ngx_http_strangler_exit_process(ngx_cycle_t *cycle);
+static ngx_http_strangler_zone_ctx_t *ngx_http_strangler_process_zone(
+    ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_strangler_commands[] = {
@@ -60,7 +62,7 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       NULL },
 
     { ngx_string("strangler_state"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_strangler_state,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -170,6 +172,7 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->shadow_timeout = NGX_CONF_UNSET_MSEC;
     smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
     smcf->diff_log = NGX_CONF_UNSET_PTR;
+    smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
 
     return smcf;
 }
@@ -332,14 +335,16 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
 
 /*
- * A new worker checks that it can write the state file, drops the
- * overrides its configuration no longer has routes or backends for, and
- * starts judging the guards' windows.
+ * A new worker sizes its shadow slots, records itself in the zone, checks
+ * that it can write the state file, settles the overrides its
+ * configuration no longer has routes or backends for, frees the blocks no
+ * running configuration has, and starts judging the guards' windows.
  */
 
 static ngx_int_t
 ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 {
+    ngx_int_t                        joined;
     ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_main_conf_t  *smcf;
 
@@ -351,11 +356,18 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_strangler_module);
-    z = smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
+    if (smcf == NULL) {
+        return NGX_OK;
+    }
 
+    ngx_http_strangler_shadow_init_process(cycle, smcf);
+
+    z = ngx_http_strangler_zone_ctx(smcf);
     if (z == NULL) {
         return NGX_OK;
     }
+
+    joined = ngx_http_strangler_zone_join(z, cycle->log);
 
     if (smcf->state_file.len) {
         (void) ngx_http_strangler_file_check(&smcf->state_file, cycle->log);
@@ -364,21 +376,45 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     ngx_http_strangler_override_prune(cycle, smcf, z);
     ngx_http_strangler_etcd_start(cycle, smcf);
 
+    /* unrecorded, this process may not free what others might use */
+    if (joined == NGX_OK) {
+        (void) ngx_http_strangler_zone_reclaim(z, z->gen, cycle->log);
+    }
+
     return ngx_http_strangler_guard_init_process(cycle, smcf);
 }
 
 
-/* the watching worker lets go of etcd's watch before it exits */
-
 static void
 ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_process_zone(cycle);
+
+    if (z != NULL) {
+        /* the watching worker lets go of etcd's watch before it exits */
+        ngx_http_strangler_etcd_stop(cycle, z->smcf);
+        ngx_http_strangler_zone_leave(z);
+    }
+}
+
+
+/* the zone, in a process that serves requests */
+
+static ngx_http_strangler_zone_ctx_t *
+ngx_http_strangler_process_zone(ngx_cycle_t *cycle)
+{
     ngx_http_strangler_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NULL;
+    }
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_strangler_module);
 
-    if (smcf && ngx_http_strangler_zone_ctx(smcf)) {
-        ngx_http_strangler_etcd_stop(cycle, smcf);
-    }
+    return smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
 }

@@ -63,6 +63,7 @@ typedef struct {
     ngx_array_t                     apis;       /* `strangler_api` places */
     ngx_shm_zone_t                 *shm_zone;   /* strangler_zone */
     ngx_str_t                       state_file; /* strangler_state */
+    time_t                          keep_orphaned;  /* its parameter */
 
     /* shadowing (ngx_http_strangler_shadow*.c) */
     ngx_uint_t                      shadow_limit;     /* per worker */
@@ -86,6 +87,7 @@ typedef struct {
     unsigned                        dispatched:1;
     unsigned                        shadow_sent:1;
     unsigned                        shadow_dropped:1;
+    unsigned                        shadow_skipped:1;
     unsigned                        is_shadow:1;  /* the shadow's copy */
     ngx_http_strangler_shadow_t    *shadow;  /* comparing this response */
 } ngx_http_strangler_ctx_t;
@@ -128,18 +130,34 @@ ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 
 
 
-/* what became of a shadow: counted per route in the zone */
+/*
+ * What became of a shadow: counted per route in the zone.  A copy is sent
+ * or dropped; every copy sent ends in exactly one of the outcomes after
+ * SENT: sent = timed_out + matched + mismatched + failed + not_compared.
+ */
 typedef enum {
     NGX_HTTP_STRANGLER_SHADOW_SENT = 0,
     NGX_HTTP_STRANGLER_SHADOW_DROPPED,
     NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT,
     NGX_HTTP_STRANGLER_SHADOW_MATCHED,
     NGX_HTTP_STRANGLER_SHADOW_MISMATCHED,
+    /* a response, the shadow's or the client's, did not complete */
+    NGX_HTTP_STRANGLER_SHADOW_FAILED,
+    /* the shadow's response completed, `compare: off` */
+    NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED,
     NGX_HTTP_STRANGLER_SHADOW_NEVENTS
 } ngx_http_strangler_shadow_event_e;
 
 /* their names, in the API, the metrics and $strangler_shadow */
 extern const char  *ngx_http_strangler_shadow_events[];
+
+
+/* why a request picked for a shadow is never copied: counted per route */
+typedef enum {
+    NGX_HTTP_STRANGLER_SKIP_UPGRADE = 0,
+    NGX_HTTP_STRANGLER_SKIP_CONNECT,
+    NGX_HTTP_STRANGLER_SKIP_NREASONS
+} ngx_http_strangler_skip_e;
 
 
 /* the zone (ngx_http_strangler_zone.c); all are no-ops without a zone */
@@ -150,6 +168,14 @@ void ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
     ngx_uint_t what);
 void ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
     const strangler_route_t *route);
+void ngx_http_strangler_count_skipped(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t why);
+void ngx_http_strangler_count_shadow_answer(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t status, ngx_msec_int_t ms);
+void ngx_http_strangler_count_in_flight(ngx_http_strangler_main_conf_t *smcf,
+    ngx_int_t delta, ngx_uint_t in_worker);
+void ngx_http_strangler_count_diff_dropped(
+    ngx_http_strangler_main_conf_t *smcf);
 ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, strangler_override_t *ov);
 
@@ -160,7 +186,8 @@ ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
 
 /* shadowing (ngx_http_strangler_shadow.c, _difflog.c) */
 ngx_int_t ngx_http_strangler_shadow_init_conf(ngx_conf_t *cf);
-ngx_int_t ngx_http_strangler_shadow_needs_body(ngx_http_request_t *r);
+void ngx_http_strangler_shadow_init_process(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf);
 void ngx_http_strangler_shadow_start(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx);
 char *ngx_http_strangler_diff_log(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -32,9 +32,11 @@ static ngx_uint_t ngx_http_strangler_override_prune_field(
 static ngx_uint_t ngx_http_strangler_override_prune_route(
     ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr,
     ngx_log_t *log);
+static ngx_uint_t ngx_http_strangler_override_orphan(
+    ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr,
+    ngx_log_t *log);
 static ngx_http_strangler_table_t *ngx_http_strangler_override_table(
     ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_sh_route_t *shr);
-static void ngx_http_strangler_override_saved(void *data, ngx_int_t rc);
 static u_char *ngx_http_strangler_str_move(ngx_str_t *s, u_char *p);
 
 
@@ -166,15 +168,43 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool)
 {
-    ngx_http_strangler_override_rec_t   next, *cur, *stored;
+    ngx_int_t                           rc;
+    ngx_http_strangler_override_rec_t  *staged;
 
     ngx_shmtx_lock(&z->shpool->mutex);
+
+    rc = ngx_http_strangler_override_stage(z, shr, fields, patch, old, now,
+                                           pool, &staged);
+    if (rc == NGX_OK) {
+        ngx_http_strangler_override_install(z, shr, staged);
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * The override the patch makes, stored in the zone but not yet the
+ * route's (*staged; NULL: no override); called with the mutex held.
+ * NGX_ERROR: the zone is full, nothing was stored.
+ */
+
+ngx_int_t
+ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_uint_t fields,
+    ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool,
+    ngx_http_strangler_override_rec_t **staged)
+{
+    ngx_http_strangler_override_rec_t   next, *cur, *stored;
 
     cur = shr->override;
 
     if (pool && ngx_http_strangler_override_copy(old, cur, pool) == NGX_ERROR)
     {
-        ngx_shmtx_unlock(&z->shpool->mutex);
         return NGX_ERROR;
     }
 
@@ -185,7 +215,6 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     if (next.reads.len || next.owner.len || next.sample_ppm >= 0) {
         stored = ngx_http_strangler_override_store(z->shpool, &next);
         if (stored == NULL) {
-            ngx_shmtx_unlock(&z->shpool->mutex);
             return NGX_ERROR;
         }
     }
@@ -197,21 +226,36 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
             ngx_slab_free_locked(z->shpool, stored);
         }
 
-        ngx_shmtx_unlock(&z->shpool->mutex);
         return NGX_ERROR;
     }
 
-    shr->override = stored;
+    *staged = stored;
+
+    return NGX_OK;
+}
+
+
+/* the staged override becomes the route's; called with the mutex held */
+
+void
+ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *staged)
+{
+    ngx_http_strangler_override_rec_t  *cur;
+
+    cur = shr->override;
+    shr->override = staged;
 
     if (cur) {
         ngx_slab_free_locked(z->shpool, cur);
     }
 
+    if (staged == NULL) {
+        shr->orphaned = 0;
+    }
+
     ngx_http_strangler_override_changed(z, shr);
-
-    ngx_shmtx_unlock(&z->shpool->mutex);
-
-    return NGX_OK;
 }
 
 
@@ -248,82 +292,39 @@ ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
 
 
 /*
- * strangler_etcd's path: a route's whole override becomes `rec` (none when
- * it sets nothing), as etcd held it at `revision` with the key's
- * `mod_revision` (0: no key), unless the route holds a later revision
- * already (the API applies its own writes before the watch brings them
- * back); `force` (a full read of etcd) replaces whatever it held.  A NULL
- * `rec` only records the revisions.  NGX_DECLINED: stale, nothing changed.
+ * strangler_etcd's path, with the mutex held: a route's whole override
+ * becomes `rec` (none when it sets nothing).  NGX_ERROR: the zone is full,
+ * nothing changed.
  */
 
 ngx_int_t
-ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
-    int64_t mod_revision, int64_t revision, ngx_uint_t force)
+ngx_http_strangler_override_set_locked(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec)
 {
     ngx_http_strangler_override_rec_t  *stored;
-
-    ngx_shmtx_lock(&z->shpool->mutex);
-
-    if (!force && revision <= shr->etcd_applied) {
-        ngx_shmtx_unlock(&z->shpool->mutex);
-        return NGX_DECLINED;
-    }
-
-    if (rec == NULL) {
-        /* seen but not applied: a value that is no valid override here */
-        shr->etcd_applied = revision;
-        shr->etcd_mod = mod_revision;
-
-        ngx_shmtx_unlock(&z->shpool->mutex);
-        return NGX_OK;
-    }
 
     stored = NULL;
 
     if (rec->reads.len || rec->owner.len || rec->sample_ppm >= 0) {
         stored = ngx_http_strangler_override_store(z->shpool, rec);
         if (stored == NULL) {
-            ngx_shmtx_unlock(&z->shpool->mutex);
             return NGX_ERROR;
         }
     }
 
-    if (shr->override) {
-        ngx_slab_free_locked(z->shpool, shr->override);
-    }
-
-    shr->override = stored;
-    shr->etcd_applied = revision;
-    shr->etcd_mod = mod_revision;
-
-    ngx_http_strangler_override_changed(z, shr);
-
-    ngx_shmtx_unlock(&z->shpool->mutex);
+    ngx_http_strangler_override_install(z, shr, stored);
 
     return NGX_OK;
 }
 
 
-/*
- * A copy of a route's override, as ngx_http_strangler_override_read(), and
- * in the same step the mod_revision of its key in etcd as this host last
- * saw it: what a change through etcd is based on.
- */
+/* ngx_http_strangler_override_read() with the mutex held */
 
 ngx_int_t
-ngx_http_strangler_override_read_etcd(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
-    int64_t *mod, ngx_pool_t *pool)
+ngx_http_strangler_override_read_locked(ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *rec, ngx_pool_t *pool)
 {
-    ngx_int_t  rc;
-
-    ngx_shmtx_lock(&z->shpool->mutex);
-    rc = ngx_http_strangler_override_copy(rec, shr->override, pool);
-    *mod = shr->etcd_mod;
-    ngx_shmtx_unlock(&z->shpool->mutex);
-
-    return rc;
+    return ngx_http_strangler_override_copy(rec, shr->override, pool);
 }
 
 
@@ -442,10 +443,11 @@ ngx_http_strangler_json_set_str(json_t *obj, const char *key, ngx_str_t *s)
 
 /*
  * In a new worker, once the configuration it runs is final (unlike in the
- * zone's init, which a failed reload would not undo): drop the overrides,
- * kept in the zone or just loaded from the state file, of routes the
- * tables no longer have, and their fields naming backends the tables no
- * longer have; then save the state if that changed it.  Every new worker
+ * zone's init, which a failed reload would not undo): an override of a
+ * route the tables no longer have is kept, orphaned, until the route comes
+ * back (it then applies again), a DELETE, or `keep_orphaned` later; the
+ * fields of an override naming backends the tables no longer have are
+ * dropped; then the state is saved if that changed it.  Every new worker
  * runs this; the first one finds the work.
  */
 
@@ -476,9 +478,7 @@ ngx_http_strangler_override_prune(ngx_cycle_t *cycle,
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     if (changed && smcf->state_file.len) {
-        (void) ngx_http_strangler_state_save(z, cycle->pool, cycle->log,
-                                             ngx_http_strangler_override_saved,
-                                             cycle->log);
+        ngx_http_strangler_state_save_later(z, cycle->log);
     }
 }
 
@@ -499,21 +499,23 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
     t = ngx_http_strangler_override_table(smcf, shr);
 
     if (t == NULL) {
+        return ngx_http_strangler_override_orphan(smcf, shr, log);
+    }
+
+    changed = 0;
+
+    if (shr->orphaned) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                      "strangler: route \"%V\" of \"%V\" no longer exists, "
-                      "its override is dropped", &shr->name, &shr->file);
-
-        shr->override = NULL;
-        ngx_slab_free_locked(z->shpool, ov);
-        ngx_http_strangler_override_changed(z, shr);
-
-        return 1;
+                      "strangler: route \"%V\" of \"%V\" is back, its "
+                      "override applies again", &shr->name, &shr->file);
+        shr->orphaned = 0;
+        changed = 1;
     }
 
     /* the record changes in place: every reader holds the mutex */
 
-    changed = ngx_http_strangler_override_prune_field(t, shr, &ov->reads,
-                                                      "reads", log);
+    changed |= ngx_http_strangler_override_prune_field(t, shr, &ov->reads,
+                                                       "reads", log);
     changed |= ngx_http_strangler_override_prune_field(t, shr, &ov->owner,
                                                        "owner", log);
 
@@ -526,6 +528,49 @@ ngx_http_strangler_override_prune_route(ngx_http_strangler_main_conf_t *smcf,
         ngx_slab_free_locked(z->shpool, ov);
     }
 
+    ngx_http_strangler_override_changed(z, shr);
+
+    return 1;
+}
+
+
+/*
+ * A route no table has: its override is kept from the first time it is
+ * seen so, for `keep_orphaned`; called with the mutex held.
+ */
+
+static ngx_uint_t
+ngx_http_strangler_override_orphan(ngx_http_strangler_main_conf_t *smcf,
+    ngx_http_strangler_sh_route_t *shr, ngx_log_t *log)
+{
+    time_t                          now;
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+    now = ngx_time();
+
+    if (shr->orphaned == 0 && smcf->keep_orphaned > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "strangler: route \"%V\" of \"%V\" no longer exists, "
+                      "its override is kept until it comes back, a DELETE, "
+                      "or %T seconds (keep_orphaned)",
+                      &shr->name, &shr->file, smcf->keep_orphaned);
+        shr->orphaned = now;
+        return 1;
+    }
+
+    if (shr->orphaned && now - shr->orphaned < smcf->keep_orphaned) {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "strangler: route \"%V\" of \"%V\" no longer exists, "
+                  "its override is dropped (keep_orphaned)",
+                  &shr->name, &shr->file);
+
+    ngx_slab_free_locked(z->shpool, shr->override);
+    shr->override = NULL;
+    shr->orphaned = 0;
     ngx_http_strangler_override_changed(z, shr);
 
     return 1;
@@ -583,11 +628,4 @@ ngx_http_strangler_override_table(ngx_http_strangler_main_conf_t *smcf,
     }
 
     return NULL;
-}
-
-
-static void
-ngx_http_strangler_override_saved(void *data, ngx_int_t rc)
-{
-    /* a failure is logged by the writer; the next change saves again */
 }

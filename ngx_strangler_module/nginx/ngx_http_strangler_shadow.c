@@ -24,8 +24,10 @@
 #define NGX_HTTP_STRANGLER_URI_MAX  1024   /* of the URI in the diff log */
 
 
-static ngx_int_t ngx_http_strangler_shadow_body_ok(ngx_http_request_t *r,
-    ngx_http_strangler_main_conf_t *smcf);
+static ngx_int_t ngx_http_strangler_shadow_skip(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_shadow_body_read(
+    ngx_http_strangler_shadow_t *s, ngx_http_request_t *r);
 static ngx_http_strangler_shadow_t *ngx_http_strangler_shadow_create(
     ngx_http_request_t *r, ngx_http_strangler_ctx_t *ctx,
     ngx_http_strangler_main_conf_t *smcf);
@@ -36,7 +38,10 @@ static void ngx_http_strangler_shadow_primary_gone(void *data);
 static void ngx_http_strangler_shadow_detach(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_timeout(ngx_event_t *ev);
-static void ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome);
+static ngx_uint_t ngx_http_strangler_shadow_compare(
+    ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_response(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side, strangler_response_t *resp);
 
@@ -55,7 +60,7 @@ ngx_http_strangler_shadow_init_conf(ngx_conf_t *cf)
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
 
-    ngx_conf_init_uint_value(smcf->shadow_limit, 64);
+    /* strangler_shadow_limit: see ngx_http_strangler_shadow_init_process */
     ngx_conf_init_msec_value(smcf->shadow_timeout, 5000);
     ngx_conf_init_size_value(smcf->compare_max_body, 1024 * 1024);
     ngx_conf_init_ptr_value(smcf->diff_log, NULL);
@@ -69,42 +74,44 @@ ngx_http_strangler_shadow_init_conf(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_strangler_shadow_body_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_strangler_capture_init(cf);
 }
 
 
 /*
- * Whether the dispatch handler must read the request body before it goes
- * on: only a request that will be shadowed, has a body, and may be copied.
- * Any other request keeps nginx's own body handling.
+ * Sets the default limit once the worker knows its connections: a shadow
+ * holds two of them (its own and the one to its backend), so a quarter of
+ * worker_connections lets shadows take at most half of the worker.
  */
 
-ngx_int_t
-ngx_http_strangler_shadow_needs_body(ngx_http_request_t *r)
+void
+ngx_http_strangler_shadow_init_process(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf)
 {
-    ngx_http_strangler_main_conf_t  *smcf;
-
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_strangler_module);
-
-    if (ngx_http_strangler_shadows >= smcf->shadow_limit) {
-        return 0;
+    if (smcf->shadow_limit == NGX_CONF_UNSET_UINT) {
+        smcf->shadow_limit = ngx_max(cycle->connection_n / 4, 1);
     }
-
-    if (r->headers_in.content_length_n > 0) {
-        return r->headers_in.content_length_n
-               <= (off_t) smcf->compare_max_body;
-    }
-
-    return r->headers_in.chunked;
 }
 
+
+/*
+ * Called before the request goes to its backend.  The copy is made now,
+ * or, for a request with a body, when the body has gone by to the owner
+ * (ngx_http_strangler_shadow_body.c): the module never reads a body
+ * itself, so the owner gets it as nginx alone would give it.  Whether the
+ * copy can be made is decided here whenever the length says it.
+ */
 
 void
 ngx_http_strangler_shadow_start(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx)
 {
     char                            *why;
-    ngx_int_t                        rc;
+    off_t                            len;
     ngx_str_t                       *location;
     ngx_http_strangler_shadow_t     *s;
     ngx_http_strangler_main_conf_t  *smcf;
@@ -112,14 +119,19 @@ ngx_http_strangler_shadow_start(ngx_http_request_t *r,
     smcf = ngx_http_get_module_main_conf(r, ngx_http_strangler_module);
     location = &ctx->table->locations[ctx->decision.shadow_to];
 
+    if (ngx_http_strangler_shadow_skip(r, ctx) != NGX_OK) {
+        return;
+    }
+
     if (ngx_http_strangler_shadows >= smcf->shadow_limit) {
         why = "strangler_shadow_limit reached";
         goto dropped;
     }
 
-    if (ngx_http_strangler_shadow_body_ok(r, smcf) != NGX_OK) {
-        why = "the body is not in memory or is over "
-              "strangler_compare_max_body";
+    len = r->headers_in.content_length_n;
+
+    if (len > (off_t) smcf->compare_max_body) {
+        why = "the body is over strangler_compare_max_body";
         goto dropped;
     }
 
@@ -129,30 +141,35 @@ ngx_http_strangler_shadow_start(ngx_http_request_t *r,
         goto dropped;
     }
 
-    rc = ngx_http_strangler_shadow_request(s, r);
-
-    if (rc != NGX_OK) {
-        ngx_destroy_pool(s->pool);
-        why = (rc == NGX_DECLINED) ? "a write copy without its dry-run marker"
-                                   : "no connection for it";
-        goto dropped;
-    }
-
     ngx_http_strangler_shadows++;
+    ngx_http_strangler_count_in_flight(smcf, 1, ngx_http_strangler_shadows);
 
-    if (s->compare && ngx_http_strangler_shadow_attach(s, r, ctx) != NGX_OK) {
-        s->compare = 0;
+    if (ngx_http_strangler_shadow_attach(s, r, ctx) != NGX_OK) {
+        ngx_http_strangler_shadow_drop(s, r, "out of memory");
+        return;
     }
 
-    ctx->shadow_sent = 1;
-    ngx_http_strangler_count_shadow(ctx, NGX_HTTP_STRANGLER_SHADOW_SENT);
+    if (len <= 0 && !r->headers_in.chunked) {
+        ngx_http_strangler_shadow_go(s, r);
+        return;
+    }
 
-    ngx_add_timer(&s->timer, smcf->shadow_timeout);
-    ngx_post_event(&s->run, &ngx_posted_events);
+    if (r->request_body) {
+        /* read before the strangler saw the request */
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "strangler: shadow to \"%V\" on *%uA", location,
-                   s->connection->number);
+        if (ngx_http_strangler_shadow_body_read(s, r) != NGX_OK) {
+            ngx_http_strangler_shadow_drop(s, r, "the body is not in memory "
+                                           "or is over "
+                                           "strangler_compare_max_body");
+            return;
+        }
+
+        ngx_http_strangler_shadow_go(s, r);
+        return;
+    }
+
+    s->body_wait = 1;
+    s->body_last = &s->body;
 
     return;
 
@@ -166,22 +183,121 @@ dropped:
 }
 
 
-/* a body is copied only when it is all in memory and within the bound */
+/* an upgrade or a CONNECT is a session, not a request: never copied */
 
 static ngx_int_t
-ngx_http_strangler_shadow_body_ok(ngx_http_request_t *r,
-    ngx_http_strangler_main_conf_t *smcf)
+ngx_http_strangler_shadow_skip(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx)
+{
+    ngx_uint_t  why;
+
+    if (r->method == NGX_HTTP_CONNECT) {
+        why = NGX_HTTP_STRANGLER_SKIP_CONNECT;
+
+    } else if (r->headers_in.upgrade) {
+        why = NGX_HTTP_STRANGLER_SKIP_UPGRADE;
+
+    } else {
+        return NGX_OK;
+    }
+
+    ctx->shadow_skipped = 1;
+    ngx_http_strangler_count_skipped(ctx, why);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "strangler: no shadow of %s",
+                   why == NGX_HTTP_STRANGLER_SKIP_CONNECT ? "a CONNECT"
+                                                          : "an upgrade");
+
+    return NGX_DECLINED;
+}
+
+
+/* the copy goes out: its request is made and started */
+
+void
+ngx_http_strangler_shadow_go(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_strangler_ctx_t  *ctx;
+
+    rc = ngx_http_strangler_shadow_request(s, r);
+
+    /* the request has its own copy; this one may be in the client's pool */
+    s->body = NULL;
+
+    if (rc != NGX_OK) {
+        ngx_http_strangler_shadow_drop(s, r,
+                                       (rc == NGX_DECLINED)
+                                       ? "a write copy without its dry-run "
+                                         "marker"
+                                       : "no connection for it");
+        return;
+    }
+
+    ctx = ngx_http_strangler_get_ctx(r);
+
+    if (ctx) {
+        ctx->shadow_sent = 1;
+    }
+
+    ngx_http_strangler_count_shadow(&s->decided,
+                                    NGX_HTTP_STRANGLER_SHADOW_SENT);
+
+    s->sent = ngx_current_msec;
+
+    ngx_add_timer(&s->timer, s->smcf->shadow_timeout);
+    ngx_post_event(&s->run, &ngx_posted_events);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "strangler: shadow to \"%V\" on *%uA", s->location,
+                   s->connection->number);
+}
+
+
+/* the copy will not go out after all: counted, and s freed */
+
+void
+ngx_http_strangler_shadow_drop(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *r, char *why)
+{
+    ngx_http_strangler_ctx_t  *ctx;
+
+    ctx = r ? ngx_http_strangler_get_ctx(r) : NULL;
+
+    if (ctx) {
+        ctx->shadow_dropped = 1;
+    }
+
+    ngx_http_strangler_count_shadow(&s->decided,
+                                    NGX_HTTP_STRANGLER_SHADOW_DROPPED);
+
+    ngx_log_error(NGX_LOG_INFO, r ? r->connection->log : s->log, 0,
+                  "strangler: shadow to \"%V\" dropped: %s", s->location, why);
+
+    s->body_wait = 0;
+    s->over = 1;
+
+    if (s->primary) {
+        ngx_http_strangler_shadow_detach(s);
+
+    } else {
+        ngx_http_strangler_shadow_release(s);
+    }
+}
+
+
+/* a body nginx read before: copied when all of it is in memory */
+
+static ngx_int_t
+ngx_http_strangler_shadow_body_read(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *r)
 {
     off_t         size;
     ngx_chain_t  *cl;
 
-    if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
-        return NGX_OK;
-    }
-
-    if (r->request_body == NULL || r->request_body->temp_file
-        || r->request_body->rest)
-    {
+    if (r->request_body->temp_file || r->request_body->rest) {
         return NGX_DECLINED;
     }
 
@@ -195,7 +311,16 @@ ngx_http_strangler_shadow_body_ok(ngx_http_request_t *r,
         size += ngx_buf_size(cl->buf);
     }
 
-    return size <= (off_t) smcf->compare_max_body ? NGX_OK : NGX_DECLINED;
+    if (size > (off_t) s->smcf->compare_max_body) {
+        return NGX_DECLINED;
+    }
+
+    /* the request copies it at once, while r's pool holds it */
+
+    s->body = r->request_body->bufs;
+    s->body_len = size;
+
+    return NGX_OK;
 }
 
 
@@ -208,11 +333,12 @@ static ngx_http_strangler_shadow_t *
 ngx_http_strangler_shadow_create(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_main_conf_t *smcf)
 {
-    size_t                        len;
-    ngx_log_t                    *log;
-    ngx_pool_t                   *pool;
-    ngx_http_variable_value_t    *id;
-    ngx_http_strangler_shadow_t  *s;
+    size_t                          len;
+    ngx_log_t                      *log;
+    ngx_pool_t                     *pool;
+    ngx_http_variable_value_t      *id;
+    ngx_http_strangler_shadow_t    *s;
+    ngx_http_strangler_loc_conf_t  *slcf;
 
     log = ngx_cycle->log;
 
@@ -235,6 +361,9 @@ ngx_http_strangler_shadow_create(ngx_http_request_t *r,
     s->compare = (s->conf->compare != STRANGLER_COMPARE_OFF);
 
     s->location = &ctx->table->locations[ctx->decision.shadow_to];
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
+    s->force_header = slcf->force_header;
 
     s->run.handler = ngx_http_strangler_shadow_run;
     s->run.data = s;
@@ -321,9 +450,22 @@ ngx_http_strangler_shadow_primary_gone(void *data)
 
     s->primary = NULL;
 
-    if (!s->side[NGX_HTTP_STRANGLER_PRIMARY].done) {
+    if (s->body_wait) {
+        /* the owner never read the whole body: there is nothing to copy */
+        ngx_http_strangler_shadow_drop(s, NULL, "the body was not read");
+        return;
+    }
+
+    /* without a comparison, the client's response does not matter */
+
+    if (s->compare && !s->side[NGX_HTTP_STRANGLER_PRIMARY].done
+        && !s->over)
+    {
         /* the client's response never completed: nothing to compare */
-        s->over = 1;
+        ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                      "strangler: shadow of \"%V %V\": the client's "
+                      "response did not complete", &s->method, &s->uri);
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
     }
 
     ngx_http_strangler_shadow_release(s);
@@ -359,7 +501,7 @@ ngx_http_strangler_shadow_closed(void *data)
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" ended without "
                       "a complete response", &s->method, &s->uri);
-        s->over = 1;
+        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
         ngx_http_strangler_shadow_detach(s);
     }
 
@@ -374,11 +516,15 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
         return;
     }
 
+    /* no copy sent goes uncounted */
+    ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
+
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
     }
 
     ngx_http_strangler_shadows--;
+    ngx_http_strangler_count_in_flight(s->smcf, -1, 0);
 
     ngx_destroy_pool(s->pool);
 }
@@ -389,6 +535,18 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
 void
 ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
 {
+    ngx_uint_t                     outcome;
+    ngx_http_strangler_capture_t  *shadow;
+
+    shadow = &s->side[NGX_HTTP_STRANGLER_SHADOW];
+
+    if (shadow->done && !s->answered) {
+        s->answered = 1;
+        ngx_http_strangler_count_shadow_answer(&s->decided, shadow->status,
+                                     (ngx_msec_int_t) (ngx_current_msec
+                                                       - s->sent));
+    }
+
     if (s->over || !s->side[NGX_HTTP_STRANGLER_SHADOW].done) {
         return;
     }
@@ -398,14 +556,33 @@ ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
             return;
         }
 
-        ngx_http_strangler_shadow_compare(s);
+        outcome = ngx_http_strangler_shadow_compare(s);
+
+    } else {
+        outcome = NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED;
     }
 
     /* the timer still bounds the shadow's request, if it goes on */
 
-    s->over = 1;
+    ngx_http_strangler_shadow_over(s, outcome);
 
     ngx_http_strangler_shadow_detach(s);
+}
+
+
+/* the shadow's one outcome: the first one set counts */
+
+static void
+ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
+    ngx_uint_t outcome)
+{
+    if (s->over) {
+        return;
+    }
+
+    s->over = 1;
+
+    ngx_http_strangler_count_shadow(&s->decided, outcome);
 }
 
 
@@ -417,10 +594,8 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
     s = ev->data;
 
     if (!s->over) {
-        s->over = 1;
-
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
+        ngx_http_strangler_shadow_over(s,
+                                       NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
 
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
                       "strangler: shadow of \"%V %V\" timed out",
@@ -439,7 +614,9 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
 }
 
 
-static void
+/* MATCHED, MISMATCHED, or FAILED when out of memory */
+
+static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
     ngx_uint_t             n;
@@ -448,7 +625,7 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     diffs = ngx_palloc(s->pool, sizeof(strangler_diffs_t));
     if (diffs == NULL) {
-        return;
+        return NGX_HTTP_STRANGLER_SHADOW_FAILED;
     }
 
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_PRIMARY,
@@ -457,20 +634,23 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     n = strangler_compare(s->conf, &primary, &shadow, diffs);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->log, 0,
-                   "strangler: shadow of \"%V %V\": %ui differences",
-                   &s->method, &s->uri, n);
+    /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */
 
     if (n == 0) {
-        ngx_http_strangler_count_shadow(&s->decided,
-                                        NGX_HTTP_STRANGLER_SHADOW_MATCHED);
-        return;
+        ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                      "strangler: shadow of \"%V %V\" to \"%V\" matched",
+                      &s->method, &s->uri, s->location);
+
+        return NGX_HTTP_STRANGLER_SHADOW_MATCHED;
     }
 
-    ngx_http_strangler_count_shadow(&s->decided,
-                                    NGX_HTTP_STRANGLER_SHADOW_MISMATCHED);
+    ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                  "strangler: shadow of \"%V %V\" to \"%V\" mismatched: "
+                  "%ui differences", &s->method, &s->uri, s->location, n);
 
     ngx_http_strangler_diff_log_write(s, diffs);
+
+    return NGX_HTTP_STRANGLER_SHADOW_MISMATCHED;
 }
 
 

@@ -59,8 +59,19 @@ struct ngx_http_strangler_shadow_s {
     ngx_str_t                       uri;
     ngx_str_t                       request_id;
 
+    ngx_str_t                       force_header;  /* not copied */
+
+    /* the client's body as it went by to the owner, in this pool */
+    ngx_chain_t                    *body;
+    ngx_chain_t                   **body_last;
+    off_t                           body_len;
+
+    ngx_msec_t                      sent;      /* for the answer's time */
+
     unsigned                        compare:1;  /* the responses are */
     unsigned                        over:1;     /* compared or given up */
+    unsigned                        body_wait:1;  /* sent when it is in */
+    unsigned                        answered:1;   /* its answer counted */
 };
 
 
@@ -73,6 +84,13 @@ void ngx_http_strangler_shadow_end(ngx_http_strangler_shadow_t *s);
 /* ngx_http_strangler_shadow.c */
 void ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s);
 void ngx_http_strangler_shadow_closed(void *data);
+void ngx_http_strangler_shadow_go(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *r);
+void ngx_http_strangler_shadow_drop(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *r, char *why);
+
+/* ngx_http_strangler_shadow_body.c */
+ngx_int_t ngx_http_strangler_shadow_body_init(ngx_conf_t *cf);
 
 /* ngx_http_strangler_capture.c */
 ngx_int_t ngx_http_strangler_capture_init(ngx_conf_t *cf);

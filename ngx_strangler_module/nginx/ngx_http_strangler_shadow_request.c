@@ -34,7 +34,8 @@ static ngx_int_t ngx_http_strangler_shadow_header(ngx_http_request_t *sr,
     ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_strangler_shadow_marked(
     ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr);
-static ngx_int_t ngx_http_strangler_shadow_body(ngx_http_request_t *sr,
+static ngx_int_t ngx_http_strangler_shadow_body(
+    ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr,
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_shadow_ctx(ngx_http_strangler_shadow_t *s,
     ngx_http_request_t *sr);
@@ -99,7 +100,7 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_strangler_shadow_body(sr, r);
+        rc = ngx_http_strangler_shadow_body(s, sr, r);
     }
 
     if (rc == NGX_OK) {
@@ -413,7 +414,8 @@ ngx_http_strangler_shadow_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
  * The client's headers, run through nginx's own header handlers, so that
  * $host, $cookie_*, $http_* and the proxy see them as they saw the client's.
  * The body is framed anew, so its Content-Length and Transfer-Encoding are
- * left out; X-Strangler-Shadow, and for writes the dry-run header, added.
+ * left out, and so is the force header, meant for this proxy alone;
+ * X-Strangler-Shadow, and for writes the dry-run header, added.
  */
 
 static ngx_int_t
@@ -457,7 +459,11 @@ ngx_http_strangler_shadow_headers(ngx_http_strangler_shadow_t *s,
                                    ngx_http_strangler_shadow_mark.data,
                                    h[i].key.len) == 0)
             || (h[i].key.len == dry.len
-                && ngx_strncasecmp(h[i].key.data, dry.data, dry.len) == 0))
+                && ngx_strncasecmp(h[i].key.data, dry.data, dry.len) == 0)
+            || (h[i].key.len == s->force_header.len
+                && ngx_strncasecmp(h[i].key.data, s->force_header.data,
+                                   s->force_header.len)
+                   == 0))
         {
             continue;
         }
@@ -597,10 +603,11 @@ ngx_http_strangler_shadow_marked(ngx_http_strangler_shadow_t *s,
 }
 
 
-/* the client's body, read and in memory by now (see the dispatch handler) */
+/* the copy of the client's body (ngx_http_strangler_shadow_body.c) */
 
 static ngx_int_t
-ngx_http_strangler_shadow_body(ngx_http_request_t *sr, ngx_http_request_t *r)
+ngx_http_strangler_shadow_body(ngx_http_strangler_shadow_t *s,
+    ngx_http_request_t *sr, ngx_http_request_t *r)
 {
     u_char       *p;
     off_t         len;
@@ -612,16 +619,14 @@ ngx_http_strangler_shadow_body(ngx_http_request_t *sr, ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (r->request_body == NULL) {
+    len = s->body_len;
+
+    if (len == 0 && r->headers_in.content_length_n <= 0
+        && !r->headers_in.chunked)
+    {
         /* no body: "Content-Length: 0" stays, none stays none */
         sr->headers_in.content_length_n = r->headers_in.content_length_n;
         return NGX_OK;
-    }
-
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        len += ngx_buf_size(cl->buf);
     }
 
     sr->headers_in.content_length_n = len;
@@ -637,7 +642,7 @@ ngx_http_strangler_shadow_body(ngx_http_request_t *sr, ngx_http_request_t *r)
 
     p = b->pos;
 
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+    for (cl = s->body; cl; cl = cl->next) {
         if (cl->buf->last > cl->buf->pos) {
             p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
         }

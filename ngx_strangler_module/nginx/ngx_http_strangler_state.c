@@ -2,8 +2,13 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * `strangler_state FILE`: the overrides, saved as JSON on every change so
- * that a restart does not undo a rollback.
+ * `strangler_state FILE [keep_orphaned=TIME]`: the overrides, saved as
+ * JSON on every change so that a restart does not undo a rollback.
+ *
+ * A change is written before it applies (the API stages it, writes a
+ * snapshot that holds it, and installs it once the file is in place), and
+ * one change is written at a time: the process that writes holds the
+ * zone's `writer`; a save asked for meanwhile is made when it is done.
  *
  * The file is read when the zone is created (start-up, restart, or a
  * reload that resizes the zone); a reload otherwise finds the overrides in
@@ -12,7 +17,11 @@
  *
  *     {"version": 1, "overrides": [{"table": "/etc/nginx/routes.yaml",
  *      "route": "users", "reads": "monolith", "owner": "monolith",
- *      "shadow_sample": 5, "by": "10.0.0.7", "at": 1700000000}]}
+ *      "shadow_sample": 5, "by": "10.0.0.7", "at": 1700000000,
+ *      "orphaned_at": 1700000500}]}
+ *
+ * `orphaned_at`: since when the route is in no table (the override is kept
+ * until it comes back, a DELETE, or `keep_orphaned` later).
  */
 
 
@@ -21,22 +30,41 @@
 
 #define NGX_HTTP_STRANGLER_STATE_MAX  (16 * 1024 * 1024)
 
+/* an entry's blocks in the zone, at most: the route's and the override's */
+#define NGX_HTTP_STRANGLER_STATE_ENTRY  1024
+
 
 static ngx_int_t ngx_http_strangler_state_read(ngx_str_t *file,
     ngx_str_t *text, ngx_log_t *log);
 static ngx_int_t ngx_http_strangler_state_apply(
     ngx_http_strangler_zone_ctx_t *z, json_t *root, ngx_log_t *log);
 static ngx_int_t ngx_http_strangler_state_entry(
-    ngx_http_strangler_zone_ctx_t *z, json_t *e, size_t i, ngx_log_t *log);
+    ngx_http_strangler_zone_ctx_t *z, json_t *e, size_t i, size_t left,
+    ngx_log_t *log);
 static const char *ngx_http_strangler_state_fields(json_t *e,
     ngx_str_t *table, ngx_str_t *route,
     ngx_http_strangler_override_rec_t *rec, const char **key);
 static const char *ngx_http_strangler_state_string(json_t *e,
     const char *key, ngx_uint_t required, ngx_str_t *s);
 static json_t *ngx_http_strangler_state_snapshot(
-    ngx_http_strangler_zone_ctx_t *z);
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *staged_shr,
+    ngx_http_strangler_override_rec_t *staged);
 static json_t *ngx_http_strangler_state_record(
-    ngx_http_strangler_sh_route_t *shr);
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *ov);
+static void ngx_http_strangler_state_save_held(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+static void ngx_http_strangler_state_saved_held(void *data, ngx_int_t rc);
+
+
+typedef struct {
+    ngx_http_strangler_zone_ctx_t      *zone;
+    ngx_pool_t                         *pool;
+    ngx_log_t                          *log;
+} ngx_http_strangler_state_job_t;
+
+
+/* a change being written for longer than this is taken over */
+#define NGX_HTTP_STRANGLER_STATE_STALE  60
 static void ngx_http_strangler_state_json_cleanup(void *data);
 
 
@@ -45,7 +73,8 @@ ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_strangler_main_conf_t *smcf = conf;
 
-    ngx_str_t  *value;
+    time_t      age;
+    ngx_str_t  *value, s;
 
     if (smcf->state_file.len) {
         return "is duplicate";
@@ -53,6 +82,28 @@ ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
     smcf->state_file = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "keep_orphaned=", 14) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": expected "
+                               "\"keep_orphaned=TIME\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 14;
+        s.len = value[2].len - 14;
+
+        age = ngx_parse_time(&s, 1);
+
+        if (age == (time_t) NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid keep_orphaned time \"%V\"", &s);
+            return NGX_CONF_ERROR;
+        }
+
+        smcf->keep_orphaned = age;
+    }
 
     if (ngx_conf_full_name(cf->cycle, &smcf->state_file, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -217,7 +268,7 @@ ngx_http_strangler_state_apply(ngx_http_strangler_zone_ctx_t *z,
 
     for (i = 0; i < json_array_size(list); i++) {
         if (ngx_http_strangler_state_entry(z, json_array_get(list, i), i,
-                                           log)
+                                           json_array_size(list) - i, log)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -236,8 +287,9 @@ ngx_http_strangler_state_apply(ngx_http_strangler_zone_ctx_t *z,
 
 static ngx_int_t
 ngx_http_strangler_state_entry(ngx_http_strangler_zone_ctx_t *z, json_t *e,
-    size_t i, ngx_log_t *log)
+    size_t i, size_t left, ngx_log_t *log)
 {
+    json_t                             *v;
     ngx_str_t                           table, route;
     const char                         *key, *problem;
     ngx_http_strangler_sh_route_t      *shr;
@@ -266,9 +318,15 @@ ngx_http_strangler_state_entry(ngx_http_strangler_zone_ctx_t *z, json_t *e,
     {
         ngx_log_error(NGX_LOG_EMERG, log, 0,
                       "strangler_zone \"%V\" is too small for the overrides "
-                      "in \"%V\"", &z->name, &z->smcf->state_file);
+                      "in \"%V\": it needs at least %uzk",
+                      &z->name, &z->smcf->state_file,
+                      ngx_http_strangler_zone_need(z,
+                          left * NGX_HTTP_STRANGLER_STATE_ENTRY) / 1024);
         return NGX_ERROR;
     }
+
+    v = json_object_get(e, "orphaned_at");
+    shr->orphaned = json_is_integer(v) ? (time_t) json_integer_value(v) : 0;
 
     return NGX_OK;
 }
@@ -337,6 +395,13 @@ ngx_http_strangler_state_fields(json_t *e, ngx_str_t *table,
 
     rec->at = v ? (time_t) json_integer_value(v) : 0;
 
+    *key = "orphaned_at";
+    v = json_object_get(e, *key);
+
+    if (v && !json_is_integer(v)) {
+        return "not an integer";
+    }
+
     return NULL;
 }
 
@@ -368,16 +433,162 @@ ngx_http_strangler_state_string(json_t *e, const char *key,
 
 
 /*
- * Save every override: a snapshot taken under the mutex and numbered, so
- * that of two concurrent saves the older never replaces the newer
- * (ngx_http_strangler_file_replace_seq()).  `done` is called when the file
- * is in place; NGX_ERROR: no save was started.
+ * Whether this process may write the state file now, called with the
+ * mutex held: NGX_OK, it writes (until ngx_http_strangler_state_unlock());
+ * NGX_BUSY, another change is being written.  A writer that died or hangs
+ * is taken over.
+ */
+
+ngx_int_t
+ngx_http_strangler_state_lock_locked(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log)
+{
+    ngx_http_strangler_shctx_t  *sh;
+
+    sh = z->sh;
+
+    if (sh->writer) {
+        if (ngx_http_strangler_zone_is_alive(sh->writer)
+            && ngx_time() - sh->writer_since
+               < NGX_HTTP_STRANGLER_STATE_STALE)
+        {
+            return NGX_BUSY;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "strangler_state \"%V\": the change process %P was "
+                      "writing is taken over", &z->smcf->state_file,
+                      sh->writer);
+    }
+
+    sh->writer = ngx_pid;
+    sh->writer_since = ngx_time();
+
+    return NGX_OK;
+}
+
+
+/* the write is done: a save asked for meanwhile is made now */
+
+void
+ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log)
+{
+    ngx_uint_t  again;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    again = z->sh->save_again;
+    z->sh->save_again = 0;
+
+    if (!again) {
+        z->sh->writer = 0;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (again) {
+        ngx_http_strangler_state_save_held(z, log);
+    }
+}
+
+
+/* save what the zone holds now, or once the change being written is */
+
+void
+ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log)
+{
+    ngx_int_t  rc;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    rc = ngx_http_strangler_state_lock_locked(z, log);
+
+    if (rc == NGX_BUSY) {
+        z->sh->save_again = 1;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (rc == NGX_OK) {
+        ngx_http_strangler_state_save_held(z, log);
+    }
+}
+
+
+static void
+ngx_http_strangler_state_save_held(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log)
+{
+    ngx_pool_t                      *pool;
+    ngx_http_strangler_state_job_t  *job;
+
+    pool = ngx_create_pool(4096, log);
+    job = pool ? ngx_palloc(pool, sizeof(ngx_http_strangler_state_job_t))
+               : NULL;
+
+    if (job == NULL) {
+        goto failed;
+    }
+
+    job->zone = z;
+    job->pool = pool;
+    job->log = log;
+
+    if (ngx_http_strangler_state_save(z, NULL, NULL, pool, log,
+                                      ngx_http_strangler_state_saved_held,
+                                      job)
+        == NGX_OK)
+    {
+        return;
+    }
+
+failed:
+
+    /* logged by the writer; the next change saves everything again */
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    z->sh->writer = 0;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+static void
+ngx_http_strangler_state_saved_held(void *data, ngx_int_t rc)
+{
+    ngx_http_strangler_state_job_t  *job = data;
+
+    ngx_log_t                      *log;
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = job->zone;
+    log = job->log;
+
+    ngx_destroy_pool(job->pool);
+
+    ngx_http_strangler_state_unlock(z, log);
+}
+
+
+/*
+ * Save every override, with `staged` as the override of `staged_shr` when
+ * it is given; the caller holds the writer (above).  A snapshot taken under
+ * the mutex and numbered, so that of two concurrent saves the older never
+ * replaces the newer (ngx_http_strangler_file_replace_seq()).  `done` is
+ * called when the file is in place or could not be written; NGX_ERROR: no
+ * save was started.
  */
 
 ngx_int_t
 ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_http_strangler_file_done_pt done,
-    void *data)
+    ngx_http_strangler_sh_route_t *staged_shr,
+    ngx_http_strangler_override_rec_t *staged, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data)
 {
     char                *text;
     json_t              *root;
@@ -393,7 +604,7 @@ ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
     ngx_shmtx_lock(&z->shpool->mutex);
 
     seq = ++z->sh->state_seq;
-    root = ngx_http_strangler_state_snapshot(z);
+    root = ngx_http_strangler_state_snapshot(z, staged_shr, staged);
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
@@ -433,11 +644,14 @@ ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
 /* called with the mutex held */
 
 static json_t *
-ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z)
+ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *staged_shr,
+    ngx_http_strangler_override_rec_t *staged)
 {
-    json_t                         *list, *rec;
-    ngx_queue_t                    *q;
-    ngx_http_strangler_sh_route_t  *shr;
+    json_t                             *list, *rec;
+    ngx_queue_t                        *q;
+    ngx_http_strangler_sh_route_t      *shr;
+    ngx_http_strangler_override_rec_t  *ov;
 
     list = json_array();
     if (list == NULL) {
@@ -449,12 +663,13 @@ ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z)
          q = ngx_queue_next(q))
     {
         shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
+        ov = (shr == staged_shr) ? staged : shr->override;
 
-        if (shr->override == NULL) {
+        if (ov == NULL) {
             continue;
         }
 
-        rec = ngx_http_strangler_state_record(shr);
+        rec = ngx_http_strangler_state_record(shr, ov);
 
         if (json_array_append_new(list, rec) != 0) {
             json_decref(list);
@@ -467,16 +682,20 @@ ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z)
 
 
 static json_t *
-ngx_http_strangler_state_record(ngx_http_strangler_sh_route_t *shr)
+ngx_http_strangler_state_record(ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *ov)
 {
     json_t  *rec;
 
-    rec = ngx_http_strangler_override_json(shr->override);
+    rec = ngx_http_strangler_override_json(ov);
 
     if (rec == NULL
         || ngx_http_strangler_json_set_str(rec, "table", &shr->file)
         || ngx_http_strangler_json_set_str(rec, "route", &shr->name)
-        || json_object_set_new(rec, "at", json_integer(shr->override->at)))
+        || json_object_set_new(rec, "at", json_integer(ov->at))
+        || (shr->orphaned
+            && json_object_set_new(rec, "orphaned_at",
+                                   json_integer(shr->orphaned))))
     {
         json_decref(rec);
         return NULL;

@@ -104,6 +104,9 @@ ngx_http_strangler_variable(ngx_http_request_t *r,
         } else if (ctx->shadow_dropped) {
             s = ngx_http_strangler_shadow_events[
                                             NGX_HTTP_STRANGLER_SHADOW_DROPPED];
+
+        } else if (ctx->shadow_skipped) {
+            s = "skipped";
         }
 
         break;

@@ -7,10 +7,11 @@
  *
  * Each route of each loaded table has a block in the zone, found by the
  * table's file and the route's name, so a reload finds its counters and
- * override again.  The search happens once, when the zone is initialised:
- * every table's routes are bound to their blocks then, and a request finds
- * its block by route->index.  Counters are atomics; the mutex is taken only
- * to add blocks and to change overrides.
+ * override again (blocks no running configuration has are freed:
+ * ngx_http_strangler_zone_reclaim.c).  The search happens once, when the
+ * zone is initialised: every table's routes are bound to their blocks
+ * then, and a request finds its block by route->index.  Counters are
+ * atomics; the mutex is taken only to add blocks and to change overrides.
  */
 
 
@@ -31,10 +32,12 @@ static void ngx_http_strangler_zone_insert(ngx_rbtree_node_t *temp,
 static ngx_int_t ngx_http_strangler_zone_alloc_bindings(ngx_conf_t *cf,
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t);
 static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
-static ngx_http_strangler_counters_t *ngx_http_strangler_counters(
+static ngx_http_strangler_sh_backend_t *ngx_http_strangler_backend_block(
     ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
     int backend);
 static ngx_msec_int_t ngx_http_strangler_upstream_time(ngx_http_request_t *r);
+static ngx_int_t ngx_http_strangler_count_response(
+    ngx_http_strangler_counters_t *c, ngx_uint_t status, ngx_msec_int_t ms);
 
 
 ngx_msec_t  ngx_http_strangler_time_bounds[
@@ -50,7 +53,8 @@ const char  *ngx_http_strangler_classes[NGX_HTTP_STRANGLER_NCLASSES] = {
 
 const char  *ngx_http_strangler_shadow_events[
                                         NGX_HTTP_STRANGLER_SHADOW_NEVENTS] = {
-    "sent", "dropped", "timed_out", "matched", "mismatched"
+    "sent", "dropped", "timed_out", "matched", "mismatched", "failed",
+    "not_compared"
 };
 
 
@@ -80,7 +84,8 @@ ngx_http_strangler_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (size < (ssize_t) (8 * ngx_pagesize)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[1]);
+                           "zone \"%V\" is too small: it needs at least "
+                           "%uzk", &value[1], 8 * ngx_pagesize / 1024);
         return NGX_CONF_ERROR;
     }
 
@@ -213,9 +218,14 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     z = shm_zone->data;
 
     if (oz) {
-        /* a reload: the zone keeps its counters and overrides */
+        /*
+         * A reload: the zone keeps its counters and overrides, and gives
+         * back what no configuration still running uses.
+         */
         z->sh = oz->sh;
         z->shpool = oz->shpool;
+
+        (void) ngx_http_strangler_zone_reclaim(z, oz->gen, shm_zone->shm.log);
 
         return ngx_http_strangler_zone_bind(z, shm_zone->shm.log);
     }
@@ -257,6 +267,10 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_http_strangler_zone_insert);
     ngx_queue_init(&z->sh->routes);
+    ngx_queue_init(&z->sh->procs);
+
+    /* a full zone is said once, with the size it needs, not per request */
+    z->shpool->log_nomem = 0;
 
     len = sizeof(" in strangler_zone \"\"") + shm_zone->shm.name.len;
 
@@ -272,21 +286,28 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
 }
 
 
-/* find or add the block of every route of every table, and of "-" */
+/*
+ * Find or add the block of every route of every table, and of "-", each
+ * marked with this configuration's number.
+ */
 
 static ngx_int_t
 ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
 {
-    size_t                          r;
-    ngx_str_t                       name;
+    size_t                          r, more;
+    ngx_str_t                       name, *file;
     ngx_uint_t                      i;
     strangler_route_t              *route;
     ngx_http_strangler_table_t    **tables, *t;
     ngx_http_strangler_sh_route_t  *shr;
 
     tables = z->smcf->tables.elts;
+    file = NULL;
+    more = 0;
 
     ngx_shmtx_lock(&z->shpool->mutex);
+
+    z->gen = ++z->sh->gen;
 
     for (i = 0; i < z->smcf->tables.nelts; i++) {
         t = tables[i];
@@ -303,34 +324,51 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                 ngx_str_set(&name, STRANGLER_DEFAULT_ROUTE);
             }
 
-            shr = ngx_http_strangler_zone_add(z, &t->file, &name);
-            if (shr == NULL) {
-                ngx_shmtx_unlock(&z->shpool->mutex);
+            /* once full, what the rest would take is summed up */
+            shr = file ? ngx_http_strangler_zone_lookup(z, &t->file, &name)
+                       : ngx_http_strangler_zone_add(z, &t->file, &name);
 
-                ngx_log_error(NGX_LOG_EMERG, log, 0,
-                              "strangler_zone \"%V\" is too small for the "
-                              "routes of \"%V\"", &z->name, &t->file);
-                return NGX_ERROR;
+            if (shr == NULL) {
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_route_t)
+                            + t->file.len + name.len);
+                file = file ? file : &t->file;
+                continue;
             }
 
+            shr->bound = z->gen;
             t->bindings[r].shr = shr;
 
-            if (route
-                && ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
-            {
-                ngx_shmtx_unlock(&z->shpool->mutex);
+            if (route == NULL || !route->guard.enabled || shr->guard) {
+                if (route) {
+                    (void) ngx_http_strangler_guard_bind(z, shr, route);
+                }
 
-                ngx_log_error(NGX_LOG_EMERG, log, 0,
-                              "strangler_zone \"%V\" is too small for the "
-                              "guards of \"%V\"", &z->name, &t->file);
-                return NGX_ERROR;
+                continue;
+            }
+
+            if (file
+                || ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
+            {
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_guard_t));
+                file = file ? file : &t->file;
             }
         }
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
-    return NGX_OK;
+    if (file) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "strangler_zone \"%V\" is too small for the routes "
+                      "and guards of \"%V\": it needs at least %uzk",
+                      &z->name, file,
+                      ngx_http_strangler_zone_need(z, more) / 1024);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_strangler_etcd_init_zone(z, log);
 }
 
 
@@ -525,17 +563,100 @@ ngx_http_strangler_count_regex_limit(ngx_http_strangler_table_t *t,
 }
 
 
+void
+ngx_http_strangler_count_skipped(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t why)
+{
+    ngx_http_strangler_binding_t  *b;
+
+    b = ngx_http_strangler_binding(ctx->table, ctx->decision.route);
+
+    if (b == NULL || why >= NGX_HTTP_STRANGLER_SKIP_NREASONS) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&b->shr->skipped[why], 1);
+}
+
+
+/* the shadow side's answer to a copy: its status and how long it took */
+
+void
+ngx_http_strangler_count_shadow_answer(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t status, ngx_msec_int_t ms)
+{
+    ngx_http_strangler_binding_t     *b;
+    ngx_http_strangler_sh_backend_t  *shb;
+
+    b = ngx_http_strangler_binding(ctx->table, ctx->decision.route);
+    if (b == NULL) {
+        return;
+    }
+
+    shb = ngx_http_strangler_backend_block(b, ctx->table,
+                                           ctx->decision.shadow_to);
+    if (shb) {
+        ngx_http_strangler_count_response(&shb->shadow, status, ms);
+    }
+}
+
+
+/*
+ * Shadows in flight in every worker, and the most one worker has held at
+ * once (the number strangler_shadow_limit is sized against)
+ */
+
+void
+ngx_http_strangler_count_in_flight(ngx_http_strangler_main_conf_t *smcf,
+    ngx_int_t delta, ngx_uint_t in_worker)
+{
+    ngx_atomic_uint_t               high;
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z == NULL || z->sh == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&z->sh->shadows, (ngx_atomic_int_t) delta);
+
+    for ( ;; ) {
+        high = z->sh->shadows_high;
+
+        if (in_worker <= high
+            || ngx_atomic_cmp_set(&z->sh->shadows_high, high, in_worker))
+        {
+            return;
+        }
+    }
+}
+
+
+void
+ngx_http_strangler_count_diff_dropped(ngx_http_strangler_main_conf_t *smcf)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z && z->sh) {
+        (void) ngx_atomic_fetch_add(&z->sh->diff_dropped, 1);
+    }
+}
+
+
 /* the log phase: count what the strangler dispatched */
 
 static ngx_int_t
 ngx_http_strangler_log_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                       bucket;
-    ngx_uint_t                      status, i;
-    ngx_msec_int_t                  ms;
-    ngx_http_strangler_ctx_t       *ctx;
-    ngx_http_strangler_binding_t   *b;
-    ngx_http_strangler_counters_t  *c;
+    ngx_int_t                         bucket;
+    ngx_uint_t                        status;
+    ngx_msec_int_t                    ms;
+    ngx_http_strangler_ctx_t         *ctx;
+    ngx_http_strangler_binding_t     *b;
+    ngx_http_strangler_sh_backend_t  *shb;
 
     ctx = ngx_http_strangler_get_ctx(r);
 
@@ -548,38 +669,59 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    c = ngx_http_strangler_counters(b, ctx->table, ctx->decision.backend);
-    if (c == NULL) {
+    shb = ngx_http_strangler_backend_block(b, ctx->table,
+                                           ctx->decision.backend);
+    if (shb == NULL) {
         return NGX_OK;
     }
 
-    (void) ngx_atomic_fetch_add(&c->requests, 1);
-
     status = r->err_status ? r->err_status : r->headers_out.status;
+
+    /* an upgraded connection's time is its session's, not a response's */
+
+    ms = (status == NGX_HTTP_SWITCHING_PROTOCOLS)
+         ? -1 : ngx_http_strangler_upstream_time(r);
+
+    bucket = ngx_http_strangler_count_response(&shb->counters, status, ms);
+
+    ngx_http_strangler_guard_count(ctx, b, status, bucket);
+
+    return NGX_OK;
+}
+
+
+/*
+ * One response: its class, and its time when it has one (ms >= 0).
+ * Returns the time's histogram bucket, -1 without a time.
+ */
+
+static ngx_int_t
+ngx_http_strangler_count_response(ngx_http_strangler_counters_t *c,
+    ngx_uint_t status, ngx_msec_int_t ms)
+{
+    ngx_uint_t  i;
+
+    (void) ngx_atomic_fetch_add(&c->requests, 1);
 
     if (status >= 100 && status / 100 <= NGX_HTTP_STRANGLER_NCLASSES) {
         (void) ngx_atomic_fetch_add(&c->status[status / 100 - 1], 1);
     }
 
-    ms = ngx_http_strangler_upstream_time(r);
-    bucket = -1;
-
-    if (ms >= 0) {
-        for (i = 0; i < NGX_HTTP_STRANGLER_NBUCKETS - 1; i++) {
-            if ((ngx_msec_t) ms <= ngx_http_strangler_time_bounds[i]) {
-                break;
-            }
-        }
-
-        (void) ngx_atomic_fetch_add(&c->time_bucket[i], 1);
-        (void) ngx_atomic_fetch_add(&c->time_sum, ms);
-        (void) ngx_atomic_fetch_add(&c->timed, 1);
-        bucket = i;
+    if (ms < 0) {
+        return -1;
     }
 
-    ngx_http_strangler_guard_count(ctx, b, status, bucket);
+    for (i = 0; i < NGX_HTTP_STRANGLER_NBUCKETS - 1; i++) {
+        if ((ngx_msec_t) ms <= ngx_http_strangler_time_bounds[i]) {
+            break;
+        }
+    }
 
-    return NGX_OK;
+    (void) ngx_atomic_fetch_add(&c->time_bucket[i], 1);
+    (void) ngx_atomic_fetch_add(&c->time_sum, ms);
+    (void) ngx_atomic_fetch_add(&c->timed, 1);
+
+    return i;
 }
 
 
@@ -616,13 +758,13 @@ ngx_http_strangler_upstream_time(ngx_http_request_t *r)
 
 
 /*
- * A route's counters for a backend: found in this process's cache, else
+ * A route's block for a backend: found in this process's cache, else
  * found or added in the zone once (under the mutex).  A block is filled in
  * before it is linked, so readers walk the list without the mutex.
  */
 
-static ngx_http_strangler_counters_t *
-ngx_http_strangler_counters(ngx_http_strangler_binding_t *b,
+static ngx_http_strangler_sh_backend_t *
+ngx_http_strangler_backend_block(ngx_http_strangler_binding_t *b,
     ngx_http_strangler_table_t *t, int backend)
 {
     ngx_str_t                        *name;
@@ -634,7 +776,7 @@ ngx_http_strangler_counters(ngx_http_strangler_binding_t *b,
     }
 
     if (b->backends[backend]) {
-        return &b->backends[backend]->counters;
+        return b->backends[backend];
     }
 
     name = &t->backend_names[backend];
@@ -668,10 +810,15 @@ ngx_http_strangler_counters(ngx_http_strangler_binding_t *b,
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (shb == NULL) {
+        ngx_http_strangler_zone_full(b->zone,
+                           ngx_http_strangler_zone_block(
+                               sizeof(ngx_http_strangler_sh_backend_t)
+                               + name->len),
+                           ngx_cycle->log);
         return NULL;
     }
 
     b->backends[backend] = shb;
 
-    return &shb->counters;
+    return shb;
 }

@@ -25,6 +25,9 @@
 /* response status classes: 1xx .. 5xx, status / 100 - 1 */
 #define NGX_HTTP_STRANGLER_NCLASSES   5
 
+/* how long the override of a route gone from the table is kept: 7 days */
+#define NGX_HTTP_STRANGLER_KEEP_ORPHANED  (7 * 24 * 60 * 60)
+
 /* the fields of an override; a patch says which ones it sets */
 #define NGX_HTTP_STRANGLER_OV_READS   0x01
 #define NGX_HTTP_STRANGLER_OV_OWNER   0x02
@@ -48,6 +51,7 @@ typedef struct ngx_http_strangler_sh_backend_s
 struct ngx_http_strangler_sh_backend_s {
     ngx_http_strangler_sh_backend_t    *next;
     ngx_http_strangler_counters_t       counters;
+    ngx_http_strangler_counters_t       shadow;  /* its answers to copies */
     ngx_str_t                           name;
 };
 
@@ -62,12 +66,18 @@ typedef struct {
 } ngx_http_strangler_override_rec_t;
 
 
-/* a route of one table file, by (file, name); never freed */
+/*
+ * A route of one table file, by (file, name).  Freed only once no
+ * configuration that a live process runs has the route, and it has no
+ * override (ngx_http_strangler_zone_reclaim.c).
+ */
 typedef struct {
     ngx_rbtree_node_t                   node;        /* key: file, name */
     ngx_queue_t                         queue;
     ngx_str_t                           file;
     ngx_str_t                           name;
+    ngx_uint_t                          bound;       /* newest config */
+    time_t                              orphaned;    /* 0: in a table */
     ngx_atomic_t                        generation;  /* of the override */
     ngx_http_strangler_override_rec_t  *override;    /* NULL: none */
     ngx_http_strangler_sh_backend_t    *backends;
@@ -75,12 +85,24 @@ typedef struct {
                                          NGX_HTTP_STRANGLER_SHADOW_NEVENTS];
     ngx_atomic_t                        regex_limit; /* lookups cut short */
     struct ngx_http_strangler_sh_guard_s  *guard;    /* NULL: never had */
-    int64_t                             etcd_applied; /* event revision */
-    int64_t                             etcd_mod;  /* key's; 0: absent */
+    ngx_atomic_t                        skipped[
+                                         NGX_HTTP_STRANGLER_SKIP_NREASONS];
 } ngx_http_strangler_sh_route_t;
 
 
-/* strangler_etcd: the watching worker and what it saw (_etcd_watch.c) */
+/* a worker process and the configuration it runs */
+typedef struct {
+    ngx_queue_t                         queue;
+    ngx_pid_t                           pid;
+    ngx_uint_t                          gen;
+} ngx_http_strangler_sh_proc_t;
+
+
+/*
+ * strangler_etcd: the watching worker and what it saw (_etcd_watch.c), and
+ * per route name the revisions of its key (_etcd.c); only with the
+ * directive, in a block of its own
+ */
 typedef struct {
     ngx_atomic_t                        holder;     /* pid; 0: none */
     ngx_atomic_t                        beat;       /* monotonic ms */
@@ -89,6 +111,8 @@ typedef struct {
     ngx_atomic_t                        revision;   /* applied */
     ngx_atomic_t                        event_at;   /* unix s; 0: none */
     ngx_atomic_t                        lost_at;    /* unix ms; 0: not */
+    ngx_rbtree_t                        keys;       /* of etcd_key_t */
+    ngx_rbtree_node_t                   sentinel;
 } ngx_http_strangler_etcd_sh_t;
 
 
@@ -96,10 +120,24 @@ typedef struct {
     ngx_rbtree_t                        rbtree;
     ngx_rbtree_node_t                   sentinel;
     ngx_queue_t                         routes;
+    ngx_queue_t                         procs;        /* of sh_proc_t */
+    ngx_uint_t                          gen;          /* configs bound */
     ngx_atomic_t                        generation;   /* of any override */
     ngx_atomic_t                        state_seq;    /* snapshots taken */
     ngx_atomic_t                        state_landed; /* newest written */
-    ngx_http_strangler_etcd_sh_t        etcd;
+    ngx_atomic_t                        shadows;      /* in flight, all */
+    ngx_atomic_t                        shadows_high; /* in one worker */
+    ngx_atomic_t                        diff_dropped; /* diff log lines */
+    ngx_atomic_t                        alloc_failures;
+    ngx_atomic_t                        reclaimed;    /* route blocks */
+    ngx_uint_t                          full_logged;
+
+    /* the one change being written to the state file */
+    ngx_pid_t                           writer;       /* 0: none */
+    time_t                              writer_since;
+    ngx_uint_t                          save_again;
+
+    ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
 } ngx_http_strangler_shctx_t;
 
 
@@ -108,6 +146,7 @@ typedef struct {
     ngx_slab_pool_t                    *shpool;
     ngx_http_strangler_main_conf_t     *smcf;
     ngx_str_t                           name;
+    ngx_uint_t                          gen;     /* this configuration's */
 } ngx_http_strangler_zone_ctx_t;
 
 
@@ -143,6 +182,15 @@ ngx_int_t ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_override_rec_t *patch,
     ngx_http_strangler_override_rec_t *old,
     ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool);
+ngx_int_t ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_uint_t fields,
+    ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now, ngx_pool_t *pool,
+    ngx_http_strangler_override_rec_t **staged);
+void ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *staged);
 json_t *ngx_http_strangler_override_json(
     ngx_http_strangler_override_rec_t *ov);
 int ngx_http_strangler_json_set_str(json_t *obj, const char *key,
@@ -152,25 +200,50 @@ ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_lookup(
 ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_add(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
 
+/* ngx_http_strangler_zone_reclaim.c */
+ngx_int_t ngx_http_strangler_zone_join(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+void ngx_http_strangler_zone_leave(ngx_http_strangler_zone_ctx_t *z);
+ngx_uint_t ngx_http_strangler_zone_reclaim(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t own, ngx_log_t *log);
+void ngx_http_strangler_zone_full(ngx_http_strangler_zone_ctx_t *z,
+    size_t more, ngx_log_t *log);
+size_t ngx_http_strangler_zone_need(ngx_http_strangler_zone_ctx_t *z,
+    size_t more);
+size_t ngx_http_strangler_zone_used(ngx_http_strangler_zone_ctx_t *z);
+size_t ngx_http_strangler_zone_block(size_t size);
+ngx_uint_t ngx_http_strangler_zone_is_alive(ngx_pid_t pid);
+
 /* ngx_http_strangler_override.c */
 void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr);
 void ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
     ngx_uint_t fields, ngx_http_strangler_override_rec_t *patch,
     ngx_http_strangler_override_rec_t *next);
-ngx_int_t ngx_http_strangler_override_replace(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
-    int64_t mod_revision, int64_t revision, ngx_uint_t force);
-ngx_int_t ngx_http_strangler_override_read_etcd(
+ngx_int_t ngx_http_strangler_override_set_locked(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
-    ngx_http_strangler_override_rec_t *rec, int64_t *mod, ngx_pool_t *pool);
+    ngx_http_strangler_override_rec_t *rec);
+ngx_int_t ngx_http_strangler_override_read_locked(
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
+    ngx_pool_t *pool);
+
+/* ngx_http_strangler_etcd.c */
+ngx_int_t ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
 
 /* ngx_http_strangler_state.c */
 ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
 ngx_int_t ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_http_strangler_file_done_pt done,
-    void *data);
+    ngx_http_strangler_sh_route_t *staged_shr,
+    ngx_http_strangler_override_rec_t *staged, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_file_done_pt done, void *data);
+ngx_int_t ngx_http_strangler_state_lock_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+void ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+void ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
 
 
 #endif /* NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_ */

@@ -781,9 +781,11 @@ static const error_case_t  error_cases[] = {
     E(ROUTE "    shadow: {}\n",
       F "9:13: route \"r\": shadow has no other side; set shadow.to"),
     E(ROUTE "    shadow:\n      to: monolith\n",
-      F "10:11: route \"r\": shadow has no other side; set shadow.to"),
+      F "10:11: route \"r\": shadow.to \"monolith\" is the backend that "
+      "serves the route; name another one"),
     E(ROUTE "    owner: messages\n    shadow: { to: messages }\n",
-      F "10:19: route \"r\": shadow has no other side; set shadow.to"),
+      F "10:19: route \"r\": shadow.to \"messages\" is the backend that "
+      "serves the route; name another one"),
     E(ROUTE "    shadow: { to: messages, sample: 101 }\n",
       F "9:37: route \"r\": shadow.sample must be a percentage from 0 to "
       "100, such as 10 or 0.5"),

@@ -12,6 +12,8 @@
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
 #   make soak       1 M shadowed requests, memory and fds flat (SOAK_QUICK=1)
+#   make screenshots  the dashboard in the demo's state, into docs/
+#   make bench-dashboard  the dashboard with 1,000 routes (not part of test)
 #
 # `make NGINX_SRC=/path/to/nginx-x.y.z` builds against your own nginx source
 # tree instead of the system nginx (configure it as your nginx was).
@@ -37,6 +39,9 @@ CORE_SRCS    := $(wildcard $(SRC_DIR)/core/*.c)
 CLI_SRCS     := $(wildcard $(SRC_DIR)/cli/*.c)
 NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c)
 HEADERS      := $(wildcard $(SRC_DIR)/*/*.h)
+# the dashboard page: config makes objs/ngx_http_strangler_dashboard_page.h
+DASH_DIR     := $(SRC_DIR)/nginx/dashboard
+DASH_SRCS    := $(wildcard $(DASH_DIR)/*)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
@@ -64,7 +69,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench soak
+.PHONY: bench soak bench-dashboard screenshots
 
 all: deps module cli
 
@@ -96,7 +101,10 @@ $(NGINX_TREE)/objs/Makefile: config
 	    --add-dynamic-module=$(CURDIR) $(NGINX_CONFIGURE_ARGS)
 endif
 
-$(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS) \
+              $(DASH_SRCS)
+	sh $(DASH_DIR)/embed.sh $(CURDIR)/$(DASH_DIR) \
+	    $(NGINX_TREE)/objs/ngx_http_strangler_dashboard_page.h
 	$(MAKE) -C $(NGINX_TREE) -f objs/Makefile modules
 	@mkdir -p $(BUILD)
 	cp $(NGINX_TREE)/objs/$(MODULE).so $@
@@ -137,7 +145,8 @@ test-nginx:
 $(ASAN_SRC)/configure:
 	mk/nginx-source.sh bookworm $(ASAN_SRC)
 
-$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(ASAN_NGINX): $(ASAN_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) \
+               $(HEADERS) $(DASH_SRCS)
 	@mk/deps.sh build fuzz
 	cd $(ASAN_SRC) && ./configure --prefix=$(CURDIR)/$(ASAN_PREFIX) \
 	    --with-cc=$(ASAN_CC) \
@@ -181,7 +190,8 @@ NGINX126        := $(NGINX126_PREFIX)/sbin/nginx
 $(NGINX126_SRC)/configure:
 	mk/nginx-source.sh trixie $(NGINX126_SRC)
 
-$(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) $(HEADERS)
+$(NGINX126): $(NGINX126_SRC)/configure config $(CORE_SRCS) $(NGX_SRCS) \
+             $(HEADERS) $(DASH_SRCS)
 	@mk/deps.sh build
 	cd $(NGINX126_SRC) && ./configure --prefix=$(CURDIR)/$(NGINX126_PREFIX) \
 	    --with-debug --with-pcre-jit --with-http_ssl_module \
@@ -293,6 +303,18 @@ soak: all
 demo: all
 	@mk/deps.sh test
 	@mk/demo.sh $(CURDIR)/$(MODULE_SO)
+
+
+# the dashboard with 1,000 routes: a refresh's cost to the worker, the
+# first view in Chromium (bench/dashboard.py; figures, not a test)
+bench-dashboard: all
+	@mk/deps.sh test
+	/usr/bin/python3 bench/dashboard.py 1000
+
+# the dashboard in headless Chromium, in the demo's state, for the README
+screenshots: all
+	@mk/deps.sh test
+	/usr/bin/python3 tests/dashboard/screenshots.py $(CURDIR)/docs
 
 
 clean:

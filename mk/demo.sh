@@ -110,6 +110,7 @@ the README's walkthrough moves /api/users/{id}/inbox, one step at a time
   curl -i -X POST http://127.0.0.1:$port/api/conversations     # a write
   curl -i -H 'X-Strangler-Backend: monolith' \\
        http://127.0.0.1:$port/api/conversations/42             # pin a read
+  open http://127.0.0.1:$port/_strangler/ in a browser          # the dashboard
   curl -s http://127.0.0.1:$port/_strangler/status             # the state
   curl -s http://127.0.0.1:$port/_strangler/metrics
   curl -s -X POST http://127.0.0.1:$port/_strangler/routes/conversations/rollback

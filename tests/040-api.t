@@ -105,6 +105,8 @@ Content-Type: application/json
   "routes": \[
     \{
       "name": "conversations",
+      "stage": "reads",
+      "split": false,
       "paths": \[
         "/api/conversations",
         "/api/conversations/\{id\}"
@@ -167,6 +169,12 @@ Content-Type: application/json
     "used_bytes": \d+,
     "alloc_failures": 0,
     "reclaimed_blocks": 0
+  \},
+  "shadow": \{
+    "slots_per_worker": \d+,
+    "in_flight": 0,
+    "high_water": 0,
+    "diff_log_dropped": 0
   \}
 \}\n\z
 --- no_error_log

@@ -7,6 +7,9 @@
  *
  *     GET    status[?route=NAME | ?limit=N&offset=M], metrics,
  *            explain?method=M&path=P[&header=K:V]
+ *     GET    progress, progress/routes (every route, compact: polled),
+ *            dashboard (also the location itself, for a browser)
+ *     GET    access?method=M    whether this client may write (M: POST)
  *     GET    routes/NAME
  *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
  *     DELETE routes/NAME            drops the override
@@ -37,7 +40,6 @@ typedef struct {
 } ngx_http_strangler_api_endpoint_t;
 
 
-static ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 static void ngx_http_strangler_api_path(ngx_http_request_t *r,
     ngx_str_t *path);
 static ngx_http_strangler_api_endpoint_t *ngx_http_strangler_api_find(
@@ -95,6 +97,20 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("explain"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_explain },
 
+    { ngx_string("progress"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_progress },
+
+    { ngx_string("progress/routes"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_progress_routes },
+
+    { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },
+
+    { ngx_string("access"),
+      NGX_HTTP_STRANGLER_READ|NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_DELETE,
+      ngx_string("GET, HEAD, POST, PUT, DELETE"),
+      ngx_http_strangler_api_access },
+
     { ngx_string("routes/*"),
       NGX_HTTP_STRANGLER_READ|NGX_HTTP_PUT|NGX_HTTP_DELETE,
       ngx_string("GET, HEAD, PUT, DELETE"), ngx_http_strangler_api_route },
@@ -112,6 +128,8 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 char *
 ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_strangler_loc_conf_t *slcf = conf;
+
     ngx_http_core_loc_conf_t        *clcf;
     ngx_http_strangler_main_conf_t  *smcf;
 
@@ -136,6 +154,7 @@ ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = ngx_http_strangler_api_handler;
+    slcf->api = 1;
 
     /* checked once the configuration is read: a table and a zone */
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
@@ -158,6 +177,12 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
     d = smcf->apis.elts;
 
+    if (smcf->apis.nelts && ngx_http_strangler_dashboard_init_conf(cf)
+                            != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < smcf->apis.nelts; i++) {
 
         if (ngx_http_strangler_has_table(cf, &d[i]) != NGX_OK) {
@@ -177,7 +202,7 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                           rc;
@@ -216,6 +241,11 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
     }
 
     ngx_http_strangler_api_path(r, &path);
+
+    /* a browser opening the location itself */
+    if (path.len == 0 && ngx_http_strangler_dashboard_wanted(r)) {
+        return ngx_http_strangler_api_dashboard(r, ctx);
+    }
 
     ep = ngx_http_strangler_api_find(&path, &ctx->name);
 
@@ -351,7 +381,8 @@ ngx_http_strangler_api_metrics(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_strangler_api_send_text(r, out);
+    return ngx_http_strangler_api_send_chain(r, out, "text/plain; "
+                                            "version=0.0.4; charset=utf-8");
 }
 
 

@@ -14,6 +14,18 @@
 
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
+#define NGX_HTTP_STRANGLER_TEXT_LINE     1024
+
+
+/* a chain of buffers that text (Prometheus lines, JSON) is printed into */
+typedef struct {
+    ngx_pool_t                         *pool;
+    ngx_chain_t                        *first;
+    ngx_chain_t                       **last;
+    ngx_buf_t                          *buf;
+    ngx_uint_t                          failed;
+} ngx_http_strangler_text_t;
+
 
 /* a change waits this long, at most, for another to be written */
 #define NGX_HTTP_STRANGLER_API_WAIT      5000
@@ -74,10 +86,8 @@ json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
-ngx_int_t ngx_http_strangler_api_send_text(ngx_http_request_t *r,
-    ngx_chain_t *out);
 ngx_int_t ngx_http_strangler_api_send_chain(ngx_http_request_t *r,
-    ngx_chain_t *out, char *type);
+    ngx_chain_t *out, const char *type);
 ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
@@ -102,15 +112,7 @@ json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
 json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
-/* Prometheus lines printed into a chain of buffers */
-typedef struct {
-    ngx_pool_t                       *pool;
-    ngx_chain_t                      *first;
-    ngx_chain_t                     **last;
-    ngx_buf_t                        *buf;
-    ngx_uint_t                        failed;
-} ngx_http_strangler_text_t;
-
+/* a line of at most NGX_HTTP_STRANGLER_TEXT_LINE bytes */
 void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
     const char *fmt, ...);
 
@@ -125,6 +127,20 @@ json_t *ngx_http_strangler_report_guard(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route,
     ngx_http_strangler_override_rec_t *ov);
 void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_progress.c */
+ngx_int_t ngx_http_strangler_api_progress(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_progress_routes(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_dashboard.c */
+ngx_int_t ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf);
+ngx_int_t ngx_http_strangler_dashboard_wanted(ngx_http_request_t *r);
+ngx_int_t ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_access(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_explain.c */

@@ -3,7 +3,8 @@
  * Copyright (C) ngx_strangler_module authors
  *
  * The API's replies: JSON (application/json, indented, released once
- * sent), Prometheus text, and {"error": "..."} for bad calls.
+ * sent), text printed into buffers (Prometheus, compact JSON), and
+ * {"error": "..."} for bad calls.
  */
 
 
@@ -68,19 +69,11 @@ ngx_http_strangler_api_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-ngx_int_t
-ngx_http_strangler_api_send_text(ngx_http_request_t *r, ngx_chain_t *out)
-{
-    return ngx_http_strangler_api_send_chain(r, out,
-                                 "text/plain; version=0.0.4; charset=utf-8");
-}
-
-
 /* a 200 with the body in a chain of buffers, of the content type */
 
 ngx_int_t
 ngx_http_strangler_api_send_chain(ngx_http_request_t *r, ngx_chain_t *out,
-    char *type)
+    const char *type)
 {
     off_t         len;
     ngx_int_t     rc;

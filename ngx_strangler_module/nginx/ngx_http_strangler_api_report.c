@@ -16,9 +16,6 @@
 
 
 #define NGX_HTTP_STRANGLER_TEXT_BUF   16384
-#define NGX_HTTP_STRANGLER_TEXT_LINE  1024
-
-
 static json_t *ngx_http_strangler_report_configured(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
@@ -47,6 +44,9 @@ static void ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_http_strangler_table_t *t);
 static void ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
     ngx_http_strangler_zone_ctx_t *z);
+static void ngx_http_strangler_metrics_progress(
+    ngx_http_strangler_text_t *out, ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static ngx_str_t *ngx_http_strangler_metrics_route(
     ngx_http_strangler_table_t *t, size_t i);
 static u_char *ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms);
@@ -81,6 +81,7 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
 {
     json_t                             *j;
     ngx_int_t                           rc;
+    ngx_uint_t                          stage, split;
     ngx_http_strangler_table_t         *t;
     ngx_http_strangler_binding_t       *b;
     ngx_http_strangler_override_rec_t   ov;
@@ -93,8 +94,12 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
         return NULL;
     }
 
-    j = json_pack("{s:s%, s:o, s:o, s:o, s:o, s:o, s:o}",
+    stage = ngx_http_strangler_route_stage(t, route, &ov, &split);
+
+    j = json_pack("{s:s%, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
                   "name", route->name.data, route->name.len,
+                  "stage", ngx_http_strangler_stage_name(stage),
+                  "split", (int) split,
                   "paths", ngx_http_strangler_report_paths(route),
                   "methods", ngx_http_strangler_report_methods(route),
                   "configured",
@@ -515,6 +520,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);
     ngx_http_strangler_metrics_shadow(&out, ctx);
+    ngx_http_strangler_metrics_progress(&out, r, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -794,6 +800,81 @@ ngx_http_strangler_metrics_zone(ngx_http_strangler_text_t *out,
         (size_t) (z->shpool->end - (u_char *) z->shpool),
         ngx_http_strangler_zone_used(z), z->sh->alloc_failures,
         z->sh->reclaimed);
+}
+
+
+/* the figures of `GET progress` (ngx_http_strangler_progress.c) */
+
+static void
+ngx_http_strangler_metrics_progress(ngx_http_strangler_text_t *out,
+    ngx_http_request_t *r, ngx_http_strangler_api_ctx_t *ctx)
+{
+    uint64_t                       *served, all;
+    ngx_uint_t                      k, w;
+    ngx_http_strangler_progress_t   p;
+
+    if (ngx_http_strangler_progress_figures(ctx->zone, ctx->table, r->pool,
+                                            &p)
+        != NGX_OK)
+    {
+        out->failed = 1;
+        return;
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_routes Routes by migration stage.\n"
+        "# TYPE strangler_routes gauge\n");
+
+    for (k = 0; k < NGX_HTTP_STRANGLER_STAGE_COUNT; k++) {
+        ngx_http_strangler_text(out, "strangler_routes{stage=\"%s\"} %ui\n",
+                                ngx_http_strangler_stage_name(k),
+                                p.routes[k]);
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_routes_split "
+        "Routes whose reads are split between legacy and a new service.\n"
+        "# TYPE strangler_routes_split gauge\n"
+        "strangler_routes_split %ui\n"
+        "# HELP strangler_routes_overridden "
+        "Routes with a runtime override.\n"
+        "# TYPE strangler_routes_overridden gauge\n"
+        "strangler_routes_overridden %ui\n"
+        "# HELP strangler_served_total Requests since the zone started, "
+        "served by the legacy backend (the table's default) or a new "
+        "service.\n"
+        "# TYPE strangler_served_total counter\n",
+        p.split, p.overridden);
+
+    for (k = 0; k < NGX_HTTP_STRANGLER_SERVED_COUNT; k++) {
+        ngx_http_strangler_text(out, "strangler_served_total{by=\"%s\"} %uL\n",
+                                ngx_http_strangler_served_name(k),
+                                p.total[k]);
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_new_service_share Share of requests served by "
+        "new services, over the last minute and since the zone started.\n"
+        "# TYPE strangler_new_service_share gauge\n");
+
+    for (w = 0; w < 2; w++) {
+        served = w ? p.total : p.minute;
+        all = served[NGX_HTTP_STRANGLER_SERVED_LEGACY]
+              + served[NGX_HTTP_STRANGLER_SERVED_NEW];
+
+        /* no requests: no share, rather than NaN */
+        if (all) {
+            ngx_http_strangler_text(out,
+                "strangler_new_service_share{window=\"%s\"} %.4f\n",
+                w ? "zone" : "1m",
+                (double) served[NGX_HTTP_STRANGLER_SERVED_NEW] / all);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_zone_start_time_seconds When the zone started.\n"
+        "# TYPE strangler_zone_start_time_seconds gauge\n"
+        "strangler_zone_start_time_seconds %T\n", p.started);
 }
 
 

@@ -198,6 +198,7 @@ ngx_http_strangler_create_loc_conf(ngx_conf_t *cf)
     slcf->table = NGX_CONF_UNSET_PTR;
     slcf->dispatch = NGX_CONF_UNSET;
     slcf->ambiguous_path = NGX_CONF_UNSET_UINT;
+    slcf->api = NGX_CONF_UNSET;
 
     return slcf;
 }
@@ -208,6 +209,8 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_strangler_loc_conf_t *prev = parent;
     ngx_http_strangler_loc_conf_t *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_ptr_value(conf->table, prev->table, NULL);
     /* the header and its condition are inherited together */
@@ -220,6 +223,24 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->dispatch, prev->dispatch, 0);
     ngx_conf_merge_uint_value(conf->ambiguous_path, prev->ambiguous_path,
                               NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT);
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    /*
+     * A limit_except block has its own location configuration, without
+     * the content handler of the location around it: give it that
+     * handler, as the proxy module does, so that the methods it lets
+     * through reach the module rather than nginx's static handler.
+     */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->lmt_excpt && clcf->handler == NULL) {
+        if (conf->api) {
+            clcf->handler = ngx_http_strangler_api_handler;
+
+        } else if (conf->dispatch) {
+            clcf->handler = ngx_http_strangler_dispatch_handler;
+        }
+    }
 
     return NGX_CONF_OK;
 }

@@ -44,6 +44,7 @@ typedef struct {
     ngx_http_complex_value_t       *force_if;       /* NULL: always */
     ngx_flag_t                      dispatch;       /* `strangler;` here */
     ngx_uint_t                      ambiguous_path;
+    ngx_flag_t                      api;            /* `strangler_api;` */
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -182,6 +183,7 @@ ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
 /* the API (ngx_http_strangler_api.c) */
 char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
 
 /* shadowing (ngx_http_strangler_shadow.c, _difflog.c) */

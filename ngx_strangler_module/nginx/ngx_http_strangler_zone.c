@@ -271,6 +271,7 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
 
     /* a full zone is said once, with the size it needs, not per request */
     z->shpool->log_nomem = 0;
+    z->sh->progress.started = ngx_time();
 
     len = sizeof(" in strangler_zone \"\"") + shm_zone->shm.name.len;
 
@@ -674,6 +675,9 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
     if (shb == NULL) {
         return NGX_OK;
     }
+
+    ngx_http_strangler_progress_count(b->zone, ctx->table,
+                                      ctx->decision.backend);
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 

@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_progress.h"
 
 #include <jansson.h>
 
@@ -136,6 +137,7 @@ typedef struct {
     ngx_pid_t                           writer;       /* 0: none */
     time_t                              writer_since;
     ngx_uint_t                          save_again;
+    ngx_http_strangler_sh_progress_t    progress;
 
     ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
 } ngx_http_strangler_shctx_t;
@@ -230,6 +232,24 @@ ngx_int_t ngx_http_strangler_override_read_locked(
 /* ngx_http_strangler_etcd.c */
 ngx_int_t ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
+
+/* ngx_http_strangler_progress.c */
+void ngx_http_strangler_progress_count(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_table_t *t, int backend);
+ngx_int_t ngx_http_strangler_progress_figures(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t,
+    ngx_pool_t *pool, ngx_http_strangler_progress_t *p);
+ngx_uint_t ngx_http_strangler_progress_history(
+    ngx_http_strangler_zone_ctx_t *z,
+    uint64_t served[][NGX_HTTP_STRANGLER_SERVED_COUNT], time_t *first);
+ngx_int_t ngx_http_strangler_progress_override(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *ov, ngx_pool_t *pool);
+ngx_uint_t ngx_http_strangler_route_stage(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, ngx_http_strangler_override_rec_t *ov,
+    ngx_uint_t *split);
+const char *ngx_http_strangler_stage_name(ngx_uint_t stage);
+const char *ngx_http_strangler_served_name(ngx_uint_t served);
 
 /* ngx_http_strangler_state.c */
 ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,

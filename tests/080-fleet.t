@@ -17,7 +17,7 @@ use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 # a bound on the whole script, whatever happens (END stops what it started)
-$SIG{ALRM} = sub { die "070-fleet.t: timed out\n" };
+$SIG{ALRM} = sub { die "080-fleet.t: timed out\n" };
 alarm 240;
 
 my $etcd_bin = $ENV{ETCD_BINARY} || '/usr/bin/etcd';

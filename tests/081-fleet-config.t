@@ -1,7 +1,7 @@
 # strangler_etcd's configuration: what nginx refuses at start, and that a
 # host whose etcd is not there yet starts and serves (the overrides of the
 # state file, none here) and says so in its status.  The fleet itself,
-# with a real etcd: tests/070-fleet.t.
+# with a real etcd: tests/080-fleet.t.
 use Test::Nginx::Socket 'no_plan';
 
 no_root_location();

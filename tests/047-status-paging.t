@@ -90,7 +90,7 @@ qr/"offset": 0,\n  "limit": 1,\n  "next_offset": 1,\n  "routes": \[\n    \{\n   
 --- request
 GET /_strangler/status?route=r500
 --- response_body_like eval
-qr/"routes_total": 1005,\n  "routes": \[\n    \{\n      "name": "r500",\n      "paths": \[\n        "\/api\/r500\/\*"\n      \],(?!.*"name": "r).*\n  \],\n  "default"/s
+qr/"routes_total": 1005,\n  "routes": \[\n    \{\n      "name": "r500",\n      "stage": "\w+",\n      "split": \w+,\n      "paths": \[\n        "\/api\/r500\/\*"\n      \],(?!.*"name": "r).*\n  \],\n  "default"/s
 
 
 

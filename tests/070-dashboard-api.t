@@ -175,7 +175,7 @@ CORE::join '.*', map { "\"name\": \"$_->[0]\",\\s+\"stage\": \"$_->[1]\","
 [
 "PUT /_strangler/routes/users\n{\"reads\": \"messages\"}",
 "PUT /_strangler/routes/conversations\n{\"owner\": \"messages\"}",
-"POST /_strangler/routes/health/rollback",
+"POST /_strangler/routes/conversations/rollback",
 "PUT /_strangler/routes/inbox\n{\"shadow_sample\": 0}",
 "GET /_strangler/progress",
 "GET /_strangler/routes/users",
@@ -185,7 +185,7 @@ CORE::join '.*', map { "\"name\": \"$_->[0]\",\\s+\"stage\": \"$_->[1]\","
 '"stage": "reads"', '"stage": "owned"', '"stage": "legacy"',
 '"stage": "legacy"',
 '"routes": \{\s+"legacy": 2,\s+"shadowing": 0,\s+"reads": 2,\s+"owned": 1,'
-. '\s+"total": 5,\s+"split": 1,\s+"overridden": 4\s+\}',
+. '\s+"total": 5,\s+"split": 1,\s+"overridden": 3\s+\}',
 '"stage": "reads"',
 ]
 --- no_error_log

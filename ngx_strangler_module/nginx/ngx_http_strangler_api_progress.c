@@ -7,10 +7,10 @@
  * tools.  The routes are those of the API's table; the requests are all
  * those counted in the zone.
  *
- * `GET progress/routes`: every route in one line of compact JSON, for a page that
- * polls every second (the status JSON is ten times bigger, and costs the
- * worker thirty times more); printed, not built with jansson: route and
- * backend names are [a-z0-9_-]+ and need no escaping.
+ * `GET progress/routes`: every route in one line of compact JSON, for a
+ * page that polls every second (the status JSON is ten times bigger, and
+ * costs the worker thirty times more); printed, not built with jansson:
+ * route and backend names are [a-z0-9_-]+ and need no escaping.
  *
  *     {"sha256": S, "overrides": N, "routes": [
  *     {"name": R, "stage": S, "split": B, "override": B,

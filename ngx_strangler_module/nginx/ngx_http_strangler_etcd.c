@@ -357,17 +357,27 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    key = ngx_http_strangler_etcd_key_locked(z, &kv->name, 1);
+    /* a name that never had a key needs no record of its deletion */
+    key = ngx_http_strangler_etcd_key_locked(z, &kv->name, !kv->deleted);
 
-    if (key == NULL) {
+    if (key == NULL && !kv->deleted) {
         full = 1;
 
-    } else if (force || kv->revision > key->applied) {
-        key->applied = kv->revision;
-        key->mod = kv->deleted ? 0 : kv->mod_revision;
+    } else if (key == NULL || force || kv->revision > key->applied) {
+        if (key) {
+            key->applied = kv->revision;
+            key->mod = kv->deleted ? 0 : kv->mod_revision;
+        }
 
         for (i = 0; i < smcf->tables.nelts; i++) {
             if (tg[i].shr == NULL || tg[i].err) {
+                continue;
+            }
+
+            if (tg[i].shr->override == NULL && tg[i].rec.reads.len == 0
+                && tg[i].rec.owner.len == 0 && tg[i].rec.sample_ppm < 0)
+            {
+                /* none, and none it was */
                 continue;
             }
 

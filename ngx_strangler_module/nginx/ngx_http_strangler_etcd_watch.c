@@ -291,6 +291,7 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
     u_char                          *seen;
     ngx_int_t                        n, rc;
     ngx_uint_t                       t;
+    const strangler_route_t         *route;
     ngx_http_strangler_table_t     **tables;
     ngx_http_strangler_sh_route_t   *shr;
     ngx_http_strangler_etcd_kv_t     kv;
@@ -327,8 +328,6 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
         }
 
         for (i = 0; i < json_array_size(kvs); i++) {
-            const strangler_route_t  *route;
-
             if (ngx_http_strangler_etcd_kv(w->ecf, json_array_get(kvs, i), 0,
                                            &kv, pool)
                 != NGX_OK)

@@ -292,8 +292,10 @@ ok $onb->{override}{at}, '... and when';
 ($st) = api('B', 'POST', 'routes/conversations/rollback');
 is $st, 200, 'a rollback through host B';
 ok serves('A', "monolith\n"), 'host A serves the rollback made on B';
-like read_file("$host{A}{dir}/state/strangler.state"), qr/conversations/,
-     "host A's state file holds what etcd said";
+ok eventually(sub {
+        read_file("$host{A}{dir}/state/strangler.state")
+            =~ /"reads": "monolith",\s+"by": "127\.0\.0\.1 on /;
+    }), "host A's state file holds what etcd said";
 
 # -- a lost race: 409 with the value that won -----------------------------
 
@@ -378,7 +380,11 @@ ok serves('A', "monolith\n"), '... reaches A';
 
 # -- etcd stops: traffic flows, changes answer 503 -------------------------
 
-my $state_before = read_file("$host{A}{dir}/state/strangler.state");
+# the state file is saved behind the changes: it holds the rollback soon
+my $state_file = "$host{A}{dir}/state/strangler.state";
+ok eventually(sub { read_file($state_file) =~ /"reads": "monolith"/ }),
+   "A's state file holds the last change";
+my $state_before = read_file($state_file);
 etcd_stop('e1');
 ok eventually(sub { !fleet('A')->{connected} }), 'A sees etcd gone';
 is get('A'), "monolith\n", 'A serves the last known override';
@@ -387,7 +393,7 @@ is get('A'), "monolith\n", 'A serves the last known override';
 is $st, 503, 'a change while etcd is down answers 503';
 like $body->{error}, qr/unreachable/, '... saying why';
 is get('A'), "monolith\n", '... and changes nothing here';
-is read_file("$host{A}{dir}/state/strangler.state"), $state_before,
+is read_file($state_file), $state_before,
    '... nor in the state file';
 
 # restarted with its data: back within 10 s

@@ -488,4 +488,14 @@ ok eventually(sub {
 isnt fleet('C')->{endpoint}, $in_use, 'C moved to another member';
 ok serves('D', "monolith\n", 15), '... and the change reaches D';
 
+($st) = api('C', 'PUT', 'routes/orders', '{"reads": "monolith"}');
+is $st, 200, 'an override of orders through C';
+ok serves('D', "monolith\n", 10, '/api/orders/1'), '... reaches D';
+($st) = api('D', 'DELETE', 'routes/orders');
+is $st, 200, 'D drops it';
+ok serves('C', "messages\n", 10, '/api/orders/1'),
+   '... and C reads orders from messages again';
+my (undef, $dropped) = api('C', 'GET', 'routes/orders');
+is $dropped->{override}, undef, '... with no override left';
+
 done_testing();

@@ -172,7 +172,7 @@ ASAN_RUN_OPTIONS = detect_leaks=1:abort_on_error=1:exitcode=0:log_path=$(ASAN_LO
 
 test-asan: deps asan cli
 	@mk/deps.sh test
-	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 777 $(ASAN_LOGS)
 	$(TEST_ENV) TEST_NGINX_BINARY=$(CURDIR)/$(ASAN_NGINX) \
 	    TEST_NGINX_LOAD_MODULES= STRANGLER_CLI=$(CURDIR)/$(CLI) \
 	    ASAN_OPTIONS=$(ASAN_RUN_OPTIONS) \
@@ -244,7 +244,8 @@ RELOAD_ASAN_LOGS = $(CURDIR)/$(BUILD)/asan-logs-reload
 
 reload-load-asan: deps asan
 	@mk/deps.sh test bench
-	@rm -rf $(RELOAD_ASAN_LOGS) && mkdir -p $(RELOAD_ASAN_LOGS)
+	@rm -rf $(RELOAD_ASAN_LOGS) && mkdir -p $(RELOAD_ASAN_LOGS) \
+	    && chmod 777 $(RELOAD_ASAN_LOGS)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(RELOAD_ASAN_LOGS)/san \
 	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp \
 	    PATH=/usr/sbin:$$PATH \

@@ -164,7 +164,9 @@ strangler_cookie_parse(const char *header, size_t len,
     const char  *p, *end, *last;
     char         ch;
 
-    if (name->len > len) {
+    /* no Cookie header: header may be NULL */
+
+    if (name->len == 0 || name->len > len) {
         return 0;
     }
 
@@ -232,8 +234,9 @@ strangler_arg_parse(const char *args, size_t len, const strangler_str_t *name,
     size_t       i;
     const char  *end, *amp;
 
-    /* no query: args may be NULL, and NULL + 0 is undefined */
-    if (name->len == 0 || len == 0) {
+    /* a request without arguments has none: args may be NULL */
+
+    if (name->len == 0 || name->len >= len) {
         return 0;
     }
 

@@ -184,6 +184,13 @@ test_arg(void)
                        arg_cases[i].in);
         }
     }
+
+    /* nginx's r->args and a missing Cookie header are NULL, 0 */
+
+    name.data = "_method";
+    name.len = 7;
+    UNIT_CHECK(!strangler_arg_parse(NULL, 0, &name, &v), "no arguments");
+    UNIT_CHECK(!strangler_cookie_parse(NULL, 0, &name, &v), "no cookies");
 }
 
 

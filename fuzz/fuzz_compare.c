@@ -12,10 +12,14 @@
  * response compared with itself has no differences; as JSON, a body and
  * its re-serialisation (other key order, spacing, number spelling) have
  * none either, and an array under an `unordered` path has none with its
- * elements reversed.
+ * elements reversed.  A difference's field (strangler_field_key) is what
+ * a reference folding written here makes of its path, folding it again
+ * changes nothing, and a field cut to fit is a prefix of the whole one;
+ * a line naming noise fields is JSON still.
  */
 
 
+#include <ctype.h>
 #include <jansson.h>
 
 #include "fuzz.h"
@@ -25,6 +29,7 @@
 #define FUZZ_HEADERS   3
 #define FUZZ_IGNORES   4
 #define FUZZ_UNORDERED 2
+#define FUZZ_FIELD_LEN (2 * STRANGLER_DIFF_PATH_LEN)
 
 
 static const char  *fuzz_ignore_pool[] = {
@@ -45,6 +50,9 @@ static const char  *fuzz_header_names[FUZZ_HEADERS] = {
 static void fuzz_feed(strangler_body_t *body, fuzz_input_t *in,
     const char *data, size_t len);
 static void fuzz_format(fuzz_input_t *in, const strangler_diffs_t *diffs);
+static void fuzz_fields(fuzz_input_t *in, strangler_diffs_t *diffs);
+static void fuzz_field(const char *path, size_t len, size_t cut);
+static size_t fuzz_fold_reference(const char *p, size_t len, char *out);
 static void fuzz_self(const strangler_shadow_t *conf, const char *data,
     size_t len, size_t max);
 static void fuzz_reversed(const strangler_shadow_t *conf, json_t *j,
@@ -174,6 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(primary.status == shadow.status);
     }
 
+    fuzz_fields(&in, &diffs);
     fuzz_format(&in, &diffs);
 
     strangler_body_free(&pbody);
@@ -187,6 +196,130 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(sdata);
 
     return 0;
+}
+
+
+/*
+ * The fields of the differences, and of a fuzzed path; some marked noise,
+ * as the statistics do, for the diff log line.
+ */
+
+static void
+fuzz_fields(fuzz_input_t *in, strangler_diffs_t *diffs)
+{
+    size_t       i, n, len, cut;
+    const char  *path;
+
+    n = diffs->count < STRANGLER_DIFF_MAX ? diffs->count : STRANGLER_DIFF_MAX;
+
+    for (i = 0; i < n; i++) {
+        cut = fuzz_u8(in) % STRANGLER_DIFF_PATH_LEN;
+        fuzz_field(diffs->diff[i].path, strlen(diffs->diff[i].path), cut);
+        diffs->diff[i].noise = fuzz_u8(in) & 1;
+    }
+
+    path = fuzz_bytes(in, 96, &len);
+    cut = fuzz_u8(in) % STRANGLER_DIFF_PATH_LEN;
+
+    fuzz_field(path, len, cut);
+}
+
+
+static void
+fuzz_field(const char *path, size_t len, size_t cut)
+{
+    char    full[FUZZ_FIELD_LEN], ref[FUZZ_FIELD_LEN];
+    char    again[FUZZ_FIELD_LEN], part[FUZZ_FIELD_LEN];
+    size_t  n, r, m, i;
+
+    if (len >= STRANGLER_DIFF_PATH_LEN) {
+        len = STRANGLER_DIFF_PATH_LEN - 1;
+    }
+
+    /* folding never makes a path longer: "[0]" is as long as "[*]" */
+
+    n = strangler_field_fold(path, len, full, sizeof(full));
+    r = fuzz_fold_reference(path, len, ref);
+
+    if (n != r || memcmp(full, ref, n) != 0) {
+        fprintf(stderr, "fold of \"%.*s\": \"%s\", the reference: "
+                "\"%.*s\"\n", (int) len, path, full, (int) r, ref);
+        abort();
+    }
+
+    FUZZ_CHECK(full[n] == '\0' && n <= len);
+
+    m = strangler_field_fold(full, n, again, sizeof(again));
+    FUZZ_CHECK(m == n && memcmp(again, full, n) == 0);
+
+    m = strangler_field_fold(path, len, part, cut + 1);
+    FUZZ_CHECK(m <= cut && part[m] == '\0' && memcmp(part, full, m) == 0);
+
+    /* the key: the same, but a header's name in lowercase */
+
+    m = strangler_field_key(path, len, again, sizeof(again));
+    FUZZ_CHECK(m == n);
+
+    for (i = 0; i < n; i++) {
+        FUZZ_CHECK(again[i] == full[i]
+                   || (n > 7 && memcmp(full, "header:", 7) == 0 && i >= 7
+                       && again[i] == tolower((unsigned char) full[i])));
+    }
+}
+
+
+/*
+ * Folding written again, by segments: a quoted key ['...'] (\ escapes
+ * the next byte) goes through whole, an index [digits] becomes [*],
+ * anything else is a byte of its own.
+ */
+
+static size_t
+fuzz_fold_reference(const char *p, size_t len, char *out)
+{
+    size_t  i, j, n;
+
+    i = 0;
+    n = 0;
+
+    while (i < len) {
+
+        if (p[i] == '[' && i + 1 < len && p[i + 1] == '\'') {
+            for (j = i + 2; j < len; j++) {
+                if (p[j] == '\\' && j + 1 < len) {
+                    j++;
+
+                } else if (p[j] == '\'') {
+                    j++;
+                    break;
+                }
+            }
+
+            memcpy(out + n, p + i, j - i);
+            n += j - i;
+            i = j;
+            continue;
+        }
+
+        if (p[i] == '[') {
+            for (j = i + 1; j < len && isdigit((unsigned char) p[j]); j++) {
+                /* void */
+            }
+
+            if (j > i + 1 && j < len && p[j] == ']') {
+                memcpy(out + n, "[*]", 3);
+                n += 3;
+                i = j + 1;
+                continue;
+            }
+        }
+
+        out[n++] = p[i++];
+    }
+
+    out[n] = '\0';
+
+    return n;
 }
 
 

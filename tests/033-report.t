@@ -73,9 +73,10 @@ is($rc, 0, '--json: exit 0');
 my $j = decode_json($out);
 is(scalar @{ $j->{routes} }, 1, '--route keeps one route');
 is_deeply($j->{routes}[0],
-          { route => 'users', mismatched => 3, fields_total => 3,
+          { route => 'users', mismatched => 3, noise_only => 0,
+            fields_total => 3,
             fields => [ { path => '$.items[*].ts', differences => 3,
-                          examples => [ 'r1', "$dir/diff.jsonl:2",
+                          noise => 0, examples => [ 'r1', "$dir/diff.jsonl:2",
                                         'r3' ] } ] },
           '--json --top 1: the top field');
 is($j->{lines}, 4, 'lines read');
@@ -84,6 +85,37 @@ is($j->{skipped}, 1, 'lines skipped');
 ($rc, $out) = run('-', line('a', 'x', '$.b[9]') x 7);
 like($out, qr/^\s+7\s+100%\s+\$\.b\[\*\]\s+x, x, x, x, x$/m,
      'standard input; at most five examples');
+
+# noise cancelling: a line whose differences are all in its "noise"
+# fields counts as noise-only, not mismatched; header fields in lowercase
+
+sub noisy {
+    my ($line, @noise) = @_;
+    my $o = decode_json($line);
+    $o->{noise} = [ @noise ];
+    return encode_json($o) . "\n";
+}
+
+($rc, $out) = run('--json -',
+                  noisy(line('n', 'a', '$.ts'), '$.ts')
+                  . noisy(line('n', 'b', '$.ts', '$.total'), '$.ts')
+                  . noisy(line('n', 'c', '$.ts', 'header:X-Id'), '$.ts',
+                          'header:x-id')
+                  . line('n', 'd', '$.ts'));
+$j = decode_json($out);
+is_deeply([ map { [ $_->{path}, $_->{differences}, $_->{noise} ] }
+            @{ $j->{routes}[0]{fields} } ],
+          [ [ '$.ts', 4, 3 ], [ '$.total', 1, 0 ], [ 'header:x-id', 1, 1 ] ],
+          'per field: differences, and how often they were noise');
+is($j->{routes}[0]{noise_only}, 2, 'noise-only lines');
+is($j->{routes}[0]{mismatched}, 2, 'mismatched lines');
+
+($rc, $out) = run('-', noisy(line('n', 'a', '$.ts'), '$.ts')
+                       . line('n', 'b', '$.x'));
+like($out, qr/^route n: 1 mismatched request, 1 noise-only, 2 fields$/m,
+     'the text says the noise-only lines');
+like($out, qr/^\s+1\s+50%\s+\$\.ts \(noise 1\)\s+a$/m,
+     'and a field\'s noise');
 
 ($rc, $out, $err) = run("$dir/missing.jsonl");
 is($rc, 2, 'a missing file: exit 2');

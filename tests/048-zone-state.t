@@ -291,11 +291,11 @@ stop();
 
 # the routes' blocks fit, the counters of every backend do not
 unlink "$prefix/state/strangler.state";
-write_file('conf/routes.yaml', table('full', 120));
+write_file('conf/routes.yaml', table('full', 100));
 config('64k', '');
-is nginx(), 0, 'nginx starts with 120 routes in 64k';
+is nginx(), 0, 'nginx starts with 100 routes in 64k';
 new_log();
-for my $i (1 .. 120) { get("/api/full$i/x"); call('POST', "/api/full$i/x") }
+for my $i (1 .. 100) { get("/api/full$i/x"); call('POST', "/api/full$i/x") }
 $log = new_log();
 my @full = $log =~ /(strangler_zone "strangler" is full.*)/g;
 is scalar(@full), 1, 'a full zone is logged once' or diag $log;

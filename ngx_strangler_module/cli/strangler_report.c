@@ -45,11 +45,15 @@ static int strangler_report_usage(const char *why);
 static int strangler_report_file(strangler_report_t *rp, const char *file);
 static void strangler_report_line(strangler_report_t *rp, const char *file,
     size_t lineno, const char *line, size_t len);
+static int strangler_report_is_noise_only(json_t *diffs, json_t *noise,
+    json_t *line);
 static void strangler_report_diff(json_t *fields, json_t *seen,
-    json_t *diff, const char *example);
+    json_t *diff, const char *example, json_t *noise);
 static json_t *strangler_report_build(strangler_report_t *rp);
 static int strangler_report_cmp(const void *a, const void *b);
 static void strangler_report_print(json_t *out);
+static int strangler_report_is_listed(json_t *list, const char *field);
+static const char *strangler_report_noise_text(json_int_t n);
 
 
 int
@@ -191,8 +195,8 @@ strangler_report_line(strangler_report_t *rp, const char *file,
 {
     char          where[STRANGLER_REPORT_FIELD_LEN];
     size_t        i;
-    json_t       *j, *route, *diffs, *agg, *diff, *seen;
-    const char   *name, *id;
+    json_t       *j, *route, *diffs, *agg, *diff, *seen, *noise;
+    const char   *name, *id, *count;
     json_error_t  err;
 
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
@@ -226,14 +230,19 @@ strangler_report_line(strangler_report_t *rp, const char *file,
     agg = json_object_get(rp->routes, name);
 
     if (agg == NULL) {
-        agg = json_pack("{s:i, s:o}", "mismatched", 0, "fields",
-                        json_object());
+        agg = json_pack("{s:i, s:i, s:o}", "mismatched", 0,
+                        "noise_only", 0, "fields", json_object());
         json_object_set_new(rp->routes, name, agg);
     }
 
-    json_object_set_new(agg, "mismatched",
-        json_integer(json_integer_value(json_object_get(agg, "mismatched"))
-                     + 1));
+    /* a line whose differences are all in noise fields: matched */
+
+    noise = json_object_get(j, "noise");
+    count = strangler_report_is_noise_only(diffs, noise, j) ? "noise_only"
+                                                            : "mismatched";
+
+    json_object_set_new(agg, count,
+        json_integer(json_integer_value(json_object_get(agg, count)) + 1));
 
     id = json_string_value(json_object_get(j, "request_id"));
 
@@ -245,7 +254,8 @@ strangler_report_line(strangler_report_t *rp, const char *file,
     seen = json_object();
 
     json_array_foreach(diffs, i, diff) {
-        strangler_report_diff(json_object_get(agg, "fields"), seen, diff, id);
+        strangler_report_diff(json_object_get(agg, "fields"), seen, diff, id,
+                              noise);
     }
 
     json_decref(seen);
@@ -261,7 +271,7 @@ strangler_report_line(strangler_report_t *rp, const char *file,
 
 static void
 strangler_report_diff(json_t *fields, json_t *seen, json_t *diff,
-    const char *example)
+    const char *example, json_t *noise)
 {
     char         field[STRANGLER_REPORT_FIELD_LEN];
     json_t      *f, *examples;
@@ -273,7 +283,7 @@ strangler_report_diff(json_t *fields, json_t *seen, json_t *diff,
         return;
     }
 
-    strangler_field_fold(path, strlen(path), field, sizeof(field));
+    strangler_field_key(path, strlen(path), field, sizeof(field));
 
     if (json_object_get(seen, field)) {
         return;
@@ -284,9 +294,15 @@ strangler_report_diff(json_t *fields, json_t *seen, json_t *diff,
     f = json_object_get(fields, field);
 
     if (f == NULL) {
-        f = json_pack("{s:s, s:i, s:o}", "path", field, "differences", 0,
-                      "examples", json_array());
+        f = json_pack("{s:s, s:i, s:i, s:o}", "path", field,
+                      "differences", 0, "noise", 0, "examples", json_array());
         json_object_set_new(fields, field, f);
+    }
+
+    if (strangler_report_is_listed(noise, field)) {
+        json_object_set_new(f, "noise",
+            json_integer(json_integer_value(json_object_get(f, "noise"))
+                         + 1));
     }
 
     examples = json_object_get(f, "examples");
@@ -298,6 +314,56 @@ strangler_report_diff(json_t *fields, json_t *seen, json_t *diff,
     if (json_array_size(examples) < STRANGLER_REPORT_EXAMPLES) {
         json_array_append_new(examples, json_string(example));
     }
+}
+
+
+/* every difference of the line in a field its "noise" list names */
+
+static int
+strangler_report_is_noise_only(json_t *diffs, json_t *noise, json_t *line)
+{
+    char         field[STRANGLER_REPORT_FIELD_LEN];
+    size_t       i;
+    json_t      *diff;
+    const char  *path;
+
+    if (json_array_size(noise) == 0 || json_array_size(diffs) == 0
+        || json_object_get(line, "more"))
+    {
+        return 0;
+    }
+
+    json_array_foreach(diffs, i, diff) {
+        path = json_string_value(json_object_get(diff, "path"));
+
+        if (path == NULL) {
+            return 0;
+        }
+
+        strangler_field_key(path, strlen(path), field, sizeof(field));
+
+        if (!strangler_report_is_listed(noise, field)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+strangler_report_is_listed(json_t *list, const char *field)
+{
+    size_t   i;
+    json_t  *v;
+
+    json_array_foreach(list, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), field) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -337,9 +403,10 @@ strangler_report_build(strangler_report_t *rp)
         free(sorted);
 
         json_array_append_new(routes,
-            json_pack("{s:s, s:O, s:i, s:o}",
+            json_pack("{s:s, s:O, s:O, s:i, s:o}",
                       "route", name,
                       "mismatched", json_object_get(agg, "mismatched"),
+                      "noise_only", json_object_get(agg, "noise_only"),
                       "fields_total", (json_int_t) n,
                       "fields", list));
     }
@@ -376,20 +443,38 @@ strangler_report_cmp(const void *a, const void *b)
 }
 
 
+/* ", 3 noise-only, " */
+
+static const char *
+strangler_report_noise_text(json_int_t n)
+{
+    static char  buf[64];
+
+    snprintf(buf, sizeof(buf), "%lld noise-only, ", (long long) n);
+
+    return buf;
+}
+
+
 static void
 strangler_report_print(json_t *out)
 {
     size_t       i, j, k;
     json_t      *route, *field, *ex;
-    json_int_t   mismatched, differences;
+    char         path[STRANGLER_REPORT_FIELD_LEN + 32];
+    json_int_t   mismatched, differences, noise_only, noise;
 
     json_array_foreach(json_object_get(out, "routes"), i, route) {
         mismatched = json_integer_value(json_object_get(route, "mismatched"));
+        noise_only = json_integer_value(json_object_get(route, "noise_only"));
 
-        printf("%sroute %s: %lld mismatched request%s, %lld field%s\n",
+        /* the share of a field: of the lines with differences */
+
+        printf("%sroute %s: %lld mismatched request%s, %s%lld field%s\n",
                i ? "\n" : "", json_string_value(json_object_get(route,
                                                                 "route")),
                (long long) mismatched, mismatched == 1 ? "" : "s",
+               noise_only ? strangler_report_noise_text(noise_only) : "",
                (long long) json_integer_value(json_object_get(route,
                                                           "fields_total")),
                json_integer_value(json_object_get(route, "fields_total"))
@@ -402,10 +487,23 @@ strangler_report_print(json_t *out)
             differences = json_integer_value(json_object_get(field,
                                                              "differences"));
 
+            noise = json_integer_value(json_object_get(field, "noise"));
+
+            if (noise) {
+                snprintf(path, sizeof(path), "%s (noise %lld)",
+                         json_string_value(json_object_get(field, "path")),
+                         (long long) noise);
+
+            } else {
+                snprintf(path, sizeof(path), "%s",
+                         json_string_value(json_object_get(field, "path")));
+            }
+
             printf("  %11lld  %4lld%%  %-32s ", (long long) differences,
-                   (long long) (mismatched ? differences * 100 / mismatched
-                                           : 0),
-                   json_string_value(json_object_get(field, "path")));
+                   (long long) (mismatched + noise_only
+                                ? differences * 100 / (mismatched + noise_only)
+                                : 0),
+                   path);
 
             json_array_foreach(json_object_get(field, "examples"), k, ex) {
                 printf("%s%s", k ? ", " : "", json_string_value(ex));

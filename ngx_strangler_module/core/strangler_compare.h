@@ -68,6 +68,7 @@ typedef struct {
     size_t                    shadow_len;
     unsigned                  primary_absent:1;
     unsigned                  shadow_absent:1;
+    unsigned                  noise:1;    /* its field's verdict: noise */
 } strangler_diff_t;
 
 
@@ -116,6 +117,30 @@ size_t strangler_diff_format(char *buf, size_t size,
  */
 size_t strangler_field_fold(const char *path, size_t len, char *out,
     size_t size);
+
+/* the field of a difference: folded, and "header:name" in lowercase */
+size_t strangler_field_key(const char *path, size_t len, char *out,
+    size_t size);
+
+
+/* a field's counts, as the verdict weighs them */
+typedef struct {
+    uint64_t                  compared;       /* primary vs candidate */
+    uint64_t                  differences;    /* where this field differed */
+    uint64_t                  noise_compared; /* primary vs secondary */
+    uint64_t                  noise;          /* where this field differed */
+} strangler_field_counts_t;
+
+
+/*
+ * Diffy's rule: a field is a difference when its raw rate (differences /
+ * compared) is over its noise rate (noise / noise_compared), the relative
+ * gap |raw - noise| / max(raw, noise) is over relative_ppm, and the
+ * absolute gap |raw - noise| is over absolute_ppm; otherwise noise.
+ * Integers only: rates are compared by cross-multiplication.
+ */
+int strangler_field_is_difference(const strangler_field_counts_t *c,
+    uint32_t relative_ppm, uint32_t absolute_ppm);
 
 
 /* used by the parts of the comparison; a NULL value: the side has none */

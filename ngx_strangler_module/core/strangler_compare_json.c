@@ -95,6 +95,18 @@ strangler_compare_json(const strangler_shadow_t *conf,
         return;
     }
 
+    /*
+     * The same bytes are the same JSON, whatever is ignored or unordered:
+     * no parse (two 10 KB bodies take jansson about 250 us).
+     */
+
+    if (primary->len == shadow->len
+        && (primary->len == 0
+            || memcmp(primary->data, shadow->data, primary->len) == 0))
+    {
+        return;
+    }
+
     cmp.conf = conf;
     cmp.diffs = diffs;
     cmp.ignores = 0;

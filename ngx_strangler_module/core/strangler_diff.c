@@ -34,6 +34,8 @@ static void strangler_out_side(strangler_out_t *out, const char *name,
     const strangler_str_t *backend, int status);
 static void strangler_out_diff(strangler_out_t *out,
     const strangler_diff_t *d);
+static void strangler_out_noise(strangler_out_t *out,
+    const strangler_diffs_t *diffs, size_t n);
 static size_t strangler_utf8_len(const unsigned char *p, size_t len);
 
 
@@ -149,9 +151,57 @@ strangler_diff_format(char *buf, size_t size,
         strangler_out_int(&out, (int) (diffs->count - n));
     }
 
+    strangler_out_noise(&out, diffs, n);
+
     strangler_out_lit(&out, "}\n");
 
     return out.len;
+}
+
+
+/* the fields whose verdict was noise, each once: "noise":[...] */
+
+static void
+strangler_out_noise(strangler_out_t *out, const strangler_diffs_t *diffs,
+    size_t n)
+{
+    char    field[STRANGLER_DIFF_PATH_LEN], seen[STRANGLER_DIFF_PATH_LEN];
+    size_t  i, j, len, listed;
+
+    listed = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!diffs->diff[i].noise) {
+            continue;
+        }
+
+        len = strangler_field_key(diffs->diff[i].path,
+                                   strlen(diffs->diff[i].path), field,
+                                   sizeof(field));
+
+        for (j = 0; j < i; j++) {
+            if (diffs->diff[j].noise) {
+                strangler_field_key(diffs->diff[j].path,
+                                     strlen(diffs->diff[j].path), seen,
+                                     sizeof(seen));
+
+                if (strcmp(seen, field) == 0) {
+                    break;
+                }
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        strangler_out_lit(out, listed++ ? "," : ",\"noise\":[");
+        strangler_out_str(out, field, len);
+    }
+
+    if (listed) {
+        strangler_out_lit(out, "]");
+    }
 }
 
 

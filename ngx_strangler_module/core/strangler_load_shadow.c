@@ -20,6 +20,13 @@ static void strangler_shadow_to(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_compare(void *ctx, void *obj,
     yaml_node_t *value);
+static void strangler_shadow_noise(void *ctx, void *obj, yaml_node_t *value);
+static void strangler_shadow_noise_relative(void *ctx, void *obj,
+    yaml_node_t *value);
+static void strangler_shadow_noise_absolute(void *ctx, void *obj,
+    yaml_node_t *value);
+static void strangler_shadow_percent(strangler_loader_t *ld,
+    yaml_node_t *value, uint32_t *ppm, uint32_t dflt, const char *key);
 static void strangler_shadow_ignore(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_shadow_unordered(void *ctx, void *obj,
     yaml_node_t *value);
@@ -51,6 +58,9 @@ static const strangler_yaml_field_t  strangler_shadow_fields[] = {
     { "headers",        strangler_shadow_headers,        0 },
     { "writes",         strangler_shadow_writes,         0 },
     { "dry_run_header", strangler_shadow_dry_run_header, 0 },
+    { "noise",          strangler_shadow_noise,          0 },
+    { "noise_relative", strangler_shadow_noise_relative, 0 },
+    { "noise_absolute", strangler_shadow_noise_absolute, 0 },
 };
 
 
@@ -145,6 +155,12 @@ strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
                              "shadow.unordered needs compare: json");
     }
 
+    if (shadow->noise_ppm && shadow->compare == STRANGLER_COMPARE_OFF) {
+        strangler_load_error(ld, strangler_yaml_get(&ld->y, map, "noise"),
+                             "shadow.noise needs a comparison "
+                             "(compare: status, body or json)");
+    }
+
     /* after an error in a target, the sides are unknown: say nothing */
 
     to = strangler_yaml_get(&ld->y, map, "to");
@@ -209,6 +225,60 @@ strangler_shadow_sample(void *ctx, void *obj, yaml_node_t *value)
     {
         strangler_load_error(ld, value, "shadow.sample must be a percentage "
                              "from 0 to 100, such as 10 or 0.5");
+    }
+}
+
+
+/*
+ * Noise cancelling: the share of the compared reads also sent a second time
+ * to the side that served the client, and the thresholds of the verdict
+ * (strangler_field_is_difference): defaults 0, 20 and 0.03 percent.
+ */
+
+static void
+strangler_shadow_noise(void *ctx, void *obj, yaml_node_t *value)
+{
+    strangler_route_t  *route = obj;
+
+    strangler_shadow_percent(ctx, value, &route->shadow.noise_ppm, 0,
+                             "noise");
+}
+
+
+static void
+strangler_shadow_noise_relative(void *ctx, void *obj, yaml_node_t *value)
+{
+    strangler_route_t  *route = obj;
+
+    strangler_shadow_percent(ctx, value, &route->shadow.noise_relative_ppm,
+                             STRANGLER_NOISE_RELATIVE_PPM, "noise_relative");
+}
+
+
+static void
+strangler_shadow_noise_absolute(void *ctx, void *obj, yaml_node_t *value)
+{
+    strangler_route_t  *route = obj;
+
+    strangler_shadow_percent(ctx, value, &route->shadow.noise_absolute_ppm,
+                             STRANGLER_NOISE_ABSOLUTE_PPM, "noise_absolute");
+}
+
+
+static void
+strangler_shadow_percent(strangler_loader_t *ld, yaml_node_t *value,
+    uint32_t *ppm, uint32_t dflt, const char *key)
+{
+    strangler_str_t  s;
+
+    if (value == NULL) {
+        *ppm = dflt;
+        return;
+    }
+
+    if (!strangler_yaml_scalar(value, &s) || !strangler_load_percent(&s, ppm)) {
+        strangler_load_error(ld, value, "shadow.%s must be a percentage "
+                             "from 0 to 100, such as 10 or 0.5", key);
     }
 }
 
@@ -360,12 +430,10 @@ strangler_shadow_paths(strangler_loader_t *ld, yaml_node_t *value,
         s = &list->items[i];
         off = 0;
 
-        if (headers && s->len >= 7 && memcmp(s->data, "header:", 7) == 0) {
-            why = strangler_load_is_token(s->data + 7, s->len - 7)
-                  ? NULL : "bad header name";
-            off = 7;
+        if (headers) {
+            why = strangler_shadow_ignore_check(s, &off);
 
-        } else if (headers || (s->len && s->data[0] == '$')) {
+        } else if (s->len && s->data[0] == '$') {
             why = strangler_shadow_json_path(s, &off);
 
         } else {
@@ -378,6 +446,27 @@ strangler_shadow_paths(strangler_loader_t *ld, yaml_node_t *value,
                                     strangler_quote(*s), why);
         }
     }
+}
+
+
+/*
+ * An ignore rule, of the table or of the API: "header:Name" or a JSON
+ * path.  Returns NULL, or why not with *offset where.
+ */
+
+const char *
+strangler_shadow_ignore_check(const strangler_str_t *s, size_t *offset)
+{
+    *offset = 0;
+
+    if (s->len >= 7 && memcmp(s->data, "header:", 7) == 0) {
+        *offset = 7;
+
+        return strangler_load_is_token(s->data + 7, s->len - 7)
+               ? NULL : "bad header name";
+    }
+
+    return strangler_shadow_json_path(s, offset);
 }
 
 

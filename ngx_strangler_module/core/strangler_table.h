@@ -22,6 +22,10 @@
 #define STRANGLER_MAX_BACKENDS    256
 #define STRANGLER_SAMPLE_SCALE    1000000     /* sample is kept in ppm */
 #define STRANGLER_PPM_PER_PERCENT (STRANGLER_SAMPLE_SCALE / 100)
+
+/* the verdict's defaults (Diffy's): 20% relative, 0.03% absolute */
+#define STRANGLER_NOISE_RELATIVE_PPM  200000
+#define STRANGLER_NOISE_ABSOLUTE_PPM  300
 #define STRANGLER_NONE            (-1)        /* "no backend" */
 /* the name of the default route (no route matched): no route may take it */
 #define STRANGLER_DEFAULT_ROUTE   "-"
@@ -140,6 +144,9 @@ typedef struct {
     strangler_strs_t          unordered;  /* arrays compared as multisets */
     strangler_strs_t          headers;    /* response headers compared */
     strangler_str_t           dry_run_header;
+    uint32_t                  noise_ppm;  /* reads sent to a secondary */
+    uint32_t                  noise_relative_ppm;  /* verdict thresholds */
+    uint32_t                  noise_absolute_ppm;
 } strangler_shadow_t;
 
 
@@ -387,6 +394,8 @@ uint32_t strangler_percent_to_ppm(double percent);
 double strangler_ppm_to_percent(uint32_t ppm);
 const char *strangler_rule_name(strangler_rule_t rule);
 const char *strangler_compare_name(strangler_compare_t compare);
+const char *strangler_shadow_ignore_check(const strangler_str_t *s,
+    size_t *offset);
 uint64_t strangler_hash(const char *data, size_t len);
 
 

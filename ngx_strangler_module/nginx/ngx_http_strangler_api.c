@@ -15,6 +15,9 @@
  *     DELETE routes/NAME            drops the override
  *     POST   routes/NAME/rollback   drops the override, reads to the owner
  *     POST   routes/NAME/guard/rearm  ends a guard's trip
+ *     GET    routes/NAME/diffs      per-field statistics of the comparison
+ *     DELETE routes/NAME/diffs      resets them
+ *     PUT    routes/NAME/ignore     {"add": [...], "remove": [...]}
  *
  * A bad call gets a 4xx {"error": "..."} and changes nothing.  A change is
  * written to the state file first and applies once it is there (a 503
@@ -53,8 +56,6 @@ static ngx_int_t ngx_http_strangler_api_rollback(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_strangler_api_is_rolled_back(
     ngx_http_strangler_api_ctx_t *ctx, ngx_str_t *owner);
 static void ngx_http_strangler_api_put_body(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_strangler_api_read_json(ngx_http_request_t *r,
-    json_t **json, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body, u_char **err);
 static ngx_uint_t ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
@@ -120,6 +121,12 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("routes/*/guard/rearm"), NGX_HTTP_POST,
       ngx_string("POST"), ngx_http_strangler_api_guard_rearm },
+
+    { ngx_string("routes/*/diffs"), NGX_HTTP_STRANGLER_READ|NGX_HTTP_DELETE,
+      ngx_string("GET, HEAD, DELETE"), ngx_http_strangler_api_diffs },
+
+    { ngx_string("routes/*/ignore"), NGX_HTTP_PUT,
+      ngx_string("PUT"), ngx_http_strangler_api_ignore },
 
     { ngx_null_string, 0, ngx_null_string, NULL }
 };
@@ -532,7 +539,7 @@ ngx_http_strangler_api_put_body(ngx_http_request_t *r)
 
 /* 0, or the status to answer with and *err */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_strangler_api_read_json(ngx_http_request_t *r, json_t **json,
     u_char **err)
 {

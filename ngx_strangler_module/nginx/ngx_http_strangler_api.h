@@ -71,6 +71,10 @@ typedef struct {
 ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api.c: a PUT's JSON body; 0, or a status and *err */
+ngx_uint_t ngx_http_strangler_api_read_json(ngx_http_request_t *r,
+    json_t **json, u_char **err);
+
 /* ngx_http_strangler_api.c: the rest of a change once it applies: log,
  * state file, answer */
 ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
@@ -81,7 +85,6 @@ ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
 ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
-
 
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
@@ -127,6 +130,14 @@ json_t *ngx_http_strangler_report_guard(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route,
     ngx_http_strangler_override_rec_t *ov);
 void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_diffs.c */
+ngx_int_t ngx_http_strangler_api_diffs(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+void ngx_http_strangler_metrics_fields(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_ignore(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_progress.c */

@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_fields.h"
 
 
 #define NGX_HTTP_STRANGLER_TEXT_BUF   16384
@@ -112,6 +113,16 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
     if (j && route->guard.enabled
         && json_object_set_new(j, "guard",
                        ngx_http_strangler_report_guard(r, ctx, route, &ov)))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
+    /* the API's ignore rules (PUT routes/NAME/ignore), when there are */
+
+    if (j && b->shr->fields && b->shr->fields->nignore
+        && json_object_set_new(j, "runtime_ignore",
+                       ngx_http_strangler_ignore_json(b->shr->fields, 0)))
     {
         json_decref(j);
         return NULL;
@@ -520,6 +531,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);
     ngx_http_strangler_metrics_shadow(&out, ctx);
+    ngx_http_strangler_metrics_fields(&out, ctx);
     ngx_http_strangler_metrics_progress(&out, r, ctx);
 
     ngx_http_strangler_text(&out,

@@ -114,8 +114,9 @@ ngx_http_strangler_capture_get(ngx_http_request_t *r,
         return NULL;
     }
 
-    cap = &ctx->shadow->side[ctx->is_shadow ? NGX_HTTP_STRANGLER_SHADOW
-                                            : NGX_HTTP_STRANGLER_PRIMARY];
+    cap = &ctx->shadow->side[!ctx->is_shadow ? NGX_HTTP_STRANGLER_PRIMARY
+                             : ctx->is_secondary ? NGX_HTTP_STRANGLER_SECONDARY
+                             : NGX_HTTP_STRANGLER_SHADOW];
 
     if (cap->done) {
         return NULL;

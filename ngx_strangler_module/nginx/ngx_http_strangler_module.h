@@ -90,6 +90,7 @@ typedef struct {
     unsigned                        shadow_dropped:1;
     unsigned                        shadow_skipped:1;
     unsigned                        is_shadow:1;  /* the shadow's copy */
+    unsigned                        is_secondary:1;  /* its noise copy */
     ngx_http_strangler_shadow_t    *shadow;  /* comparing this response */
 } ngx_http_strangler_ctx_t;
 

@@ -30,13 +30,18 @@ static ngx_int_t ngx_http_strangler_shadow_body_read(
     ngx_http_strangler_shadow_t *s, ngx_http_request_t *r);
 static ngx_http_strangler_shadow_t *ngx_http_strangler_shadow_create(
     ngx_http_request_t *r, ngx_http_strangler_ctx_t *ctx,
-    ngx_http_strangler_main_conf_t *smcf);
+    ngx_http_strangler_main_conf_t *smcf, ngx_uint_t noise);
 static ngx_int_t ngx_http_strangler_shadow_attach(
     ngx_http_strangler_shadow_t *s, ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx);
 static void ngx_http_strangler_shadow_primary_gone(void *data);
 static void ngx_http_strangler_shadow_detach(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s);
+static ngx_uint_t ngx_http_strangler_shadow_noisy(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_main_conf_t *smcf);
+static ngx_uint_t ngx_http_strangler_shadow_running(
+    ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_timeout(ngx_event_t *ev);
 static void ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
     ngx_uint_t outcome);
@@ -135,14 +140,19 @@ ngx_http_strangler_shadow_start(ngx_http_request_t *r,
         goto dropped;
     }
 
-    s = ngx_http_strangler_shadow_create(r, ctx, smcf);
+    s = ngx_http_strangler_shadow_create(r, ctx, smcf,
+                                         ngx_http_strangler_shadow_noisy(r,
+                                                                  ctx, smcf));
     if (s == NULL) {
         why = "out of memory";
         goto dropped;
     }
 
-    ngx_http_strangler_shadows++;
-    ngx_http_strangler_count_in_flight(smcf, 1, ngx_http_strangler_shadows);
+    /* each copy holds its place in strangler_shadow_limit */
+
+    ngx_http_strangler_shadows += s->ncopies;
+    ngx_http_strangler_count_in_flight(smcf, (ngx_int_t) s->ncopies,
+                                       ngx_http_strangler_shadows);
 
     if (ngx_http_strangler_shadow_attach(s, r, ctx) != NGX_OK) {
         ngx_http_strangler_shadow_drop(s, r, "out of memory");
@@ -183,6 +193,34 @@ dropped:
 }
 
 
+/*
+ * Noise cancelling (shadow.noise): a share of the compared reads is also
+ * sent a second time to the side that served the client.  Only GET, HEAD
+ * and OPTIONS that nothing made a write: a write is never sent twice,
+ * whatever the table or an override says.  With room for both copies.
+ */
+
+static ngx_uint_t
+ngx_http_strangler_shadow_noisy(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_main_conf_t *smcf)
+{
+    const strangler_shadow_t  *conf;
+
+    conf = &ctx->decision.route->shadow;
+
+    if (conf->noise_ppm == 0 || conf->compare == STRANGLER_COMPARE_OFF
+        || ctx->decision.write || ctx->decision.method_overridden
+        || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS))
+        || ngx_http_strangler_shadows + 2 > smcf->shadow_limit)
+    {
+        return 0;
+    }
+
+    return (ngx_uint_t) ngx_random() % STRANGLER_SAMPLE_SCALE
+           < conf->noise_ppm;
+}
+
+
 /* an upgrade or a CONNECT is a session, not a request: never copied */
 
 static ngx_int_t
@@ -213,7 +251,10 @@ ngx_http_strangler_shadow_skip(ngx_http_request_t *r,
 }
 
 
-/* the copy goes out: its request is made and started */
+/*
+ * The copies go out: their requests are made and started.  The noise copy
+ * is only a help: without it, the candidate's is compared all the same.
+ */
 
 void
 ngx_http_strangler_shadow_go(ngx_http_strangler_shadow_t *s,
@@ -222,9 +263,15 @@ ngx_http_strangler_shadow_go(ngx_http_strangler_shadow_t *s,
     ngx_int_t                  rc;
     ngx_http_strangler_ctx_t  *ctx;
 
-    rc = ngx_http_strangler_shadow_request(s, r);
+    rc = ngx_http_strangler_shadow_request(&s->copy[0], r);
 
-    /* the request has its own copy; this one may be in the client's pool */
+    if (rc == NGX_OK && s->ncopies > 1
+        && ngx_http_strangler_shadow_request(&s->copy[1], r) != NGX_OK)
+    {
+        s->noise_lost = 1;
+    }
+
+    /* the requests have their own copy; this one may be in r's pool */
     s->body = NULL;
 
     if (rc != NGX_OK) {
@@ -250,9 +297,10 @@ ngx_http_strangler_shadow_go(ngx_http_strangler_shadow_t *s,
     ngx_add_timer(&s->timer, s->smcf->shadow_timeout);
     ngx_post_event(&s->run, &ngx_posted_events);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "strangler: shadow to \"%V\" on *%uA", s->location,
-                   s->connection->number);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "strangler: shadow to \"%V\" on *%uA, %ui copies",
+                   s->location, s->copy[0].connection->number,
+                   s->ncopies - s->noise_lost);
 }
 
 
@@ -279,12 +327,8 @@ ngx_http_strangler_shadow_drop(ngx_http_strangler_shadow_t *s,
     s->body_wait = 0;
     s->over = 1;
 
-    if (s->primary) {
-        ngx_http_strangler_shadow_detach(s);
-
-    } else {
-        ngx_http_strangler_shadow_release(s);
-    }
+    ngx_http_strangler_shadow_detach(s);
+    ngx_http_strangler_shadow_release(s);
 }
 
 
@@ -331,9 +375,11 @@ ngx_http_strangler_shadow_body_read(ngx_http_strangler_shadow_t *s,
 
 static ngx_http_strangler_shadow_t *
 ngx_http_strangler_shadow_create(ngx_http_request_t *r,
-    ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_main_conf_t *smcf)
+    ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_main_conf_t *smcf,
+    ngx_uint_t noise)
 {
     size_t                          len;
+    ngx_uint_t                      i;
     ngx_log_t                      *log;
     ngx_pool_t                     *pool;
     ngx_http_variable_value_t      *id;
@@ -361,6 +407,18 @@ ngx_http_strangler_shadow_create(ngx_http_request_t *r,
     s->compare = (s->conf->compare != STRANGLER_COMPARE_OFF);
 
     s->location = &ctx->table->locations[ctx->decision.shadow_to];
+
+    /* the candidate's copy; the noise one to the client's own side */
+
+    s->ncopies = noise ? 2 : 1;
+
+    for (i = 0; i < s->ncopies; i++) {
+        s->copy[i].shadow = s;
+        s->copy[i].side = i ? NGX_HTTP_STRANGLER_SECONDARY
+                            : NGX_HTTP_STRANGLER_SHADOW;
+        s->copy[i].location = i ? &ctx->table->locations[ctx->decision.backend]
+                                : s->location;
+    }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
     s->force_header = slcf->force_header;
@@ -403,6 +461,10 @@ ngx_http_strangler_shadow_create(ngx_http_request_t *r,
         || (s->compare
             && ngx_http_strangler_capture_prepare(s,
                                                  NGX_HTTP_STRANGLER_PRIMARY)
+               != NGX_OK)
+        || (noise
+            && ngx_http_strangler_capture_prepare(s,
+                                               NGX_HTTP_STRANGLER_SECONDARY)
                != NGX_OK))
     {
         goto failed;
@@ -472,6 +534,8 @@ ngx_http_strangler_shadow_primary_gone(void *data)
 }
 
 
+/* the client's request no longer needed: s is freed by a release */
+
 static void
 ngx_http_strangler_shadow_detach(ngx_http_strangler_shadow_t *s)
 {
@@ -482,37 +546,66 @@ ngx_http_strangler_shadow_detach(ngx_http_strangler_shadow_t *s)
     s->primary->shadow = NULL;
     s->primary_cln->handler = NULL;
     s->primary = NULL;
-
-    ngx_http_strangler_shadow_release(s);
 }
 
 
-/* the shadow's connection was closed: nginx freed its request */
+/* a copy's connection was closed: nginx freed its request */
 
 void
 ngx_http_strangler_shadow_closed(void *data)
 {
-    ngx_http_strangler_shadow_t  *s = data;
+    ngx_http_strangler_copy_t    *copy = data;
 
-    s->connection = NULL;
-    s->request = NULL;
+    ngx_http_strangler_shadow_t  *s;
 
-    if (!s->side[NGX_HTTP_STRANGLER_SHADOW].done && !s->over) {
+    s = copy->shadow;
+    copy->connection = NULL;
+    copy->request = NULL;
+
+    if (!s->side[copy->side].done && !s->over) {
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
-                      "strangler: shadow of \"%V %V\" ended without "
-                      "a complete response", &s->method, &s->uri);
-        ngx_http_strangler_shadow_over(s, NGX_HTTP_STRANGLER_SHADOW_FAILED);
-        ngx_http_strangler_shadow_detach(s);
+                      "strangler: %s of \"%V %V\" ended without "
+                      "a complete response",
+                      (copy->side == NGX_HTTP_STRANGLER_SECONDARY)
+                      ? "noise copy" : "shadow", &s->method, &s->uri);
+
+        if (copy->side == NGX_HTTP_STRANGLER_SECONDARY) {
+            /* compared without noise, if the rest is there */
+            s->noise_lost = 1;
+            ngx_http_strangler_shadow_settle(s);
+
+        } else {
+            ngx_http_strangler_shadow_over(s,
+                                           NGX_HTTP_STRANGLER_SHADOW_FAILED);
+            ngx_http_strangler_shadow_detach(s);
+        }
     }
 
     ngx_http_strangler_shadow_release(s);
 }
 
 
+static ngx_uint_t
+ngx_http_strangler_shadow_running(ngx_http_strangler_shadow_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < s->ncopies; i++) {
+        if (s->copy[i].connection) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* frees s when neither a copy nor the client's request holds it */
+
 static void
 ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
 {
-    if (s->connection || s->primary) {
+    if (s->primary || ngx_http_strangler_shadow_running(s)) {
         return;
     }
 
@@ -523,17 +616,30 @@ ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
         ngx_del_timer(&s->timer);
     }
 
-    ngx_http_strangler_shadows--;
-    ngx_http_strangler_count_in_flight(s->smcf, -1, 0);
+    ngx_http_strangler_shadows -= s->ncopies;
+    ngx_http_strangler_count_in_flight(s->smcf, - (ngx_int_t) s->ncopies, 0);
 
     ngx_destroy_pool(s->pool);
 }
 
 
-/* a side's response is complete: compare once both are */
+/* a side's response is complete: compare once all are; may free s */
 
 void
 ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
+{
+    ngx_http_strangler_shadow_settle(s);
+    ngx_http_strangler_shadow_release(s);
+}
+
+
+/*
+ * Compares once the client's and the candidate's responses are complete,
+ * and the noise copy's too unless it is lost; never frees s.
+ */
+
+static void
+ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s)
 {
     ngx_uint_t                     outcome;
     ngx_http_strangler_capture_t  *shadow;
@@ -552,7 +658,10 @@ ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s)
     }
 
     if (s->compare) {
-        if (!s->side[NGX_HTTP_STRANGLER_PRIMARY].done) {
+        if (!s->side[NGX_HTTP_STRANGLER_PRIMARY].done
+            || (s->ncopies > 1 && !s->noise_lost
+                && !s->side[NGX_HTTP_STRANGLER_SECONDARY].done))
+        {
             return;
         }
 
@@ -589,9 +698,16 @@ ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
 static void
 ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
 {
+    ngx_uint_t                    i, n;
+    ngx_http_strangler_copy_t    *run[NGX_HTTP_STRANGLER_NCOPIES];
     ngx_http_strangler_shadow_t  *s;
 
     s = ev->data;
+
+    /* the noise copy late: the others are compared without it */
+
+    s->noise_lost = 1;
+    ngx_http_strangler_shadow_settle(s);
 
     if (!s->over) {
         ngx_http_strangler_shadow_over(s,
@@ -602,28 +718,43 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
                       &s->method, &s->uri);
     }
 
-    if (s->connection == NULL) {
-        ngx_http_strangler_shadow_detach(s);
+    ngx_http_strangler_shadow_detach(s);
+
+    if (!ngx_http_strangler_shadow_running(s)) {
+        ngx_http_strangler_shadow_release(s);
         return;
     }
 
-    /* the connection holds s: it is freed when the connection closes */
+    /* the copies hold s: it is freed when the last one's connection closes */
 
-    ngx_http_strangler_shadow_detach(s);
-    ngx_http_strangler_shadow_end(s);
+    for (i = 0, n = 0; i < s->ncopies; i++) {
+        if (s->copy[i].connection) {
+            run[n++] = &s->copy[i];
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        ngx_http_strangler_shadow_end(run[i]);
+    }
 }
 
 
-/* MATCHED, MISMATCHED, or FAILED when out of memory */
+/*
+ * The candidate's answer against the primary's; with a noise copy, the
+ * primary's against its second answer first, so that the verdict on each
+ * field (ngx_http_strangler_fields.c) weighs this request's noise too.
+ * MATCHED, MISMATCHED, or FAILED when out of memory.
+ */
 
 static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
-    ngx_uint_t             n;
-    strangler_diffs_t     *diffs;
-    strangler_response_t   primary, shadow;
+    ngx_uint_t                 n, real;
+    strangler_diffs_t         *diffs, *noise;
+    strangler_response_t       primary, shadow, secondary;
+    const strangler_shadow_t  *conf;
 
-    diffs = ngx_palloc(s->pool, sizeof(strangler_diffs_t));
+    diffs = ngx_palloc(s->pool, 2 * sizeof(strangler_diffs_t));
     if (diffs == NULL) {
         return NGX_HTTP_STRANGLER_SHADOW_FAILED;
     }
@@ -632,21 +763,40 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                                        &primary);
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SHADOW, &shadow);
 
-    n = strangler_compare(s->conf, &primary, &shadow, diffs);
+    /* the table's ignore rules, and those the API added */
+    conf = ngx_http_strangler_ignore_conf(s);
+
+    noise = NULL;
+
+    if (s->ncopies > 1 && s->side[NGX_HTTP_STRANGLER_SECONDARY].done) {
+        noise = &diffs[1];
+        ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SECONDARY,
+                                           &secondary);
+        (void) strangler_compare(conf, &primary, &secondary, noise);
+    }
+
+    n = strangler_compare(conf, &primary, &shadow, diffs);
+    real = ngx_http_strangler_fields_count(s, diffs, noise);
 
     /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */
 
-    if (n == 0) {
+    if (real == 0) {
         ngx_log_error(NGX_LOG_INFO, s->log, 0,
-                      "strangler: shadow of \"%V %V\" to \"%V\" matched",
-                      &s->method, &s->uri, s->location);
+                      "strangler: shadow of \"%V %V\" to \"%V\" matched%s",
+                      &s->method, &s->uri, s->location,
+                      n ? " but for noise" : "");
+
+        if (n) {
+            ngx_http_strangler_diff_log_write(s, diffs);
+        }
 
         return NGX_HTTP_STRANGLER_SHADOW_MATCHED;
     }
 
     ngx_log_error(NGX_LOG_INFO, s->log, 0,
                   "strangler: shadow of \"%V %V\" to \"%V\" mismatched: "
-                  "%ui differences", &s->method, &s->uri, s->location, n);
+                  "%ui differences, %ui of them noise", &s->method, &s->uri,
+                  s->location, n, n - real);
 
     ngx_http_strangler_diff_log_write(s, diffs);
 

@@ -18,8 +18,13 @@
 #include "strangler_compare.h"
 
 
-#define NGX_HTTP_STRANGLER_PRIMARY  0
-#define NGX_HTTP_STRANGLER_SHADOW   1
+/* the sides of a comparison: the client's response and the copies' */
+#define NGX_HTTP_STRANGLER_PRIMARY    0
+#define NGX_HTTP_STRANGLER_SHADOW     1  /* the candidate's */
+#define NGX_HTTP_STRANGLER_SECONDARY  2  /* the noise copy's (shadow.noise) */
+#define NGX_HTTP_STRANGLER_NSIDES     3
+
+#define NGX_HTTP_STRANGLER_NCOPIES    2  /* the candidate's, the noise one */
 
 
 /* one side's response as the capture filters saw it */
@@ -30,6 +35,21 @@ typedef struct {
     unsigned                        started:1;  /* the header went by */
     unsigned                        done:1;     /* the last buffer did */
 } ngx_http_strangler_capture_t;
+
+
+/*
+ * A copy of the client's request, by its role: to the candidate, or, for
+ * noise cancelling, a second time to the side that served the client.
+ * Its connection and request are NULL once closed.
+ */
+typedef struct {
+    ngx_http_strangler_shadow_t    *shadow;
+    ngx_uint_t                      side;      /* SHADOW or SECONDARY */
+    ngx_str_t                      *location;  /* its backend's */
+    ngx_connection_t               *connection;
+    ngx_http_request_t             *request;
+    unsigned                        started:1;
+} ngx_http_strangler_copy_t;
 
 
 struct ngx_http_strangler_shadow_s {
@@ -45,13 +65,13 @@ struct ngx_http_strangler_shadow_s {
     ngx_http_strangler_ctx_t       *primary;
     ngx_pool_cleanup_t             *primary_cln;
 
-    /* the shadow's own connection and request: NULL once closed */
-    ngx_connection_t               *connection;
-    ngx_http_request_t             *request;
+    /* the copies: the candidate's, then the noise one if any */
+    ngx_http_strangler_copy_t       copy[NGX_HTTP_STRANGLER_NCOPIES];
+    ngx_uint_t                      ncopies;  /* held in the limit */
 
-    ngx_http_strangler_capture_t    side[2];  /* PRIMARY, SHADOW */
-    ngx_str_t                      *location; /* the shadow backend's */
-    ngx_event_t                     run;      /* posted: starts it */
+    ngx_http_strangler_capture_t    side[NGX_HTTP_STRANGLER_NSIDES];
+    ngx_str_t                      *location; /* the candidate's */
+    ngx_event_t                     run;      /* posted: starts them */
     ngx_event_t                     timer;    /* strangler_shadow_timeout */
 
     /* for the diff log line */
@@ -72,14 +92,15 @@ struct ngx_http_strangler_shadow_s {
     unsigned                        over:1;     /* compared or given up */
     unsigned                        body_wait:1;  /* sent when it is in */
     unsigned                        answered:1;   /* its answer counted */
+    unsigned                        noise_lost:1; /* no noise to compare */
 };
 
 
 /* ngx_http_strangler_shadow_request.c */
-ngx_int_t ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
+ngx_int_t ngx_http_strangler_shadow_request(ngx_http_strangler_copy_t *copy,
     ngx_http_request_t *r);
 void ngx_http_strangler_shadow_run(ngx_event_t *ev);
-void ngx_http_strangler_shadow_end(ngx_http_strangler_shadow_t *s);
+void ngx_http_strangler_shadow_end(ngx_http_strangler_copy_t *copy);
 
 /* ngx_http_strangler_shadow.c */
 void ngx_http_strangler_shadow_captured(ngx_http_strangler_shadow_t *s);
@@ -96,6 +117,14 @@ ngx_int_t ngx_http_strangler_shadow_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_strangler_capture_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_strangler_capture_prepare(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side);
+
+/* ngx_http_strangler_fields.c */
+ngx_uint_t ngx_http_strangler_fields_count(ngx_http_strangler_shadow_t *s,
+    strangler_diffs_t *diffs, strangler_diffs_t *noise);
+
+/* ngx_http_strangler_ignore.c: the route's comparison with runtime rules */
+const strangler_shadow_t *ngx_http_strangler_ignore_conf(
+    ngx_http_strangler_shadow_t *s);
 
 /* ngx_http_strangler_difflog.c */
 void ngx_http_strangler_diff_log_write(ngx_http_strangler_shadow_t *s,

@@ -33,11 +33,12 @@ static ngx_int_t ngx_http_strangler_shadow_headers(
 static ngx_int_t ngx_http_strangler_shadow_header(ngx_http_request_t *sr,
     ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_strangler_shadow_marked(
-    ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr);
+    ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr,
+    ngx_str_t *location);
 static ngx_int_t ngx_http_strangler_shadow_body(
     ngx_http_strangler_shadow_t *s, ngx_http_request_t *sr,
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_strangler_shadow_ctx(ngx_http_strangler_shadow_t *s,
+static ngx_int_t ngx_http_strangler_shadow_ctx(ngx_http_strangler_copy_t *copy,
     ngx_http_request_t *sr);
 static void ngx_http_strangler_shadow_event(ngx_event_t *ev);
 static ssize_t ngx_http_strangler_shadow_recv(ngx_connection_t *c, u_char *buf,
@@ -55,20 +56,23 @@ static ngx_str_t  ngx_http_strangler_shadow_mark =
 
 
 /*
- * Builds the shadow's request; NGX_OK: s->connection and s->request are
+ * Builds a copy's request; NGX_OK: copy->connection and copy->request are
  * set, and closing the connection will call ngx_http_strangler_shadow_closed.
  * Otherwise nothing is left behind; NGX_DECLINED: a write copy that would
  * go without its dry-run marker (logged).
  */
 
 ngx_int_t
-ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
+ngx_http_strangler_shadow_request(ngx_http_strangler_copy_t *copy,
     ngx_http_request_t *r)
 {
-    ngx_int_t            rc;
-    ngx_connection_t    *c;
-    ngx_pool_cleanup_t  *cln;
-    ngx_http_request_t  *sr;
+    ngx_int_t                     rc;
+    ngx_connection_t             *c;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_request_t           *sr;
+    ngx_http_strangler_shadow_t  *s;
+
+    s = copy->shadow;
 
     c = ngx_http_strangler_shadow_connection(r);
     if (c == NULL) {
@@ -96,7 +100,7 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_strangler_shadow_marked(s, sr);
+        rc = ngx_http_strangler_shadow_marked(s, sr, copy->location);
     }
 
     if (rc == NGX_OK) {
@@ -104,7 +108,7 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_strangler_shadow_ctx(s, sr);
+        rc = ngx_http_strangler_shadow_ctx(copy, sr);
     }
 
     cln = (rc == NGX_OK) ? ngx_pool_cleanup_add(c->pool, 0) : NULL;
@@ -118,10 +122,10 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
     sr->count--;
 
     cln->handler = ngx_http_strangler_shadow_closed;
-    cln->data = s;
+    cln->data = copy;
 
-    s->connection = c;
-    s->request = sr;
+    copy->connection = c;
+    copy->request = sr;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "strangler: shadow request \"%V?%V\"", &sr->uri, &sr->args);
@@ -131,44 +135,67 @@ ngx_http_strangler_shadow_request(ngx_http_strangler_shadow_t *s,
 
 
 /*
- * Into the backend's location, as the dispatch handler does for the
- * client: a posted event, so that the client's request goes first.
+ * Into the backends' locations, as the dispatch handler does for the
+ * client: a posted event, so that the client's request goes first.  The
+ * shadow is held by the copies not yet started: it outlives all but the
+ * last one, which is not touched once it has run.
  */
 
 void
 ngx_http_strangler_shadow_run(ngx_event_t *ev)
 {
+    ngx_uint_t                    i, n;
     ngx_connection_t             *c;
     ngx_http_request_t           *sr;
+    ngx_http_strangler_copy_t    *copy, *run[NGX_HTTP_STRANGLER_NCOPIES];
     ngx_http_strangler_shadow_t  *s;
 
     s = ev->data;
-    c = s->connection;
-    sr = s->request;
 
-    (void) ngx_http_named_location(sr, s->location);
+    for (i = 0, n = 0; i < s->ncopies; i++) {
+        if (s->copy[i].connection) {
+            s->copy[i].started = 1;
+            run[n++] = &s->copy[i];
+        }
+    }
 
-    /* what a content handler's NGX_DONE does: the redirect's reference */
-    ngx_http_finalize_request(sr, NGX_DONE);
+    for (i = 0; i < n; i++) {
+        copy = run[i];
+        c = copy->connection;
+        sr = copy->request;
 
-    ngx_http_run_posted_requests(c);
+        if (c == NULL) {
+            continue;
+        }
+
+        (void) ngx_http_named_location(sr, copy->location);
+
+        /* what a content handler's NGX_DONE does: the redirect's reference */
+        ngx_http_finalize_request(sr, NGX_DONE);
+
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 
-/* ends the shadow's request before its time; s may be freed */
+/* ends a copy's request before its time; the shadow may be freed */
 
 void
-ngx_http_strangler_shadow_end(ngx_http_strangler_shadow_t *s)
+ngx_http_strangler_shadow_end(ngx_http_strangler_copy_t *copy)
 {
     ngx_connection_t    *c;
     ngx_http_request_t  *sr;
 
-    c = s->connection;
-    sr = s->request;
+    c = copy->connection;
+    sr = copy->request;
 
-    if (s->run.posted) {
+    if (!copy->started) {
         /* not started: nothing but this module knows of it */
-        ngx_delete_posted_event(&s->run);
+
+        if (copy->shadow->run.posted) {
+            ngx_delete_posted_event(&copy->shadow->run);
+        }
+
         ngx_http_free_request(sr, 0);
         ngx_http_close_connection(c);
         return;
@@ -547,7 +574,7 @@ ngx_http_strangler_shadow_header(ngx_http_request_t *sr, ngx_str_t *key,
 
 static ngx_int_t
 ngx_http_strangler_shadow_marked(ngx_http_strangler_shadow_t *s,
-    ngx_http_request_t *sr)
+    ngx_http_request_t *sr, ngx_str_t *location)
 {
     ngx_str_t         dry;
     ngx_uint_t        i;
@@ -597,7 +624,7 @@ ngx_http_strangler_shadow_marked(ngx_http_strangler_shadow_t *s,
                   "strangler: %V copy to \"%V\" not sent: a write copy "
                   "goes only with a dry-run marker the proxy passes on "
                   "(shadow.dry_run_header \"%V\")",
-                  &sr->method_name, s->location, &dry);
+                  &sr->method_name, location, &dry);
 
     return NGX_DECLINED;
 }
@@ -666,10 +693,13 @@ ngx_http_strangler_shadow_body(ngx_http_strangler_shadow_t *s,
 /* what tells the capture filters this request is a shadow, and whose */
 
 static ngx_int_t
-ngx_http_strangler_shadow_ctx(ngx_http_strangler_shadow_t *s,
+ngx_http_strangler_shadow_ctx(ngx_http_strangler_copy_t *copy,
     ngx_http_request_t *sr)
 {
-    ngx_http_strangler_ctx_t  *ctx;
+    ngx_http_strangler_ctx_t     *ctx;
+    ngx_http_strangler_shadow_t  *s;
+
+    s = copy->shadow;
 
     ctx = ngx_http_strangler_create_ctx(sr);
     if (ctx == NULL) {
@@ -680,6 +710,7 @@ ngx_http_strangler_shadow_ctx(ngx_http_strangler_shadow_t *s,
     ctx->decision = s->decided.decision;
     ctx->shadow = s;
     ctx->is_shadow = 1;
+    ctx->is_secondary = (copy->side == NGX_HTTP_STRANGLER_SECONDARY);
 
     return NGX_OK;
 }

@@ -26,6 +26,7 @@
 
 
 #include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_fields.h"
 
 
 #define NGX_HTTP_STRANGLER_STATE_MAX  (16 * 1024 * 1024)
@@ -49,6 +50,10 @@ static const char *ngx_http_strangler_state_string(json_t *e,
 static json_t *ngx_http_strangler_state_snapshot(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *staged_shr,
     ngx_http_strangler_override_rec_t *staged);
+static json_t *ngx_http_strangler_state_ignore(
+    ngx_http_strangler_zone_ctx_t *z);
+static void ngx_http_strangler_state_ignore_load(
+    ngx_http_strangler_zone_ctx_t *z, json_t *list, ngx_log_t *log);
 static json_t *ngx_http_strangler_state_record(
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *ov);
 static void ngx_http_strangler_state_save_held(
@@ -275,7 +280,56 @@ ngx_http_strangler_state_apply(ngx_http_strangler_zone_ctx_t *z,
         }
     }
 
+    ngx_http_strangler_state_ignore_load(z, json_object_get(root, "ignore"),
+                                         log);
+
     return NGX_OK;
+}
+
+
+/*
+ * Runtime ignore rules, to the routes compared now; those of a route that
+ * is not, or of a bad entry, are dropped with a warning: rules only ever
+ * hide differences, and a table change is a new start.
+ */
+
+static void
+ngx_http_strangler_state_ignore_load(ngx_http_strangler_zone_ctx_t *z,
+    json_t *list, ngx_log_t *log)
+{
+    size_t                          i;
+    json_t                         *e, *table, *route;
+    ngx_str_t                       file, name;
+    ngx_http_strangler_sh_route_t  *shr;
+
+    json_array_foreach(list, i, e) {
+        table = json_object_get(e, "table");
+        route = json_object_get(e, "route");
+
+        shr = NULL;
+
+        if (json_is_string(table) && json_is_string(route)) {
+            file.data = (u_char *) json_string_value(table);
+            file.len = json_string_length(table);
+            name.data = (u_char *) json_string_value(route);
+            name.len = json_string_length(route);
+
+            ngx_shmtx_lock(&z->shpool->mutex);
+            shr = ngx_http_strangler_zone_lookup(z, &file, &name);
+            ngx_shmtx_unlock(&z->shpool->mutex);
+        }
+
+        if (shr == NULL || shr->fields == NULL
+            || ngx_http_strangler_ignore_restore(shr->fields,
+                                                 json_object_get(e, "paths"))
+               != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "strangler_state \"%V\": ignore[%uz] dropped: "
+                          "not the rules of a compared route",
+                          &z->smcf->state_file, i);
+        }
+    }
 }
 
 
@@ -648,7 +702,7 @@ ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *staged_shr,
     ngx_http_strangler_override_rec_t *staged)
 {
-    json_t                             *list, *rec;
+    json_t                             *list, *rec, *ignore;
     ngx_queue_t                        *q;
     ngx_http_strangler_sh_route_t      *shr;
     ngx_http_strangler_override_rec_t  *ov;
@@ -677,7 +731,69 @@ ngx_http_strangler_state_snapshot(ngx_http_strangler_zone_ctx_t *z,
         }
     }
 
-    return json_pack("{s:i, s:o}", "version", 1, "overrides", list);
+    ignore = ngx_http_strangler_state_ignore(z);
+    if (ignore == NULL) {
+        json_decref(list);
+        return NULL;
+    }
+
+    /* the runtime ignore rules, when there are (PUT routes/NAME/ignore) */
+
+    if (json_array_size(ignore) == 0) {
+        json_decref(ignore);
+        return json_pack("{s:i, s:o}", "version", 1, "overrides", list);
+    }
+
+    return json_pack("{s:i, s:o, s:o}", "version", 1, "overrides", list,
+                     "ignore", ignore);
+}
+
+
+/*
+ * The runtime ignore rules of every route that has some, as the change
+ * being written makes them: [{"table", "route", "paths": [...]}]
+ */
+
+static json_t *
+ngx_http_strangler_state_ignore(ngx_http_strangler_zone_ctx_t *z)
+{
+    json_t                          *list, *paths, *e;
+    ngx_queue_t                     *q;
+    ngx_http_strangler_sh_route_t   *shr;
+    ngx_http_strangler_sh_fields_t  *f;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    for (q = ngx_queue_head(&z->sh->routes);
+         q != ngx_queue_sentinel(&z->sh->routes);
+         q = ngx_queue_next(q))
+    {
+        shr = ngx_queue_data(q, ngx_http_strangler_sh_route_t, queue);
+        f = shr->fields;
+
+        if (f == NULL || (f->staging ? f->nstaged : f->nignore) == 0) {
+            continue;
+        }
+
+        paths = ngx_http_strangler_ignore_json(f, 1);
+        e = json_object();
+
+        if (paths == NULL || e == NULL
+            || ngx_http_strangler_json_set_str(e, "table", &shr->file)
+            || ngx_http_strangler_json_set_str(e, "route", &shr->name)
+            || json_object_set_new(e, "paths", paths)
+            || json_array_append_new(list, e))
+        {
+            json_decref(e);
+            json_decref(list);
+            return NULL;
+        }
+    }
+
+    return list;
 }
 
 

@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_fields.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -340,19 +341,31 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
             shr->bound = z->gen;
             t->bindings[r].shr = shr;
 
-            if (route == NULL || !route->guard.enabled || shr->guard) {
-                if (route) {
-                    (void) ngx_http_strangler_guard_bind(z, shr, route);
-                }
-
+            if (route == NULL) {
                 continue;
             }
 
-            if (file
-                || ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
+            if (!route->guard.enabled || shr->guard) {
+                (void) ngx_http_strangler_guard_bind(z, shr, route);
+
+            } else if (file
+                       || ngx_http_strangler_guard_bind(z, shr, route)
+                          != NGX_OK)
             {
                 more += ngx_http_strangler_zone_block(
                             sizeof(ngx_http_strangler_sh_guard_t));
+                file = file ? file : &t->file;
+            }
+
+            /* a compared route's field statistics */
+
+            if (ngx_http_strangler_fields_is_needed(shr, route)
+                && (file
+                    || ngx_http_strangler_fields_bind(z, shr, route)
+                       != NGX_OK))
+            {
+                more += ngx_http_strangler_zone_block(
+                            sizeof(ngx_http_strangler_sh_fields_t));
                 file = file ? file : &t->file;
             }
         }

@@ -88,6 +88,7 @@ typedef struct {
     struct ngx_http_strangler_sh_guard_s  *guard;    /* NULL: never had */
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
+    struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
 } ngx_http_strangler_sh_route_t;
 
 

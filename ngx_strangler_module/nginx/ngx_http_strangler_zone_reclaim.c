@@ -255,6 +255,10 @@ ngx_http_strangler_zone_free(ngx_http_strangler_zone_ctx_t *z,
         ngx_slab_free_locked(z->shpool, shr->guard);
     }
 
+    if (shr->fields) {
+        ngx_slab_free_locked(z->shpool, shr->fields);
+    }
+
     ngx_rbtree_delete(&z->sh->rbtree, &shr->node);
     ngx_queue_remove(&shr->queue);
     ngx_slab_free_locked(z->shpool, shr);

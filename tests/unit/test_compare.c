@@ -553,6 +553,111 @@ test_field_fold(void)
 
 
 static void
+test_field_name(void)
+{
+    char  out[64];
+
+    strangler_field_key("header:X-Request-ID", 19, out, sizeof(out));
+    UNIT_CHECK(strcmp(out, "header:x-request-id") == 0, "got %s", out);
+    strangler_field_key("$.Items[2].ID", 13, out, sizeof(out));
+    UNIT_CHECK(strcmp(out, "$.Items[*].ID") == 0, "got %s", out);
+}
+
+
+/* Diffy's rule, with the defaults: 20% relative, 0.03% absolute */
+
+static int
+verdict(uint64_t compared, uint64_t diffs, uint64_t ncompared,
+    uint64_t noise)
+{
+    strangler_field_counts_t  c;
+
+    c.compared = compared;
+    c.differences = diffs;
+    c.noise_compared = ncompared;
+    c.noise = noise;
+
+    return strangler_field_is_difference(&c, STRANGLER_NOISE_RELATIVE_PPM,
+                                         STRANGLER_NOISE_ABSOLUTE_PPM);
+}
+
+
+static void
+test_verdict(void)
+{
+    strangler_field_counts_t  c;
+
+    UNIT_CHECK(verdict(10, 10, 10, 10) == 0, "differs as often as noise");
+    UNIT_CHECK(verdict(10, 10, 1, 1) == 0, "same rates, fewer noise copies");
+    UNIT_CHECK(verdict(10, 9, 10, 10) == 0, "less than noise");
+    UNIT_CHECK(verdict(10, 5, 10, 0) == 1, "no noise at all");
+    UNIT_CHECK(verdict(10, 5, 0, 0) == 1, "no noise copy yet");
+    UNIT_CHECK(verdict(0, 0, 0, 0) == 0, "nothing compared");
+    UNIT_CHECK(verdict(10, 0, 10, 5) == 0, "noise only");
+
+    /* relative: 100% vs 90% is 10% apart, 100% vs 75% is 25% */
+
+    UNIT_CHECK(verdict(10, 10, 10, 9) == 0, "within 20 pct of noise");
+    UNIT_CHECK(verdict(100, 100, 100, 75) == 1, "over 20 pct of noise");
+    UNIT_CHECK(verdict(100, 100, 100, 80) == 0, "at 20 pct: not over");
+
+    /* absolute: 1 in 10,000 (0.01%) is under 0.03%, 1 in 1,000 over */
+
+    UNIT_CHECK(verdict(10000, 1, 10000, 0) == 0, "under 0.03 pct");
+    UNIT_CHECK(verdict(10000, 3, 10000, 0) == 0, "at 0.03 pct: not over");
+    UNIT_CHECK(verdict(1000, 1, 1000, 0) == 1, "over 0.03 pct");
+
+    /* thresholds of a route; big counts do not overflow */
+
+    c.compared = 100;
+    c.differences = 50;
+    c.noise_compared = 100;
+    c.noise = 30;
+    UNIT_CHECK(strangler_field_is_difference(&c, 500000, 300) == 0,
+               "relative 50 pct: 50 pct vs 30 pct is 40 pct apart");
+    UNIT_CHECK(strangler_field_is_difference(&c, 300000, 300) == 1,
+               "relative 30 pct");
+    UNIT_CHECK(strangler_field_is_difference(&c, 0, 250000) == 0,
+               "absolute 25 pct: 20 points apart");
+
+    c.compared = UINT64_MAX / 2;
+    c.differences = UINT64_MAX / 4;
+    c.noise_compared = UINT64_MAX / 2;
+    c.noise = 0;
+    UNIT_CHECK(strangler_field_is_difference(&c, 200000, 300) == 1,
+               "huge counts");
+}
+
+
+/* a noise-only request's log line names its noise fields, each once */
+
+static void
+test_format_noise(void)
+{
+    char                   buf[2048];
+    strangler_diffs_t      d;
+    strangler_diff_line_t  line;
+
+    memset(&line, 0, sizeof(line));
+    d.count = 0;
+    strangler_diff_add(&d, "$.items[0].ts", "1", 1, "2", 1);
+    strangler_diff_add(&d, "$.items[1].ts", "1", 1, "2", 1);
+    strangler_diff_add(&d, "$.total", "1", 1, "2", 1);
+    d.diff[0].noise = 1;
+    d.diff[1].noise = 1;
+
+    strangler_diff_format(buf, sizeof(buf), &line, &d);
+    UNIT_CHECK(strstr(buf, "],\"noise\":[\"$.items[*].ts\"]}\n") != NULL,
+               "noise list: %s", buf);
+
+    d.diff[0].noise = 0;
+    d.diff[1].noise = 0;
+    strangler_diff_format(buf, sizeof(buf), &line, &d);
+    UNIT_CHECK(strstr(buf, "\"noise\"") == NULL, "no noise list");
+}
+
+
+static void
 test_many(void)
 {
     char               a[4096], b[4096];
@@ -668,6 +773,9 @@ main(void)
     test_json_big_numbers();
     test_unordered();
     test_field_fold();
+    test_field_name();
+    test_verdict();
+    test_format_noise();
     test_many();
     test_truncation();
     test_format();

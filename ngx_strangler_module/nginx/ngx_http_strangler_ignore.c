@@ -1,0 +1,354 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * Runtime ignore rules: JSON paths and "header:Name" a person adds to a
+ * compared route's `shadow.ignore` through the API, without a reload.
+ * They live in the route's field statistics block in the zone, so every
+ * worker applies them to its next comparison; the state file keeps them.
+ * One change function (ngx_http_strangler_ignore_change) validates and
+ * stages a change, whoever asks for it: the API now, etcd later.
+ */
+
+
+#include "ngx_http_strangler_shadow.h"
+#include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_fields.h"
+
+
+static const char *ngx_http_strangler_ignore_path(json_t *v,
+    ngx_pool_t *pool, u_char **err);
+static ngx_uint_t ngx_http_strangler_ignore_find(
+    u_char list[][NGX_HTTP_STRANGLER_FIELD_LEN], ngx_uint_t n,
+    const char *path);
+
+
+/*
+ * Stages the rules as they will be with `add` and without `remove` (JSON
+ * arrays of strings, or NULL); called with the state file's writer held.
+ * NGX_OK, or a 4xx status and *err naming what is wrong: nothing staged.
+ */
+
+ngx_int_t
+ngx_http_strangler_ignore_change(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f, json_t *add, json_t *remove,
+    ngx_pool_t *pool, u_char **err)
+{
+    size_t        i;
+    json_t       *v;
+    ngx_uint_t    n, k;
+    const char   *path;
+    u_char        list[NGX_HTTP_STRANGLER_IGNORES]
+                      [NGX_HTTP_STRANGLER_FIELD_LEN];
+
+    if ((add && !json_is_array(add)) || (remove && !json_is_array(remove))
+        || (add == NULL && remove == NULL))
+    {
+        *err = (u_char *) "expected {\"add\": [...], \"remove\": [...]}";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    n = f->nignore;
+    ngx_memcpy(list, f->ignore, sizeof(list));
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    json_array_foreach(remove, i, v) {
+        path = ngx_http_strangler_ignore_path(v, pool, err);
+        if (path == NULL) {
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        k = ngx_http_strangler_ignore_find(list, n, path);
+
+        if (k < n) {
+            ngx_memmove(list[k], list[k + 1],
+                        (n - k - 1) * NGX_HTTP_STRANGLER_FIELD_LEN);
+            n--;
+        }
+    }
+
+    json_array_foreach(add, i, v) {
+        path = ngx_http_strangler_ignore_path(v, pool, err);
+        if (path == NULL) {
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        if (ngx_http_strangler_ignore_find(list, n, path) < n) {
+            continue;
+        }
+
+        if (n == NGX_HTTP_STRANGLER_IGNORES) {
+            *err = ngx_http_strangler_api_msg(pool, "\"%s\": a route has at "
+                                              "most %d runtime ignore rules",
+                                              path,
+                                              NGX_HTTP_STRANGLER_IGNORES);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        ngx_cpystrn(list[n++], (u_char *) path, NGX_HTTP_STRANGLER_FIELD_LEN);
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    ngx_memcpy(f->staged, list, sizeof(list));
+    f->nstaged = n;
+    f->staging = 1;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A rule as shadow.ignore takes it; NULL when it is not one, and why in
+ * *err when there is a pool to say it in.
+ */
+
+static const char *
+ngx_http_strangler_ignore_path(json_t *v, ngx_pool_t *pool, u_char **err)
+{
+    size_t            off;
+    const char       *why;
+    strangler_str_t   s;
+
+    if (!json_is_string(v)) {
+        *err = (u_char *) "the rules must be strings";
+        return NULL;
+    }
+
+    *err = NULL;
+
+    s.data = json_string_value(v);
+    s.len = json_string_length(v);
+
+    if (s.len >= NGX_HTTP_STRANGLER_FIELD_LEN || ngx_strlen(s.data) != s.len) {
+        if (pool) {
+            *err = ngx_http_strangler_api_msg(pool, "bad ignore rule "
+                                              "\"%s\": longer than %d bytes",
+                                              s.data,
+                                              NGX_HTTP_STRANGLER_FIELD_LEN
+                                              - 1);
+        }
+
+        return NULL;
+    }
+
+    why = strangler_shadow_ignore_check(&s, &off);
+
+    if (why) {
+        if (pool) {
+            *err = ngx_http_strangler_api_msg(pool, "bad ignore rule "
+                                              "\"%s\" at %uz: %s", s.data,
+                                              off, why);
+        }
+
+        return NULL;
+    }
+
+    return s.data;
+}
+
+
+static ngx_uint_t
+ngx_http_strangler_ignore_find(u_char list[][NGX_HTTP_STRANGLER_FIELD_LEN],
+    ngx_uint_t n, const char *path)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_strcmp(list[i], path) == 0) {
+            return i;
+        }
+    }
+
+    return n;
+}
+
+
+/* the state file holds the staged rules: they apply now */
+
+void
+ngx_http_strangler_ignore_install(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f)
+{
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    if (f->staging) {
+        (void) ngx_atomic_fetch_add(&f->ignore_gen, 1);
+        ngx_memory_barrier();
+
+        ngx_memcpy(f->ignore, f->staged, sizeof(f->ignore));
+        f->nignore = f->nstaged;
+
+        ngx_memory_barrier();
+        (void) ngx_atomic_fetch_add(&f->ignore_gen, 1);
+
+        f->staging = 0;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+void
+ngx_http_strangler_ignore_unstage(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f)
+{
+    ngx_shmtx_lock(&z->shpool->mutex);
+    f->staging = 0;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/* the rules (staged: as the change being written has them), as JSON */
+
+json_t *
+ngx_http_strangler_ignore_json(ngx_http_strangler_sh_fields_t *f,
+    ngx_uint_t staged)
+{
+    json_t      *list;
+    ngx_uint_t   i, n;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    staged = staged && f->staging;
+    n = staged ? f->nstaged : f->nignore;
+
+    for (i = 0; i < n && i < NGX_HTTP_STRANGLER_IGNORES; i++) {
+        if (json_array_append_new(list, json_string((char *)
+                                      (staged ? f->staged[i] : f->ignore[i])))
+            != 0)
+        {
+            json_decref(list);
+            return NULL;
+        }
+    }
+
+    return list;
+}
+
+
+/* the state file's rules of a route, at start; checked as the API does */
+
+ngx_int_t
+ngx_http_strangler_ignore_restore(ngx_http_strangler_sh_fields_t *f,
+    json_t *paths)
+{
+    u_char      *err;
+    size_t       i;
+    json_t      *v;
+    ngx_uint_t   n;
+    const char  *path;
+
+    if (!json_is_array(paths)
+        || json_array_size(paths) > NGX_HTTP_STRANGLER_IGNORES)
+    {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    json_array_foreach(paths, i, v) {
+        path = ngx_http_strangler_ignore_path(v, NULL, &err);
+        if (path == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn(f->ignore[n++], (u_char *) path,
+                    NGX_HTTP_STRANGLER_FIELD_LEN);
+    }
+
+    f->nignore = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The route's `shadow` for one comparison: as the table has it, or, with
+ * runtime rules, a copy in the shadow's pool whose `ignore` has them too,
+ * read whole (the generation the same, and even, before and after).
+ */
+
+const strangler_shadow_t *
+ngx_http_strangler_ignore_conf(ngx_http_strangler_shadow_t *s)
+{
+    u_char                          *p;
+    size_t                           len;
+    ngx_uint_t                       i, n, tries;
+    strangler_str_t                 *items;
+    ngx_atomic_uint_t                gen;
+    strangler_shadow_t              *conf;
+    ngx_http_strangler_binding_t    *b;
+    ngx_http_strangler_sh_fields_t  *f;
+    u_char                           rules[NGX_HTTP_STRANGLER_IGNORES]
+                                          [NGX_HTTP_STRANGLER_FIELD_LEN];
+
+    b = ngx_http_strangler_binding(s->decided.table,
+                                   s->decided.decision.route);
+
+    if (b == NULL || b->shr == NULL || b->shr->fields == NULL
+        || b->shr->fields->nignore == 0)
+    {
+        return s->conf;
+    }
+
+    f = b->shr->fields;
+    n = 0;
+
+    for (tries = 0; tries < 8; tries++) {
+        gen = f->ignore_gen;
+        ngx_memory_barrier();
+
+        n = ngx_min(f->nignore, NGX_HTTP_STRANGLER_IGNORES);
+        ngx_memcpy(rules, f->ignore, n * NGX_HTTP_STRANGLER_FIELD_LEN);
+
+        ngx_memory_barrier();
+
+        if (!(gen & 1) && gen == f->ignore_gen) {
+            break;
+        }
+    }
+
+    if (tries == 8) {
+        return s->conf;
+    }
+
+    conf = ngx_palloc(s->pool, sizeof(strangler_shadow_t));
+    items = ngx_palloc(s->pool, (s->conf->ignore.n + n)
+                                * sizeof(strangler_str_t));
+
+    if (conf == NULL || items == NULL) {
+        return s->conf;
+    }
+
+    *conf = *s->conf;
+
+    if (s->conf->ignore.n) {
+        ngx_memcpy(items, s->conf->ignore.items,
+                   s->conf->ignore.n * sizeof(strangler_str_t));
+    }
+
+    for (i = 0; i < n; i++) {
+        rules[i][NGX_HTTP_STRANGLER_FIELD_LEN - 1] = '\0';
+
+        len = ngx_strlen(rules[i]);
+        p = ngx_pnalloc(s->pool, len + 1);
+        if (p == NULL) {
+            return s->conf;
+        }
+
+        ngx_memcpy(p, rules[i], len + 1);
+
+        items[s->conf->ignore.n + i].data = (char *) p;
+        items[s->conf->ignore.n + i].len = len;
+    }
+
+    conf->ignore.items = items;
+    conf->ignore.n = s->conf->ignore.n + n;
+
+    return conf;
+}

@@ -10,9 +10,11 @@ pkgs_build="gcc make libc6-dev nginx nginx-dev libpcre2-dev libyaml-dev
             libjansson-dev zlib1g-dev libssl-dev"
 # real clients for tests/036-real-clients.t: HTTP/2 (curl, h2load),
 # WebSocket (python3-websockets), the metrics checked by promtool; a real
-# browser and Prometheus for the dashboard's tests (07x)
+# browser and Prometheus for the dashboard's tests (07x); etcd (server and
+# client) for tests/080-fleet.t
 pkgs_test="libtest-base-perl curl valgrind nghttp2-client python3-websockets
-           prometheus chromium python3 fonts-dejavu-core"
+           prometheus chromium python3 fonts-dejavu-core etcd-server
+           etcd-client"
 pkgs_asan="libpcre2-dev zlib1g-dev libssl-dev"
 pkgs_bench="wrk haproxy hyperfine nghttp2-client python3-websockets"
 pkgs_fuzz="clang libclang-rt-14-dev"

@@ -72,6 +72,8 @@ static ngx_int_t ngx_http_strangler_api_wait(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_retry(ngx_event_t *ev);
 static void ngx_http_strangler_api_retry_cleanup(void *data);
+static ngx_int_t ngx_http_strangler_api_by(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
 static void ngx_http_strangler_api_log_change(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
@@ -765,10 +767,14 @@ ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
 
 
 /*
- * Change the override.  With a state file, the change is staged, written
- * in a snapshot of every override, and installed once the file holds it:
- * a 200 means the change applies and survives a restart, a 503 that
- * nothing changed.  One change is written at a time; another waits.
+ * The one path of every change of an override.  With strangler_etcd, etcd
+ * takes it first (ngx_http_strangler_etcd_write()), and this host applies
+ * it once etcd accepted it (ngx_http_strangler_api_applied()); a host's
+ * orphaned override, in no table of its own, stays this host's business.
+ * Without, with a state file, the change is staged, written in a snapshot
+ * of every override, and installed once the file holds it: a 200 means
+ * the change applies and survives a restart, a 503 that nothing changed.
+ * One change is written at a time; another waits.
  */
 
 ngx_int_t
@@ -782,8 +788,13 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
     z = ctx->zone;
     state = &z->smcf->state_file;
 
-    ctx->patch.by = r->connection->addr_text;
-    ctx->patch.at = ngx_time();
+    if (ngx_http_strangler_api_by(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (z->smcf->etcd && !ctx->orphan) {
+        return ngx_http_strangler_etcd_write(r, ctx);
+    }
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
@@ -847,6 +858,62 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
     }
 
     return NGX_DONE;
+}
+
+
+/* who and when: the client, and with etcd the host that took it too */
+
+static ngx_int_t
+ngx_http_strangler_api_by(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_str_t  *addr;
+
+    addr = &r->connection->addr_text;
+
+    ctx->patch.by = *addr;
+    ctx->patch.at = ngx_time();
+
+    if (ctx->zone->smcf->etcd == NULL) {
+        return NGX_OK;
+    }
+
+    ctx->patch.by.data = ngx_pnalloc(r->pool, addr->len + sizeof(" on ") - 1
+                                              + ngx_cycle->hostname.len);
+    if (ctx->patch.by.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->patch.by.len = ngx_sprintf(ctx->patch.by.data, "%V on %V", addr,
+                                    &ngx_cycle->hostname)
+                        - ctx->patch.by.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * etcd accepted the change and this host applied it: log it, answer.  The
+ * state file, a last-known-good copy of what etcd holds, is saved behind
+ * the answer: the change is the fleet's already, whatever becomes of the
+ * file (a failure is logged by the writer).
+ */
+
+ngx_int_t
+ngx_http_strangler_api_applied(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now)
+{
+    ctx->old = *old;
+    ctx->now = *now;
+
+    ngx_http_strangler_api_log_change(r, ctx);
+
+    if (ctx->zone->smcf->state_file.len) {
+        ngx_http_strangler_state_save_later(ctx->zone, ngx_cycle->log);
+    }
+
+    return ngx_http_strangler_api_send_route(r, ctx);
 }
 
 
@@ -1011,7 +1078,7 @@ ngx_http_strangler_api_log_change(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "strangler: route \"%V\"%s %s by %V: override %s -> %s",
                   &ctx->name, ctx->orphan ? " (orphaned)" : "", ctx->action,
-                  &r->connection->addr_text,
+                  &ctx->patch.by,
                   ngx_http_strangler_api_override_text(r->pool, &ctx->old),
                   ngx_http_strangler_api_override_text(r->pool, &ctx->now));
 }

@@ -75,6 +75,17 @@ ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
 ngx_uint_t ngx_http_strangler_api_read_json(ngx_http_request_t *r,
     json_t **json, u_char **err);
 
+/* ngx_http_strangler_api.c: the rest of a change once it applies: log,
+ * state file, answer */
+ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_override_rec_t *old,
+    ngx_http_strangler_override_rec_t *now);
+
+/* ngx_http_strangler_etcd*.c: the change goes through etcd first */
+ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
+
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
@@ -107,6 +118,10 @@ json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
 /* a line of at most NGX_HTTP_STRANGLER_TEXT_LINE bytes */
 void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
     const char *fmt, ...);
+
+/* ngx_http_strangler_etcd.c */
+void ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_main_conf_t *smcf);
 
 /* ngx_http_strangler_api_guard.c */
 ngx_int_t ngx_http_strangler_api_guard_rearm(ngx_http_request_t *r,

@@ -541,6 +541,10 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
         "strangler_table_loaded_timestamp_seconds{sha256=\"%s\"} %T\n",
         ctx->table->core->sha256, ctx->table->loaded);
 
+    if (ctx->zone->smcf->etcd) {
+        ngx_http_strangler_etcd_metrics(&out, ctx->zone->smcf);
+    }
+
     return out.failed ? NULL : out.first;
 }
 

@@ -281,7 +281,11 @@ ngx_http_strangler_status_head(ngx_http_request_t *r,
                                ? json_stringn((char *) file->data, file->len)
                                : json_null())
         || json_object_set_new(j, "routes_total",
-                               json_integer(t->core->nroutes)))
+                               json_integer(t->core->nroutes))
+        || (ctx->zone->smcf->etcd
+            && json_object_set_new(j, "fleet",
+                                   ngx_http_strangler_etcd_status(
+                                                       ctx->zone->smcf))))
     {
         goto failed;
     }

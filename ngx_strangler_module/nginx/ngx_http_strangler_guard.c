@@ -22,14 +22,16 @@
  *
  * A trip is an override of the reads to the owner, by "guard", made with
  * the lock released through the one path every override takes
- * (ngx_http_strangler_override_patch, then the state file): every worker
- * sees it at its next request, a restart keeps it, and a fleet backend that
- * carries overrides carries trips.  The trip lasts while the route's
- * override is the guard's: re-arming, or any new override, ends it.
+ * (ngx_http_strangler_override_patch, then the state file; with
+ * strangler_etcd, etcd first): every worker sees it at its next request, a
+ * restart keeps it, and with etcd every host of the fleet takes it.  The
+ * trip lasts while the route's override is the guard's: re-arming, or any
+ * new override, ends it.
  */
 
 
 #include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_etcd.h"
 
 
 #define NGX_HTTP_STRANGLER_GUARD_TICK   100     /* ms */
@@ -67,6 +69,9 @@ static void ngx_http_strangler_guard_take(ngx_http_strangler_guard_slot_t *s,
 static void ngx_http_strangler_guard_act(ngx_http_strangler_guard_act_t *act);
 static ngx_int_t ngx_http_strangler_guard_trip(
     ngx_http_strangler_guarded_t *g, ngx_str_t *owner);
+static void ngx_http_strangler_guard_changed(
+    ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
+static void ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g);
 static u_char *ngx_http_strangler_guard_figures(u_char *p, u_char *last,
     ngx_http_strangler_guard_act_t *act);
 static u_char *ngx_http_strangler_guard_rate(u_char *p, u_char *last,
@@ -562,12 +567,19 @@ ngx_http_strangler_guard_act(ngx_http_strangler_guard_act_t *act)
 }
 
 
-/* the override, as the API makes one, then the state file */
+/*
+ * The override, as the API makes one, then the state file.  With
+ * strangler_etcd the trip goes through etcd like every change, so that it
+ * reaches every host; if etcd cannot be reached, it applies here only (a
+ * guard protects this host's users first), until etcd is back.
+ */
 
 static ngx_int_t
 ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     ngx_str_t *owner)
 {
+    ngx_str_t                           name;
+    ngx_pool_t                         *pool;
     ngx_http_strangler_zone_ctx_t      *z;
     ngx_http_strangler_override_rec_t   patch;
 
@@ -580,6 +592,32 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     ngx_str_set(&patch.by, NGX_HTTP_STRANGLER_GUARD_BY);
     patch.at = ngx_time();
 
+    if (z->smcf->etcd) {
+        pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+        if (pool == NULL) {
+            return NGX_ERROR;
+        }
+
+        name.data = (u_char *) g->route->name.data;
+        name.len = g->route->name.len;
+
+        if (ngx_http_strangler_etcd_change(z, g->binding->shr, &name,
+                                           NGX_HTTP_STRANGLER_OV_READS,
+                                           &patch, pool, ngx_cycle->log,
+                                           ngx_http_strangler_guard_changed,
+                                           g)
+            != NULL)
+        {
+            return NGX_OK;
+        }
+
+        ngx_destroy_pool(pool);
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "strangler: etcd is unreachable: the guard's trip "
+                      "of route \"%V\" applies to this host only", &name);
+    }
+
     if (ngx_http_strangler_override_patch(z, g->binding->shr,
                                           NGX_HTTP_STRANGLER_OV_READS,
                                           &patch, NULL, NULL, NULL)
@@ -587,6 +625,70 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     {
         return NGX_ERROR;
     }
+
+    ngx_http_strangler_guard_tripped(g);
+
+    return NGX_OK;
+}
+
+
+/* etcd took the trip (it applies here now), or could not */
+
+static void
+ngx_http_strangler_guard_changed(ngx_http_strangler_etcd_change_t *ch,
+    ngx_int_t rc)
+{
+    ngx_http_strangler_guarded_t *g = ch->data;
+
+    json_decref(ch->current);
+
+    switch (rc) {
+
+    case NGX_OK:
+        ngx_http_strangler_guard_tripped(g);
+        break;
+
+    case NGX_BUSY:
+        ngx_log_error(NGX_LOG_NOTICE, ch->log, 0,
+                      "strangler: route \"%V\" changed on another host "
+                      "meanwhile: the guard's trip is not applied",
+                      &ch->kv.name);
+        break;
+
+    case NGX_ERROR:
+        ngx_log_error(NGX_LOG_WARN, ch->log, 0,
+                      "strangler: etcd is unreachable: the guard's trip of "
+                      "route \"%V\" applies to this host only",
+                      &ch->kv.name);
+
+        if (ngx_http_strangler_override_patch(ch->zone, g->binding->shr,
+                                              NGX_HTTP_STRANGLER_OV_READS,
+                                              &ch->next, NULL, NULL, NULL)
+            == NGX_OK)
+        {
+            ngx_http_strangler_guard_tripped(g);
+        }
+
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ch->log, 0,
+                      "strangler: the guard's trip of route \"%V\" failed "
+                      "in etcd", &ch->kv.name);
+    }
+
+    ngx_destroy_pool(ch->pool);
+}
+
+
+/* a trip applies: count it, save the state */
+
+static void
+ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_guard_zone;
 
     (void) ngx_atomic_fetch_add(&g->binding->shr->guard->trips, 1);
 
@@ -598,8 +700,6 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     if (z->smcf->state_file.len) {
         ngx_http_strangler_state_save_later(z, ngx_cycle->log);
     }
-
-    return NGX_OK;
 }
 
 

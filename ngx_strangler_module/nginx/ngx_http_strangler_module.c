@@ -96,6 +96,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       offsetof(ngx_http_strangler_main_conf_t, compare_max_body),
       NULL },
 
+    { ngx_string("strangler_etcd"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_etcd,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_diff_log"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_strangler_diff_log,
@@ -338,6 +345,7 @@ ngx_http_strangler_init(ngx_conf_t *cf)
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
         || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK
         || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
     {
         return NGX_ERROR;
@@ -387,6 +395,7 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_strangler_override_prune(cycle, smcf, z);
+    ngx_http_strangler_etcd_start(cycle, smcf);
 
     /* unrecorded, this process may not free what others might use */
     if (joined == NGX_OK) {
@@ -405,6 +414,8 @@ ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
     z = ngx_http_strangler_process_zone(cycle);
 
     if (z != NULL) {
+        /* the watching worker lets go of etcd's watch before it exits */
+        ngx_http_strangler_etcd_stop(cycle, z->smcf);
         ngx_http_strangler_zone_leave(z);
     }
 }

@@ -71,6 +71,9 @@ typedef struct {
     ngx_msec_t                      shadow_timeout;
     size_t                          compare_max_body;
     struct ngx_http_strangler_diff_log_s  *diff_log;  /* NULL: none */
+
+    /* strangler_etcd (ngx_http_strangler_etcd*.c); NULL: single host */
+    struct ngx_http_strangler_etcd_conf_s  *etcd;
 } ngx_http_strangler_main_conf_t;
 
 
@@ -192,6 +195,15 @@ void ngx_http_strangler_shadow_start(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx);
 char *ngx_http_strangler_diff_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* overrides shared through etcd (ngx_http_strangler_etcd*.c) */
+char *ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf);
+void ngx_http_strangler_etcd_start(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf);
+void ngx_http_strangler_etcd_stop(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf);
 
 /* persisted overrides (ngx_http_strangler_state.c) */
 char *ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -208,28 +208,7 @@ ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
         return NGX_ERROR;
     }
 
-    if (cur) {
-        next = *cur;
-
-    } else {
-        ngx_memzero(&next, sizeof(ngx_http_strangler_override_rec_t));
-        next.sample_ppm = -1;
-    }
-
-    if (fields & NGX_HTTP_STRANGLER_OV_READS) {
-        next.reads = patch->reads;
-    }
-
-    if (fields & NGX_HTTP_STRANGLER_OV_OWNER) {
-        next.owner = patch->owner;
-    }
-
-    if (fields & NGX_HTTP_STRANGLER_OV_SAMPLE) {
-        next.sample_ppm = patch->sample_ppm;
-    }
-
-    next.by = patch->by;
-    next.at = patch->at;
+    ngx_http_strangler_override_merge(cur, fields, patch, &next);
 
     stored = NULL;
 
@@ -277,6 +256,75 @@ ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
     }
 
     ngx_http_strangler_override_changed(z, shr);
+}
+
+
+/* `next` is `cur` (NULL: none) with the `fields` of `patch` */
+
+void
+ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
+    ngx_uint_t fields, ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *next)
+{
+    if (cur) {
+        *next = *cur;
+
+    } else {
+        ngx_memzero(next, sizeof(ngx_http_strangler_override_rec_t));
+        next->sample_ppm = -1;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_READS) {
+        next->reads = patch->reads;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_OWNER) {
+        next->owner = patch->owner;
+    }
+
+    if (fields & NGX_HTTP_STRANGLER_OV_SAMPLE) {
+        next->sample_ppm = patch->sample_ppm;
+    }
+
+    next->by = patch->by;
+    next->at = patch->at;
+}
+
+
+/*
+ * strangler_etcd's path, with the mutex held: a route's whole override
+ * becomes `rec` (none when it sets nothing).  NGX_ERROR: the zone is full,
+ * nothing changed.
+ */
+
+ngx_int_t
+ngx_http_strangler_override_set_locked(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec)
+{
+    ngx_http_strangler_override_rec_t  *stored;
+
+    stored = NULL;
+
+    if (rec->reads.len || rec->owner.len || rec->sample_ppm >= 0) {
+        stored = ngx_http_strangler_override_store(z->shpool, rec);
+        if (stored == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_strangler_override_install(z, shr, stored);
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_strangler_override_read() with the mutex held */
+
+ngx_int_t
+ngx_http_strangler_override_read_locked(ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *rec, ngx_pool_t *pool)
+{
+    return ngx_http_strangler_override_copy(rec, shr->override, pool);
 }
 
 

@@ -382,7 +382,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_strangler_etcd_init_zone(z, log);
 }
 
 

@@ -100,6 +100,24 @@ typedef struct {
 } ngx_http_strangler_sh_proc_t;
 
 
+/*
+ * strangler_etcd: the watching worker and what it saw (_etcd_watch.c), and
+ * per route name the revisions of its key (_etcd.c); only with the
+ * directive, in a block of its own
+ */
+typedef struct {
+    ngx_atomic_t                        holder;     /* pid; 0: none */
+    ngx_atomic_t                        beat;       /* monotonic ms */
+    ngx_atomic_t                        connected;
+    ngx_atomic_t                        endpoint;   /* index in use */
+    ngx_atomic_t                        revision;   /* applied */
+    ngx_atomic_t                        event_at;   /* unix s; 0: none */
+    ngx_atomic_t                        lost_at;    /* unix ms; 0: not */
+    ngx_rbtree_t                        keys;       /* of etcd_key_t */
+    ngx_rbtree_node_t                   sentinel;
+} ngx_http_strangler_etcd_sh_t;
+
+
 typedef struct {
     ngx_rbtree_t                        rbtree;
     ngx_rbtree_node_t                   sentinel;
@@ -121,6 +139,8 @@ typedef struct {
     time_t                              writer_since;
     ngx_uint_t                          save_again;
     ngx_http_strangler_sh_progress_t    progress;
+
+    ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
 } ngx_http_strangler_shctx_t;
 
 
@@ -200,6 +220,19 @@ ngx_uint_t ngx_http_strangler_zone_is_alive(ngx_pid_t pid);
 /* ngx_http_strangler_override.c */
 void ngx_http_strangler_override_changed(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr);
+void ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
+    ngx_uint_t fields, ngx_http_strangler_override_rec_t *patch,
+    ngx_http_strangler_override_rec_t *next);
+ngx_int_t ngx_http_strangler_override_set_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *rec);
+ngx_int_t ngx_http_strangler_override_read_locked(
+    ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
+    ngx_pool_t *pool);
+
+/* ngx_http_strangler_etcd.c */
+ngx_int_t ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
 
 /* ngx_http_strangler_progress.c */
 void ngx_http_strangler_progress_count(ngx_http_strangler_zone_ctx_t *z,

@@ -156,6 +156,11 @@ routes:
     owner: monolith
     reads: messages
     guard: { error_rate: 1%, window: 1s, min_requests: 10, failures: 1 }
+  - name: items
+    paths: ["/api/items/*"]
+    owner: monolith
+    reads: monolith
+    shadow: { to: messages, sample: 100, compare: json }
 END
     write_file("$h->{dir}/conf/nginx.conf", <<"END");
 $load
@@ -311,6 +316,51 @@ is $st409, 409, 'B, which had not seen it, gets 409';
 is $conflict->{current}{reads}, 'messages', '... with the value that won';
 ok serves('B', "messages\n"), "... and B serves A's change, not its own";
 
+# -- runtime ignore rules go through etcd like overrides -----------------
+
+sub rules_of {
+    my (undef, $r) = api($_[0], 'GET', 'routes/items');
+    return join ',', @{ $r->{runtime_ignore} || [] };
+}
+
+($st, $body) = api('A', 'PUT', 'routes/items/ignore',
+                   '{"add": ["$.total", "header:X-Id"]}');
+is $st, 200, 'ignore rules added through host A';
+is_deeply $body->{runtime_ignore}, ['$.total', 'header:X-Id'],
+          '... and applied on A when it answers';
+ok eventually(sub { rules_of('B') eq '$.total,header:X-Id' }),
+   'host B applies the rules added on A';
+($st) = api('B', 'PUT', 'routes/items/ignore', '{"remove": ["$.total"]}');
+is $st, 200, 'a rule removed through host B';
+ok eventually(sub { rules_of('A') eq 'header:X-Id' }),
+   'host A applies the removal made on B';
+ok eventually(sub {
+        read_file("$host{A}{dir}/state/strangler.state") =~ /header:X-Id/
+            && read_file("$host{A}{dir}/state/strangler.state")
+               !~ /\$\.total/;
+    }), "host A's state file keeps the rules etcd holds";
+
+$watcher = fleet('B')->{watcher_pid};
+kill 'STOP', $watcher;
+($st) = api('A', 'PUT', 'routes/items/ignore', '{"add": ["$.id"]}');
+is $st, 200, 'A adds a rule';
+($st409, $conflict) = api('B', 'PUT', 'routes/items/ignore',
+                          '{"add": ["$.other"]}');
+kill 'CONT', $watcher;
+is $st409, 409, 'B, which had not seen it, gets 409';
+is_deeply $conflict->{current}, ['header:X-Id', '$.id'],
+          '... with the rules that won';
+ok eventually(sub { rules_of('B') eq 'header:X-Id,$.id' }),
+   "... and B applies A's rules, not its own";
+
+etcd_put('e1', '/strangler/ignore/items', '{"not": "a list"}');
+ok eventually(sub {
+        log_of('A') =~ m{etcd key "/strangler/ignore/items" is not a JSON};
+    }), 'a bad ignore value is ignored with a warning naming the key';
+is rules_of('A'), 'header:X-Id,$.id', '... and the last good rules stay';
+($st) = api('A', 'PUT', 'routes/items/ignore', '{"add": ["$.id"]}');
+is $st, 200, 'a write replaces the bad value';
+
 # -- the watching worker dies: another takes the watch over ---------------
 
 $watcher = fleet('A')->{watcher_pid};
@@ -393,6 +443,9 @@ is get('A'), "monolith\n", 'A serves the last known override';
 is $st, 503, 'a change while etcd is down answers 503';
 like $body->{error}, qr/unreachable/, '... saying why';
 is get('A'), "monolith\n", '... and changes nothing here';
+($st, $body) = api('A', 'PUT', 'routes/items/ignore', '{"add": ["$.x"]}');
+is $st, 503, 'an ignore rule change while etcd is down answers 503';
+is rules_of('A'), 'header:X-Id,$.id', '... and changes nothing here';
 is read_file($state_file), $state_before,
    '... nor in the state file';
 

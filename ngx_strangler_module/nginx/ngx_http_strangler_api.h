@@ -84,6 +84,8 @@ ngx_int_t ngx_http_strangler_api_applied(ngx_http_request_t *r,
 /* ngx_http_strangler_etcd*.c: the change goes through etcd first */
 ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_etcd_write_ignore(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *rules);
 json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
 
 /* ngx_http_strangler_api_reply.c */
@@ -138,6 +140,8 @@ ngx_int_t ngx_http_strangler_api_diffs(ngx_http_request_t *r,
 void ngx_http_strangler_metrics_fields(ngx_http_strangler_text_t *out,
     ngx_http_strangler_api_ctx_t *ctx);
 ngx_int_t ngx_http_strangler_api_ignore(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_ignore_send(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_progress.c */

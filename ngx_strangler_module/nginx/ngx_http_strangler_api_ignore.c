@@ -6,6 +6,8 @@
  * ignore rules of a compared route (ngx_http_strangler_ignore.c).  As an
  * override is, the change is written to the state file first and applies
  * once it is there; a bad rule is a 400 naming it, and changes nothing.
+ * With strangler_etcd, the rules as they will be go to etcd instead
+ * (ngx_http_strangler_etcd_write_ignore), which applies them everywhere.
  */
 
 
@@ -17,8 +19,6 @@ static void ngx_http_strangler_api_ignore_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body);
 static void ngx_http_strangler_api_ignore_saved(void *data, ngx_int_t rc);
-static ngx_int_t ngx_http_strangler_api_ignore_send(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
 
 
 ngx_int_t
@@ -85,6 +85,7 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body)
 {
     u_char                          *err;
+    json_t                          *rules;
     ngx_int_t                        rc;
     ngx_str_t                       *state;
     ngx_http_strangler_zone_ctx_t   *z;
@@ -118,6 +119,29 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
         }
 
         return ngx_http_strangler_api_error(r, rc, "%s", err);
+    }
+
+    if (z->smcf->etcd) {
+        /* checked here, written to etcd, applied by the one etcd path */
+        ngx_shmtx_lock(&z->shpool->mutex);
+        rules = ngx_http_strangler_ignore_json(f, 1);
+        ngx_shmtx_unlock(&z->shpool->mutex);
+
+        ngx_http_strangler_ignore_unstage(z, f);
+
+        if (state->len) {
+            ngx_http_strangler_state_unlock(z, r->connection->log);
+        }
+
+        if (rules == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->action = "ignore rules change";
+        rc = ngx_http_strangler_etcd_write_ignore(r, ctx, rules);
+        json_decref(rules);
+
+        return rc;
     }
 
     if (state->len == 0) {
@@ -186,7 +210,7 @@ done:
 
 /* {"route", "ignore": the table's, "runtime_ignore": the API's} */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_strangler_api_ignore_send(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {

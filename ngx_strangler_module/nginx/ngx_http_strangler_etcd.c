@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_fields.h"
 #include "ngx_http_strangler_etcd.h"
 
 
@@ -308,6 +309,10 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_main_conf_t    *smcf;
     ngx_http_strangler_etcd_target_t  *tg;
 
+    if (kv->ignore) {
+        return ngx_http_strangler_etcd_apply_ignore(ecf, kv, force, pool, log);
+    }
+
     z = ecf->zone;
     smcf = z->smcf;
     tables = smcf->tables.elts;
@@ -416,6 +421,131 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
                       "\"%V\" from etcd is not applied everywhere",
                       &z->name, &kv->name);
     }
+
+    return n;
+}
+
+
+/* the mod_revision of a key (a name as in the kv) as this host saw it */
+
+int64_t
+ngx_http_strangler_etcd_key_mod(ngx_http_strangler_zone_ctx_t *z,
+    ngx_str_t *name)
+{
+    int64_t                         mod;
+    ngx_http_strangler_etcd_key_t  *key;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    key = ngx_http_strangler_etcd_key_locked(z, name, 0);
+    mod = key ? key->mod : 0;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return mod;
+}
+
+
+/*
+ * PREFIX ignore/NAME: the JSON list of a route's runtime ignore rules,
+ * which replaces the rules of every compared route of that name through
+ * the API's own change function (a deleted key: none).  An invalid value
+ * is ignored with a warning naming the key.  The number of routes changed.
+ */
+
+ngx_int_t
+ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
+    ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
+    ngx_log_t *log)
+{
+    u_char                           *err;
+    json_t                           *rules, *now;
+    ngx_int_t                         n, rc, stale;
+    ngx_str_t                         name;
+    ngx_uint_t                        i;
+    const strangler_route_t          *route;
+    ngx_http_strangler_table_t      **tables;
+    ngx_http_strangler_zone_ctx_t    *z;
+    ngx_http_strangler_etcd_key_t    *key;
+    ngx_http_strangler_sh_fields_t   *f;
+
+    z = ecf->zone;
+    tables = z->smcf->tables.elts;
+
+    name.data = kv->name.data + sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1;
+    name.len = kv->name.len - (sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1);
+
+    if (kv->deleted) {
+        rules = json_array();
+
+    } else {
+        rules = json_loadb((char *) kv->value.data, kv->value.len, 0, NULL);
+    }
+
+    /* the key's revision counts even for a bad value: a write replaces it */
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    key = ngx_http_strangler_etcd_key_locked(z, &kv->name, !kv->deleted);
+    stale = (key && !force && kv->revision <= key->applied);
+
+    if (key && !stale) {
+        key->applied = kv->revision;
+        key->mod = kv->deleted ? 0 : kv->mod_revision;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (!json_is_array(rules)) {
+        json_decref(rules);
+
+        if (!stale) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "strangler: etcd key \"%V%V\" is not a JSON list "
+                          "of ignore rules; ignored", &ecf->prefix,
+                          &kv->name);
+        }
+
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; !stale && i < z->smcf->tables.nelts; i++) {
+        route = strangler_route_find(tables[i]->core, (char *) name.data,
+                                     name.len);
+        if (route == NULL) {
+            continue;
+        }
+
+        f = ngx_http_strangler_binding(tables[i], route)->shr->fields;
+        if (f == NULL) {
+            continue;
+        }
+
+        ngx_shmtx_lock(&z->shpool->mutex);
+        now = ngx_http_strangler_ignore_json(f, 0);
+        ngx_shmtx_unlock(&z->shpool->mutex);
+
+        if (now && json_equal(now, rules)) {
+            json_decref(now);
+            continue;
+        }
+
+        rc = ngx_http_strangler_ignore_change(z, f, rules, now, pool, &err);
+        json_decref(now);
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "strangler: etcd key \"%V%V\" is not valid for "
+                          "\"%V\": %s; ignored", &ecf->prefix, &kv->name,
+                          &tables[i]->file, err ? err : (u_char *) "?");
+            continue;
+        }
+
+        ngx_http_strangler_ignore_install(z, f);
+        n++;
+    }
+
+    json_decref(rules);
 
     return n;
 }

@@ -17,6 +17,7 @@
 
 #define NGX_HTTP_STRANGLER_ETCD_PREFIX         "/strangler/"
 #define NGX_HTTP_STRANGLER_ETCD_ROUTES         "routes/"
+#define NGX_HTTP_STRANGLER_ETCD_IGNORE         "ignore/"
 #define NGX_HTTP_STRANGLER_ETCD_CONNECT_TIMEOUT  1000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_CALL_TIMEOUT     3000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_TICK             250    /* ms */
@@ -55,9 +56,13 @@ typedef ngx_int_t (*ngx_http_strangler_etcd_line_pt)(
     ngx_http_strangler_etcd_call_t *call, json_t *message);
 
 
-/* what an override in etcd says, checked against one table */
+/*
+ * what an override (PREFIX routes/NAME) or a route's runtime ignore rules
+ * (PREFIX ignore/NAME, `ignore` set: name is "ignore/NAME") in etcd say
+ */
 typedef struct {
     ngx_str_t                           name;        /* the route's */
+    ngx_uint_t                          ignore;
     int64_t                             mod_revision;
     int64_t                             revision;    /* of the event */
     ngx_uint_t                          deleted;
@@ -79,6 +84,7 @@ struct ngx_http_strangler_etcd_change_s {
     ngx_http_strangler_etcd_kv_t        kv;        /* as written */
     ngx_http_strangler_override_rec_t   old;       /* as this host had it */
     ngx_http_strangler_override_rec_t   next;
+    json_t                             *rules;     /* ignore: the next */
     json_t                             *current;   /* lost a race: winner */
     int64_t                             current_mod;
     ngx_http_strangler_etcd_changed_pt  done;
@@ -92,6 +98,11 @@ ngx_http_strangler_etcd_change_t *ngx_http_strangler_etcd_change(
     ngx_str_t *name, ngx_uint_t fields,
     ngx_http_strangler_override_rec_t *patch, ngx_pool_t *pool,
     ngx_log_t *log, ngx_http_strangler_etcd_changed_pt done, void *data);
+
+ngx_http_strangler_etcd_change_t *ngx_http_strangler_etcd_change_ignore(
+    ngx_http_strangler_zone_ctx_t *z, ngx_str_t *name, json_t *rules,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_http_strangler_etcd_changed_pt done,
+    void *data);
 
 /* ngx_http_strangler_etcd_client.c */
 ngx_http_strangler_etcd_call_t *ngx_http_strangler_etcd_call(
@@ -120,6 +131,11 @@ json_t *ngx_http_strangler_etcd_value(ngx_http_strangler_override_rec_t *rec);
 ngx_int_t ngx_http_strangler_etcd_read_route(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, ngx_str_t *name,
     ngx_http_strangler_override_rec_t *rec, int64_t *mod, ngx_pool_t *pool);
+int64_t ngx_http_strangler_etcd_key_mod(ngx_http_strangler_zone_ctx_t *z,
+    ngx_str_t *name);
+ngx_int_t ngx_http_strangler_etcd_apply_ignore(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_http_strangler_etcd_kv_t *kv,
+    ngx_uint_t force, ngx_pool_t *pool, ngx_log_t *log);
 ngx_int_t ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log);

@@ -106,16 +106,32 @@ ngx_http_strangler_etcd_kv(ngx_http_strangler_etcd_conf_t *ecf, json_t *kv,
     n = ecf->prefix.len + sizeof(NGX_HTTP_STRANGLER_ETCD_ROUTES) - 1;
 
     if (key.len <= n
-        || ngx_strncmp(key.data, ecf->prefix.data, ecf->prefix.len) != 0
-        || ngx_strncmp(key.data + ecf->prefix.len,
-                       NGX_HTTP_STRANGLER_ETCD_ROUTES, n - ecf->prefix.len)
-           != 0)
+        || ngx_strncmp(key.data, ecf->prefix.data, ecf->prefix.len) != 0)
     {
         return NGX_DECLINED;
     }
 
-    out->name.data = key.data + n;
-    out->name.len = key.len - n;
+    if (ngx_strncmp(key.data + ecf->prefix.len,
+                    NGX_HTTP_STRANGLER_ETCD_ROUTES, n - ecf->prefix.len)
+        == 0)
+    {
+        out->name.data = key.data + n;
+        out->name.len = key.len - n;
+
+    } else if (ngx_strncmp(key.data + ecf->prefix.len,
+                           NGX_HTTP_STRANGLER_ETCD_IGNORE,
+                           sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1)
+               == 0)
+    {
+        /* "ignore/NAME": its revisions apart from the override's */
+        out->ignore = 1;
+        out->name.data = key.data + ecf->prefix.len;
+        out->name.len = key.len - ecf->prefix.len;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
     out->mod_revision = ngx_http_strangler_etcd_int(kv, "mod_revision");
     out->deleted = deleted;
 

@@ -18,6 +18,7 @@
  */
 
 
+#include "ngx_http_strangler_fields.h"
 #include "ngx_http_strangler_etcd.h"
 
 
@@ -287,7 +288,7 @@ static ngx_int_t
 ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
     json_t *kvs, int64_t revision, ngx_pool_t *pool)
 {
-    size_t                           i, r;
+    size_t                           i, r, k;
     u_char                          *seen;
     ngx_int_t                        n, rc;
     ngx_uint_t                       t;
@@ -335,17 +336,53 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
                 continue;
             }
 
+            /* bit 1: an override, bit 2: ignore rules ("ignore/NAME") */
+            k = kv.ignore ? sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1 : 0;
+
             route = strangler_route_find(tables[t]->core,
-                                         (char *) kv.name.data, kv.name.len);
+                                         (char *) kv.name.data + k,
+                                         kv.name.len - k);
             if (route) {
-                seen[route->index] = 1;
+                seen[route->index] |= kv.ignore ? 2 : 1;
             }
         }
 
         for (r = 0; r < tables[t]->core->nroutes; r++) {
             shr = tables[t]->bindings[r].shr;
 
-            if (seen[r]) {
+            if (!(seen[r] & 2) && shr->fields && shr->fields->nignore) {
+                ngx_memzero(&kv, sizeof(ngx_http_strangler_etcd_kv_t));
+                kv.ignore = 1;
+                kv.deleted = 1;
+                kv.revision = revision;
+                kv.name.len = sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1
+                              + shr->name.len;
+                kv.name.data = ngx_pnalloc(pool, kv.name.len);
+                if (kv.name.data == NULL) {
+                    return NGX_ERROR;
+                }
+
+                ngx_memcpy(ngx_cpymem(kv.name.data,
+                                      NGX_HTTP_STRANGLER_ETCD_IGNORE,
+                                      sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE)
+                                      - 1),
+                           shr->name.data, shr->name.len);
+
+                ngx_log_error(NGX_LOG_WARN, w->tick.log, 0,
+                              "strangler: route \"%V\" has no ignore rules "
+                              "in etcd: its runtime rules here are dropped",
+                              &shr->name);
+
+                rc = ngx_http_strangler_etcd_apply(w->ecf, &kv, 1, pool,
+                                                   w->tick.log);
+                if (rc == NGX_ERROR) {
+                    return NGX_ERROR;
+                }
+
+                n += rc;
+            }
+
+            if (seen[r] & 1) {
                 continue;
             }
 

@@ -81,6 +81,66 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
+/*
+ * The same for a route's runtime ignore rules (a JSON list, as the API
+ * checked it): PREFIX ignore/NAME, deleted when the list is empty.
+ */
+
+ngx_http_strangler_etcd_change_t *
+ngx_http_strangler_etcd_change_ignore(ngx_http_strangler_zone_ctx_t *z,
+    ngx_str_t *name, json_t *rules, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_strangler_etcd_changed_pt done, void *data)
+{
+    json_t                            *body;
+    int64_t                            mod;
+    ngx_str_t                          key;
+    ngx_http_strangler_etcd_change_t  *ch;
+
+    ch = ngx_pcalloc(pool, sizeof(ngx_http_strangler_etcd_change_t));
+
+    key.len = sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1 + name->len;
+    key.data = ngx_pnalloc(pool, key.len);
+
+    if (ch == NULL || key.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(ngx_cpymem(key.data, NGX_HTTP_STRANGLER_ETCD_IGNORE,
+                          sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1),
+               name->data, name->len);
+
+    ch->zone = z;
+    ch->pool = pool;
+    ch->log = log;
+    ch->done = done;
+    ch->data = data;
+    ch->kv.name = key;
+    ch->kv.ignore = 1;
+    ch->rules = rules;
+    ch->current = json_null();
+
+    mod = ngx_http_strangler_etcd_key_mod(z, &key);
+
+    /* the value is in ch->kv once the transaction is made */
+    body = ngx_http_strangler_etcd_txn(z->smcf->etcd, ch, mod);
+    ch->rules = NULL;
+
+    if (body == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_strangler_etcd_call(z->smcf->etcd, "/v3/kv/txn", body,
+                                     ngx_http_strangler_etcd_written, NULL,
+                                     ch, log)
+        == NULL)
+    {
+        return NULL;
+    }
+
+    return ch;
+}
+
+
 /* put the next record (or delete the key) if its mod_revision is `mod` */
 
 static json_t *
@@ -92,16 +152,22 @@ ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
     u_char     *p;
     ngx_str_t   key, k64, v64;
 
-    key.len = ecf->prefix.len + sizeof(NGX_HTTP_STRANGLER_ETCD_ROUTES) - 1
-              + ch->kv.name.len;
+    /* an ignore change's name is "ignore/NAME" already */
+    key.len = ecf->prefix.len + ch->kv.name.len
+              + (ch->kv.ignore ? 0
+                               : sizeof(NGX_HTTP_STRANGLER_ETCD_ROUTES) - 1);
     key.data = ngx_pnalloc(ch->pool, key.len);
     if (key.data == NULL) {
         return NULL;
     }
 
     p = ngx_cpymem(key.data, ecf->prefix.data, ecf->prefix.len);
-    p = ngx_cpymem(p, NGX_HTTP_STRANGLER_ETCD_ROUTES,
-                   sizeof(NGX_HTTP_STRANGLER_ETCD_ROUTES) - 1);
+
+    if (!ch->kv.ignore) {
+        p = ngx_cpymem(p, NGX_HTTP_STRANGLER_ETCD_ROUTES,
+                       sizeof(NGX_HTTP_STRANGLER_ETCD_ROUTES) - 1);
+    }
+
     ngx_memcpy(p, ch->kv.name.data, ch->kv.name.len);
 
     if (ngx_http_strangler_etcd_b64(ch->pool, &k64, key.data, key.len)
@@ -110,15 +176,17 @@ ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
         return NULL;
     }
 
-    if (ch->next.reads.len == 0 && ch->next.owner.len == 0
-        && ch->next.sample_ppm < 0)
+    if (ch->kv.ignore ? json_array_size(ch->rules) == 0
+                      : (ch->next.reads.len == 0 && ch->next.owner.len == 0
+                         && ch->next.sample_ppm < 0))
     {
         ch->kv.deleted = 1;
         op = json_pack("{s:{s:o}}", "request_delete_range",
                        "key", ngx_http_strangler_etcd_json_b64(&k64));
 
     } else {
-        value = ngx_http_strangler_etcd_value(&ch->next);
+        value = ch->kv.ignore ? json_incref(ch->rules)
+                              : ngx_http_strangler_etcd_value(&ch->next);
         text = value ? json_dumps(value, JSON_COMPACT) : NULL;
         json_decref(value);
 
@@ -251,6 +319,29 @@ ngx_http_strangler_etcd_write(ngx_http_request_t *r,
 }
 
 
+/* the same for `PUT routes/NAME/ignore`: `rules` are the next ones */
+
+ngx_int_t
+ngx_http_strangler_etcd_write_ignore(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *rules)
+{
+    ngx_http_strangler_etcd_change_t  *ch;
+
+    ch = ngx_http_strangler_etcd_change_ignore(ctx->zone, &ctx->name, rules,
+                                        r->pool, r->connection->log,
+                                        ngx_http_strangler_etcd_api_done, r);
+    if (ch == NULL) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "etcd is unreachable: nothing "
+                                            "changed");
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
 static void
 ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
     ngx_int_t rc)
@@ -266,6 +357,12 @@ ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
     switch (rc) {
 
     case NGX_OK:
+        if (ch->kv.ignore) {
+            ngx_http_strangler_state_save_later(ch->zone, c->log);
+            rc = ngx_http_strangler_api_ignore_send(r, ctx);
+            break;
+        }
+
         rc = ngx_http_strangler_api_applied(r, ctx, &ch->old, &ch->next);
         break;
 

@@ -479,6 +479,8 @@ ok etcd_ready($etcd{e1}), 'etcd restarted with its data wiped';
 ok eventually(sub { log_of('B') =~ /revision went back/ }, 12),
    'B notices the revision went back';
 ok serves('B', "monolith\n", 12), '... and takes etcd (empty) as the truth';
+ok eventually(sub { rules_of('B') eq '' }),
+   '... its ignore rules too: none';
 ($st) = api('B', 'PUT', 'routes/conversations', '{"reads": "messages"}');
 is $st, 200, 'a change on the rebuilt etcd';
 ok serves('A', "messages\n"), '... reaches A';

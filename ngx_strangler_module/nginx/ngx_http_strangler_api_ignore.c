@@ -84,16 +84,39 @@ static ngx_int_t
 ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body)
 {
-    u_char                          *err;
-    json_t                          *rules;
-    ngx_int_t                        rc;
-    ngx_str_t                       *state;
-    ngx_http_strangler_zone_ctx_t   *z;
-    ngx_http_strangler_sh_fields_t  *f;
+    u_char                            *err;
+    json_t                            *rules;
+    ngx_int_t                          rc;
+    ngx_str_t                         *state;
+    ngx_http_strangler_zone_ctx_t     *z;
+    ngx_http_strangler_ignore_list_t   next;
+    ngx_http_strangler_sh_fields_t    *f;
 
     z = ctx->zone;
     f = ctx->binding->shr->fields;
     state = &z->smcf->state_file;
+
+    if (z->smcf->etcd) {
+        /* checked here, written to etcd, applied by the one etcd path */
+        err = NULL;
+        rc = ngx_http_strangler_ignore_next(z, f, json_object_get(body, "add"),
+                                            json_object_get(body, "remove"),
+                                            &next, r->pool, &err);
+        if (rc != NGX_OK) {
+            return ngx_http_strangler_api_error(r, rc, "%s", err);
+        }
+
+        rules = ngx_http_strangler_ignore_list_json(&next);
+        if (rules == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->action = "ignore rules change";
+        rc = ngx_http_strangler_etcd_write_ignore(r, ctx, rules);
+        json_decref(rules);
+
+        return rc;
+    }
 
     ngx_shmtx_lock(&z->shpool->mutex);
     rc = state->len ? ngx_http_strangler_state_lock_locked(z,
@@ -119,29 +142,6 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
         }
 
         return ngx_http_strangler_api_error(r, rc, "%s", err);
-    }
-
-    if (z->smcf->etcd) {
-        /* checked here, written to etcd, applied by the one etcd path */
-        ngx_shmtx_lock(&z->shpool->mutex);
-        rules = ngx_http_strangler_ignore_json(f, 1);
-        ngx_shmtx_unlock(&z->shpool->mutex);
-
-        ngx_http_strangler_ignore_unstage(z, f);
-
-        if (state->len) {
-            ngx_http_strangler_state_unlock(z, r->connection->log);
-        }
-
-        if (rules == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->action = "ignore rules change";
-        rc = ngx_http_strangler_etcd_write_ignore(r, ctx, rules);
-        json_decref(rules);
-
-        return rc;
     }
 
     if (state->len == 0) {

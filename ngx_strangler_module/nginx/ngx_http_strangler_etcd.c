@@ -446,9 +446,10 @@ ngx_http_strangler_etcd_key_mod(ngx_http_strangler_zone_ctx_t *z,
 
 /*
  * PREFIX ignore/NAME: the JSON list of a route's runtime ignore rules,
- * which replaces the rules of every compared route of that name through
- * the API's own change function (a deleted key: none).  An invalid value
- * is ignored with a warning naming the key.  The number of routes changed.
+ * checked by the API's own function, which replaces the rules of every
+ * compared route of that name (a deleted key: none), in the same step as
+ * the key's revision.  A value that is not a list of valid rules is
+ * ignored with a warning naming the key.  The number of routes changed.
  */
 
 ngx_int_t
@@ -456,16 +457,17 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log)
 {
-    u_char                           *err;
-    json_t                           *rules, *now;
-    ngx_int_t                         n, rc, stale;
-    ngx_str_t                         name;
-    ngx_uint_t                        i;
-    const strangler_route_t          *route;
-    ngx_http_strangler_table_t      **tables;
-    ngx_http_strangler_zone_ctx_t    *z;
-    ngx_http_strangler_etcd_key_t    *key;
-    ngx_http_strangler_sh_fields_t   *f;
+    u_char                            *err;
+    json_t                            *rules;
+    ngx_int_t                          n, rc;
+    ngx_str_t                          name;
+    ngx_uint_t                         i;
+    const strangler_route_t           *route;
+    ngx_http_strangler_table_t       **tables;
+    ngx_http_strangler_zone_ctx_t     *z;
+    ngx_http_strangler_etcd_key_t     *key;
+    ngx_http_strangler_sh_fields_t    *f;
+    ngx_http_strangler_ignore_list_t   list;
 
     z = ecf->zone;
     tables = z->smcf->tables.elts;
@@ -473,43 +475,37 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
     name.data = kv->name.data + sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1;
     name.len = kv->name.len - (sizeof(NGX_HTTP_STRANGLER_ETCD_IGNORE) - 1);
 
-    if (kv->deleted) {
-        rules = json_array();
+    rules = kv->deleted ? json_array()
+                        : json_loadb((char *) kv->value.data, kv->value.len,
+                                     0, NULL);
 
-    } else {
-        rules = json_loadb((char *) kv->value.data, kv->value.len, 0, NULL);
+    err = NULL;
+    rc = NGX_HTTP_BAD_REQUEST;
+
+    if (json_is_array(rules)) {
+        rc = ngx_http_strangler_ignore_next(z, NULL, rules, NULL, &list, pool,
+                                            &err);
     }
 
-    /* the key's revision counts even for a bad value: a write replaces it */
+    json_decref(rules);
+
+    n = 0;
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
+    /* the key's revision counts even for a bad value: a write replaces it */
     key = ngx_http_strangler_etcd_key_locked(z, &kv->name, !kv->deleted);
-    stale = (key && !force && kv->revision <= key->applied);
 
-    if (key && !stale) {
+    if (key && !force && kv->revision <= key->applied) {
+        /* stale: the same or a later revision applies already */
+        rc = NGX_DONE;
+
+    } else if (key) {
         key->applied = kv->revision;
         key->mod = kv->deleted ? 0 : kv->mod_revision;
     }
 
-    ngx_shmtx_unlock(&z->shpool->mutex);
-
-    if (!json_is_array(rules)) {
-        json_decref(rules);
-
-        if (!stale) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "strangler: etcd key \"%V%V\" is not a JSON list "
-                          "of ignore rules; ignored", &ecf->prefix,
-                          &kv->name);
-        }
-
-        return 0;
-    }
-
-    n = 0;
-
-    for (i = 0; !stale && i < z->smcf->tables.nelts; i++) {
+    for (i = 0; rc == NGX_OK && i < z->smcf->tables.nelts; i++) {
         route = strangler_route_find(tables[i]->core, (char *) name.data,
                                      name.len);
         if (route == NULL) {
@@ -517,35 +513,27 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
         }
 
         f = ngx_http_strangler_binding(tables[i], route)->shr->fields;
-        if (f == NULL) {
+
+        if (f == NULL
+            || (f->nignore == list.n
+                && ngx_memcmp(f->ignore, list.rule,
+                              list.n * NGX_HTTP_STRANGLER_FIELD_LEN) == 0))
+        {
             continue;
         }
 
-        ngx_shmtx_lock(&z->shpool->mutex);
-        now = ngx_http_strangler_ignore_json(f, 0);
-        ngx_shmtx_unlock(&z->shpool->mutex);
-
-        if (now && json_equal(now, rules)) {
-            json_decref(now);
-            continue;
-        }
-
-        rc = ngx_http_strangler_ignore_change(z, f, rules, now, pool, &err);
-        json_decref(now);
-
-        if (rc != NGX_OK) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "strangler: etcd key \"%V%V\" is not valid for "
-                          "\"%V\": %s; ignored", &ecf->prefix, &kv->name,
-                          &tables[i]->file, err ? err : (u_char *) "?");
-            continue;
-        }
-
-        ngx_http_strangler_ignore_install(z, f);
+        ngx_http_strangler_ignore_set_locked(f, list.rule, list.n);
         n++;
     }
 
-    json_decref(rules);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (rc != NGX_OK && rc != NGX_DONE) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "strangler: etcd key \"%V%V\" is not a JSON list of "
+                      "ignore rules%s%s; ignored", &ecf->prefix, &kv->name,
+                      err ? ": " : "", err ? (char *) err : "");
+    }
 
     return n;
 }

@@ -86,6 +86,19 @@ void ngx_http_strangler_fields_reset(ngx_http_strangler_zone_ctx_t *z,
 
 
 /* ngx_http_strangler_ignore.c: runtime ignore rules */
+typedef struct {
+    ngx_uint_t                          n;
+    u_char                              rule[NGX_HTTP_STRANGLER_IGNORES]
+                                            [NGX_HTTP_STRANGLER_FIELD_LEN];
+} ngx_http_strangler_ignore_list_t;
+
+ngx_int_t ngx_http_strangler_ignore_next(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f, json_t *add, json_t *remove,
+    ngx_http_strangler_ignore_list_t *next, ngx_pool_t *pool, u_char **err);
+void ngx_http_strangler_ignore_set_locked(ngx_http_strangler_sh_fields_t *f,
+    u_char rules[][NGX_HTTP_STRANGLER_FIELD_LEN], ngx_uint_t n);
+json_t *ngx_http_strangler_ignore_list_json(
+    ngx_http_strangler_ignore_list_t *list);
 ngx_int_t ngx_http_strangler_ignore_change(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_fields_t *f, json_t *add, json_t *remove,
     ngx_pool_t *pool, u_char **err);

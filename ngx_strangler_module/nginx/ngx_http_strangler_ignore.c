@@ -6,8 +6,9 @@
  * compared route's `shadow.ignore` through the API, without a reload.
  * They live in the route's field statistics block in the zone, so every
  * worker applies them to its next comparison; the state file keeps them.
- * One change function (ngx_http_strangler_ignore_change) validates and
- * stages a change, whoever asks for it: the API now, etcd later.
+ * One function (ngx_http_strangler_ignore_next) checks a change and makes
+ * the rules as they will be, whoever asks: the API (which stages them
+ * while the state file is written) or etcd's apply path.
  */
 
 
@@ -18,6 +19,8 @@
 
 static const char *ngx_http_strangler_ignore_path(json_t *v,
     ngx_pool_t *pool, u_char **err);
+static json_t *ngx_http_strangler_ignore_rules_json(
+    u_char rules[][NGX_HTTP_STRANGLER_FIELD_LEN], ngx_uint_t n);
 static ngx_uint_t ngx_http_strangler_ignore_find(
     u_char list[][NGX_HTTP_STRANGLER_FIELD_LEN], ngx_uint_t n,
     const char *path);
@@ -34,12 +37,39 @@ ngx_http_strangler_ignore_change(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_fields_t *f, json_t *add, json_t *remove,
     ngx_pool_t *pool, u_char **err)
 {
+    ngx_int_t                         rc;
+    ngx_http_strangler_ignore_list_t  next;
+
+    rc = ngx_http_strangler_ignore_next(z, f, add, remove, &next, pool, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+    ngx_memcpy(f->staged, next.rule, sizeof(next.rule));
+    f->nstaged = next.n;
+    f->staging = 1;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The rules as they will be, checked, without staging them: from the
+ * route's (`f`), or from none (`f` NULL: a whole list, as etcd holds it).
+ */
+
+ngx_int_t
+ngx_http_strangler_ignore_next(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_fields_t *f, json_t *add, json_t *remove,
+    ngx_http_strangler_ignore_list_t *next, ngx_pool_t *pool, u_char **err)
+{
     size_t        i;
     json_t       *v;
     ngx_uint_t    n, k;
     const char   *path;
-    u_char        list[NGX_HTTP_STRANGLER_IGNORES]
-                      [NGX_HTTP_STRANGLER_FIELD_LEN];
+    u_char      (*list)[NGX_HTTP_STRANGLER_FIELD_LEN];
 
     if ((add && !json_is_array(add)) || (remove && !json_is_array(remove))
         || (add == NULL && remove == NULL))
@@ -48,10 +78,18 @@ ngx_http_strangler_ignore_change(ngx_http_strangler_zone_ctx_t *z,
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    ngx_shmtx_lock(&z->shpool->mutex);
-    n = f->nignore;
-    ngx_memcpy(list, f->ignore, sizeof(list));
-    ngx_shmtx_unlock(&z->shpool->mutex);
+    list = next->rule;
+    n = 0;
+
+    if (f) {
+        ngx_shmtx_lock(&z->shpool->mutex);
+        n = f->nignore;
+        ngx_memcpy(list, f->ignore, sizeof(next->rule));
+        ngx_shmtx_unlock(&z->shpool->mutex);
+
+    } else {
+        ngx_memzero(list, sizeof(next->rule));
+    }
 
     json_array_foreach(remove, i, v) {
         path = ngx_http_strangler_ignore_path(v, pool, err);
@@ -89,11 +127,7 @@ ngx_http_strangler_ignore_change(ngx_http_strangler_zone_ctx_t *z,
         ngx_cpystrn(list[n++], (u_char *) path, NGX_HTTP_STRANGLER_FIELD_LEN);
     }
 
-    ngx_shmtx_lock(&z->shpool->mutex);
-    ngx_memcpy(f->staged, list, sizeof(list));
-    f->nstaged = n;
-    f->staging = 1;
-    ngx_shmtx_unlock(&z->shpool->mutex);
+    next->n = n;
 
     return NGX_OK;
 }
@@ -174,19 +208,28 @@ ngx_http_strangler_ignore_install(ngx_http_strangler_zone_ctx_t *z,
     ngx_shmtx_lock(&z->shpool->mutex);
 
     if (f->staging) {
-        (void) ngx_atomic_fetch_add(&f->ignore_gen, 1);
-        ngx_memory_barrier();
-
-        ngx_memcpy(f->ignore, f->staged, sizeof(f->ignore));
-        f->nignore = f->nstaged;
-
-        ngx_memory_barrier();
-        (void) ngx_atomic_fetch_add(&f->ignore_gen, 1);
-
+        ngx_http_strangler_ignore_set_locked(f, f->staged, f->nstaged);
         f->staging = 0;
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
+/* the rules apply now, with the mutex held (etcd's, or the staged ones) */
+
+void
+ngx_http_strangler_ignore_set_locked(ngx_http_strangler_sh_fields_t *f,
+    u_char rules[][NGX_HTTP_STRANGLER_FIELD_LEN], ngx_uint_t n)
+{
+    (void) ngx_atomic_fetch_add(&f->ignore_gen, 1);
+    ngx_memory_barrier();
+
+    ngx_memmove(f->ignore, rules, sizeof(f->ignore));
+    f->nignore = n;
+
+    ngx_memory_barrier();
+    (void) ngx_atomic_fetch_add(&f->ignore_gen, 1);
 }
 
 
@@ -206,21 +249,35 @@ json_t *
 ngx_http_strangler_ignore_json(ngx_http_strangler_sh_fields_t *f,
     ngx_uint_t staged)
 {
+    staged = staged && f->staging;
+
+    return ngx_http_strangler_ignore_rules_json(
+               staged ? f->staged : f->ignore,
+               staged ? f->nstaged : f->nignore);
+}
+
+
+json_t *
+ngx_http_strangler_ignore_list_json(ngx_http_strangler_ignore_list_t *list)
+{
+    return ngx_http_strangler_ignore_rules_json(list->rule, list->n);
+}
+
+
+static json_t *
+ngx_http_strangler_ignore_rules_json(
+    u_char rules[][NGX_HTTP_STRANGLER_FIELD_LEN], ngx_uint_t n)
+{
     json_t      *list;
-    ngx_uint_t   i, n;
+    ngx_uint_t   i;
 
     list = json_array();
     if (list == NULL) {
         return NULL;
     }
 
-    staged = staged && f->staging;
-    n = staged ? f->nstaged : f->nignore;
-
     for (i = 0; i < n && i < NGX_HTTP_STRANGLER_IGNORES; i++) {
-        if (json_array_append_new(list, json_string((char *)
-                                      (staged ? f->staged[i] : f->ignore[i])))
-            != 0)
+        if (json_array_append_new(list, json_string((char *) rules[i])) != 0)
         {
             json_decref(list);
             return NULL;

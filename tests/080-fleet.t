@@ -179,6 +179,7 @@ http {
     server {
         listen 127.0.0.1:$h->{mono};
         location / { return 200 "monolith\\n"; }
+        location /api/items/ { return 200 '{"id": 1, "at": 1}'; }
     }
     server {
         listen 127.0.0.1:$h->{msgs};
@@ -186,6 +187,7 @@ http {
             if (\$arg_fail) { return 500 "failed\\n"; }
             return 200 "messages\\n";
         }
+        location /api/items/ { return 200 '{"id": 1, "at": 2}'; }
     }
     server {
         listen 127.0.0.1:$h->{front};
@@ -361,6 +363,28 @@ is rules_of('A'), 'header:X-Id,$.id', '... and the last good rules stay';
 ($st) = api('A', 'PUT', 'routes/items/ignore', '{"add": ["$.id"]}');
 is $st, 200, 'a write replaces the bad value';
 
+# a rule added on A stops B's comparisons from mismatching
+sub shadow_of {
+    my (undef, $r) = api($_[0], 'GET', 'routes/items');
+    return $r->{counters}{shadow} || {};
+}
+
+ok eventually(sub {
+        get('B', '/api/items/1');
+        shadow_of('B')->{mismatched};
+    }), "B's comparisons of items mismatch (\$.at differs)";
+($st) = api('A', 'PUT', 'routes/items/ignore', '{"add": ["$.at"]}');
+is $st, 200, 'A adds a rule for it';
+ok eventually(sub { rules_of('B') eq 'header:X-Id,$.id,$.at' }),
+   '... which reaches B';
+my $before = shadow_of('B');
+get('B', '/api/items/1') for 1 .. 4;
+ok eventually(sub {
+        shadow_of('B')->{matched} >= $before->{matched} + 4;
+    }), "B's comparisons match now";
+is shadow_of('B')->{mismatched}, $before->{mismatched},
+   '... and none mismatches';
+
 # -- the watching worker dies: another takes the watch over ---------------
 
 $watcher = fleet('A')->{watcher_pid};
@@ -445,7 +469,7 @@ like $body->{error}, qr/unreachable/, '... saying why';
 is get('A'), "monolith\n", '... and changes nothing here';
 ($st, $body) = api('A', 'PUT', 'routes/items/ignore', '{"add": ["$.x"]}');
 is $st, 503, 'an ignore rule change while etcd is down answers 503';
-is rules_of('A'), 'header:X-Id,$.id', '... and changes nothing here';
+is rules_of('A'), 'header:X-Id,$.id,$.at', '... and changes nothing here';
 is read_file($state_file), $state_before,
    '... nor in the state file';
 

@@ -360,6 +360,8 @@ int strangler_cookie_parse(const char *header, size_t len,
     const strangler_str_t *name, strangler_str_t *value);
 int strangler_arg_parse(const char *args, size_t len,
     const strangler_str_t *name, strangler_str_t *value);
+/* the length of the valid UTF-8 character at p (len > 0), or 0 */
+size_t strangler_utf8_len(const unsigned char *p, size_t len);
 /* "Name: value" (or "Name:value") as nginx splits and trims it: 0 or -1 */
 int strangler_header_parse(const char *line, size_t len,
     strangler_header_t *header);

@@ -24,7 +24,8 @@
  * when it cannot be written: nothing changed), then it is logged at
  * notice level.  DELETE also drops the override of a route no table has
  * any more (orphaned).  The API has no access control of its own: use
- * allow/deny.
+ * allow/deny; a change a browser sent from another site, or as a form, is
+ * refused (ngx_http_strangler_api_origin.c).
  */
 
 

@@ -54,7 +54,7 @@ ngx_http_strangler_api_cross_site(ngx_http_request_t *r)
                   &r->method_name, &r->uri, &r->connection->addr_text, why,
                   &value);
 
-    if (why[0] == 'C') {
+    if (ngx_strcmp(why, "Content-Type") == 0) {
         return ngx_http_strangler_api_error(r, NGX_HTTP_FORBIDDEN,
                                             "a change is refused: a POST "
                                             "here takes a JSON body "

@@ -203,6 +203,9 @@ ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
         sh = ngx_slab_calloc_locked(z->shpool,
                                     sizeof(ngx_http_strangler_etcd_sh_t));
         if (sh) {
+            /* fence keys of this zone's changes are named after it */
+            sh->boot = (uint64_t) ngx_time() * 1000
+                       + (ngx_timeofday())->msec;
             ngx_rbtree_init(&sh->keys, &sh->sentinel,
                             ngx_str_rbtree_insert_value);
             z->sh->etcd = sh;
@@ -445,6 +448,32 @@ ngx_http_strangler_etcd_key_mod(ngx_http_strangler_zone_ctx_t *z,
 
 
 /*
+ * A route's override changed here only (a guard's trip that etcd does not
+ * hold yet): whatever etcd says of its key next applies over it, even at
+ * a revision this host had applied already (a change whose transaction
+ * deletes a key that is not there leaves the revision where it was).
+ */
+
+ngx_int_t
+ngx_http_strangler_etcd_local(ngx_http_strangler_zone_ctx_t *z,
+    ngx_str_t *name)
+{
+    ngx_http_strangler_etcd_key_t  *key;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    key = ngx_http_strangler_etcd_key_locked(z, name, 1);
+    if (key) {
+        key->applied = 0;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return key ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * PREFIX ignore/NAME: the JSON list of a route's runtime ignore rules,
  * checked by the API's own function, which replaces the rules of every
  * compared route of that name (a deleted key: none), in the same step as
@@ -569,7 +598,7 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
     at = (time_t) sh->event_at;
     i = sh->endpoint % ecf->endpoints.nelts;
 
-    j = json_pack("{s:o, s:s%, s:s%, s:b, s:I, s:o, s:I}",
+    j = json_pack("{s:o, s:s%, s:s%, s:b, s:I, s:o, s:I, s:o}",
                   "endpoints", eps,
                   "endpoint", ep[i].name.data, ep[i].name.len,
                   "prefix", ecf->prefix.data, ecf->prefix.len,
@@ -577,7 +606,8 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
                   "revision", (json_int_t) sh->revision,
                   "since_last_event",
                     at ? json_integer(ngx_time() - at) : json_null(),
-                  "watcher_pid", (json_int_t) sh->holder);
+                  "watcher_pid", (json_int_t) sh->holder,
+                  "outcomes", ngx_http_strangler_etcd_fence_status(ecf));
 
     return j;
 }

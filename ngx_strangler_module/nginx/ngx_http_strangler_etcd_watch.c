@@ -479,20 +479,8 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     w = ngx_http_strangler_etcd_call_data(call);
     result = json_object_get(msg, "result");
 
-    if (!ngx_http_strangler_etcd_is_answer(result, "events")) {
-        text = json_string_value(json_object_get(json_object_get(msg,
-                                                                 "error"),
-                                                 "message"));
-        if (text == NULL) {
-            text = "not a valid watch message";
-        }
-
-        last = ngx_http_strangler_etcd_escape(raw, raw + sizeof(raw),
-                                              (u_char *) text,
-                                              ngx_strlen(text));
-        ngx_log_error(NGX_LOG_ERR, w->tick.log, 0,
-                      "strangler: etcd's watch failed: %*s", last - raw, raw);
-        return NGX_ERROR;
+    if (!json_is_object(json_object_get(result, "header"))) {
+        goto invalid;
     }
 
     revision = ngx_http_strangler_etcd_revision(result);
@@ -514,6 +502,12 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
                       revision, w->revision);
         w->reread = 1;
         return NGX_ERROR;
+    }
+
+    /* a compaction's message may carry no revision; the others do */
+
+    if (!ngx_http_strangler_etcd_is_answer(result, "events")) {
+        goto invalid;
     }
 
     if (json_is_true(json_object_get(result, "created"))) {
@@ -563,6 +557,21 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     ngx_http_strangler_etcd_applied(w, revision, changed);
 
     return NGX_OK;
+
+invalid:
+
+    text = json_string_value(json_object_get(json_object_get(msg, "error"),
+                                             "message"));
+    if (text == NULL) {
+        text = "not a valid watch message";
+    }
+
+    last = ngx_http_strangler_etcd_escape(raw, raw + sizeof(raw),
+                                          (u_char *) text, ngx_strlen(text));
+    ngx_log_error(NGX_LOG_ERR, w->tick.log, 0,
+                  "strangler: etcd's watch failed: %*s", last - raw, raw);
+
+    return NGX_ERROR;
 }
 
 

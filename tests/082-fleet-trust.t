@@ -405,6 +405,55 @@ ok serves('A', "messages\n", 5, '/api/orders/1')
    && serves('B', "messages\n", 5, '/api/orders/1'),
    '... on both hosts';
 
+# -- an invalid value means the same on every host --------------------------
+
+sub invalid_of {
+    my ($name) = @_;
+    return join ',', map { "$_->{key}: $_->{error}" }
+                     @{ fleet($name)->{invalid} || [] };
+}
+
+($st) = api('A', 'PUT', 'routes/conversations', '{"reads": "messages"}');
+is $st, 200, 'an override of conversations';
+ok serves('A', "messages\n") && serves('B', "messages\n"),
+   '... served by both hosts';
+nginx_stop('B');
+unlink "$host{B}{dir}/state/strangler.state";
+etcd_put('e1', '/strangler/routes/conversations', '{"owner": "nosuch"}');
+ok serves('A', "monolith\n"),
+   'an invalid value means no override on A, which had one';
+like invalid_of('A'), qr{^/strangler/routes/conversations: "owner" is not},
+     '... and the status names the bad key';
+is nginx('B'), 0, 'B starts afresh';
+ok connected('B') && serves('B', "monolith\n"), '... and decides the same';
+is fleet('B')->{revision}, fleet('A')->{revision}, '... at the same revision';
+like invalid_of('B'), qr{^/strangler/routes/conversations:},
+     '... and names the same key';
+
+($st) = api('A', 'PUT', 'routes/conversations', '{"reads": "messages"}');
+is $st, 200, 'a write replaces the bad value';
+ok serves('B', "messages\n"), '... on B too';
+is invalid_of('A'), '', '... and the flag goes';
+
+# -- one large value does not break the zone --------------------------------
+
+etcd_put('e1', '/strangler/routes/conversations',
+         encode_json({ reads => 'messages', by => 'x' x 1_000_000 }));
+ok serves('A', "monolith\n") && serves('B', "monolith\n"),
+   'a 1 MB "by" is refused as invalid: no override, on both hosts';
+like invalid_of('A'), qr{conversations: the value is over 16384 bytes},
+     '... and the status says why';
+etcd_put('e1', '/strangler/routes/conversations',
+         encode_json({ reads => 'messages', by => 'x' x 1000 }));
+ok eventually(sub {
+        invalid_of('A') =~ /conversations: "by" is over 256 bytes/;
+    }), 'a 1 KB "by" is refused too';
+is get('A'), "monolith\n", '... as no override';
+unlike log_of('A'), qr/is full/, '... and the zone is not filled';
+($st) = api('A', 'PUT', 'routes/conversations', '{"reads": "messages"}');
+is $st, 200, 'a write replaces it';
+ok serves('B', "messages\n"), '... and reaches B';
+
 for my $name (qw(A B)) {
     my @alerts = log_of($name) =~ /^.*\[(?:alert|crit|emerg)\].*$/mg;
     is_deeply \@alerts, [], "no alert in the log of $name";

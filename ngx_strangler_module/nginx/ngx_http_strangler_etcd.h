@@ -26,7 +26,9 @@
 #define NGX_HTTP_STRANGLER_ETCD_BACKOFF_MIN      100    /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_BACKOFF_MAX      3000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_PROBE            2000   /* ms */
-#define NGX_HTTP_STRANGLER_ETCD_FIELD_MAX        1024   /* bytes */
+#define NGX_HTTP_STRANGLER_ETCD_VALUE_MAX        16384  /* bytes */
+#define NGX_HTTP_STRANGLER_ETCD_BY_MAX           256    /* bytes */
+#define NGX_HTTP_STRANGLER_ETCD_ERR_MAX          96     /* bytes */
 #define NGX_HTTP_STRANGLER_ETCD_BODY_MAX         (16 * 1024 * 1024)
 
 
@@ -158,6 +160,7 @@ int64_t ngx_http_strangler_etcd_key_mod(ngx_http_strangler_zone_ctx_t *z,
     ngx_str_t *name);
 ngx_int_t ngx_http_strangler_etcd_local(ngx_http_strangler_zone_ctx_t *z,
     ngx_str_t *name);
+json_t *ngx_http_strangler_etcd_invalid(ngx_http_strangler_etcd_conf_t *ecf);
 ngx_int_t ngx_http_strangler_etcd_apply_ignore(
     ngx_http_strangler_etcd_conf_t *ecf, ngx_http_strangler_etcd_kv_t *kv,
     ngx_uint_t force, ngx_pool_t *pool, ngx_log_t *log);

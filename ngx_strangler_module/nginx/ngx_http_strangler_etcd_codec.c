@@ -270,6 +270,12 @@ ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
         return NGX_OK;
     }
 
+    if (value->len > NGX_HTTP_STRANGLER_ETCD_VALUE_MAX) {
+        *err = "the value is over "
+               ngx_value(NGX_HTTP_STRANGLER_ETCD_VALUE_MAX) " bytes";
+        return NGX_DECLINED;
+    }
+
     root = json_loadb((char *) value->data, value->len,
                       JSON_REJECT_DUPLICATES, &e);
 
@@ -309,6 +315,14 @@ ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
             }
 
         } else if (ngx_strcmp(key, "by") == 0 && json_is_string(v)) {
+            *err = "\"by\" is over "
+                   ngx_value(NGX_HTTP_STRANGLER_ETCD_BY_MAX) " bytes";
+
+            if (json_string_length(v) > NGX_HTTP_STRANGLER_ETCD_BY_MAX) {
+                rc = NGX_DECLINED;
+                break;
+            }
+
             rec->by.len = json_string_length(v);
             rec->by.data = ngx_pnalloc(pool, rec->by.len + 1);
 

@@ -27,6 +27,7 @@ struct ngx_http_strangler_etcd_call_s {
     ngx_peer_connection_t               peer;
     ngx_str_t                           request;
     size_t                              sent;
+    ngx_uint_t                          delivered;  /* once, whole */
     u_char                             *buf;        /* the answer */
     size_t                              len;
     size_t                              size;
@@ -158,6 +159,18 @@ void
 ngx_http_strangler_etcd_call_abort(ngx_http_strangler_etcd_call_t *call)
 {
     ngx_http_strangler_etcd_close(call);
+}
+
+
+/*
+ * Whether some endpoint received the whole request: if it did, and no
+ * valid answer came, what it did with it is unknown.
+ */
+
+ngx_uint_t
+ngx_http_strangler_etcd_call_is_sent(ngx_http_strangler_etcd_call_t *call)
+{
+    return call->delivered;
 }
 
 
@@ -300,6 +313,7 @@ ngx_http_strangler_etcd_send(ngx_event_t *wev)
         call->sent += n;
     }
 
+    call->delivered = 1;
     wev->handler = ngx_http_strangler_etcd_dummy;
 
     if (wev->timer_set) {
@@ -451,7 +465,7 @@ ngx_http_strangler_etcd_header(ngx_http_strangler_etcd_call_t *call)
 static ngx_int_t
 ngx_http_strangler_etcd_lines(ngx_http_strangler_etcd_call_t *call)
 {
-    u_char        *p, *nl, *last;
+    u_char        *p, *nl, *last, *text, raw[256];
     json_t        *msg;
     ngx_int_t      rc;
     json_error_t   err;
@@ -463,9 +477,12 @@ ngx_http_strangler_etcd_lines(ngx_http_strangler_etcd_call_t *call)
         msg = json_loadb((char *) p, nl - p, 0, &err);
 
         if (msg == NULL) {
+            text = ngx_http_strangler_etcd_escape(raw, raw + sizeof(raw),
+                                                  (u_char *) err.text,
+                                                  ngx_strlen(err.text));
             ngx_log_error(NGX_LOG_ERR, call->log, 0,
-                          "strangler: etcd %V sent bad JSON: %s",
-                          call->peer.name, err.text);
+                          "strangler: etcd %V sent bad JSON: %*s",
+                          call->peer.name, text - raw, raw);
             return NGX_ERROR;
         }
 
@@ -507,6 +524,7 @@ static void
 ngx_http_strangler_etcd_finish(ngx_http_strangler_etcd_call_t *call,
     ngx_int_t rc)
 {
+    u_char        *text, raw[256];
     json_t        *answer;
     json_error_t   err;
 
@@ -521,11 +539,13 @@ ngx_http_strangler_etcd_finish(ngx_http_strangler_etcd_call_t *call,
                             call->len - call->body, 0, &err);
 
         if (call->status != NGX_HTTP_OK || answer == NULL) {
+            /* etcd's bytes, escaped: the log is read by terminals */
+            text = ngx_http_strangler_etcd_escape(raw, raw + sizeof(raw),
+                                                  call->buf + call->body,
+                                                  call->len - call->body);
             ngx_log_error(NGX_LOG_ERR, call->log, 0,
                           "strangler: etcd %V answered %ui: \"%*s\"",
-                          call->peer.name, call->status,
-                          ngx_min(call->len - call->body, 256),
-                          call->buf + call->body);
+                          call->peer.name, call->status, text - raw, raw);
             rc = NGX_DECLINED;
         }
     }

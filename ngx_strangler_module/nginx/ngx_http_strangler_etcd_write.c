@@ -23,6 +23,8 @@ static void ngx_http_strangler_etcd_written(
     ngx_http_strangler_etcd_call_t *call, ngx_int_t rc, json_t *answer);
 static void ngx_http_strangler_etcd_lost_race(
     ngx_http_strangler_etcd_change_t *ch, json_t *answer);
+static ngx_int_t ngx_http_strangler_etcd_unreachable(ngx_http_request_t *r,
+    ngx_int_t rc);
 static void ngx_http_strangler_etcd_api_done(
     ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
 
@@ -30,9 +32,11 @@ static void ngx_http_strangler_etcd_api_done(
 /*
  * Starts the change of the `fields` of `patch` on the route `name` (whose
  * block is `shr`); `done` gets NGX_OK (applied here), NGX_BUSY (lost a
- * race: ch->current), NGX_ERROR (etcd unreachable) or NGX_DECLINED (etcd
- * refused it).  NULL: nothing started (etcd unreachable, or no memory).
- * The change lives in `pool`, which must outlive `done`.
+ * race: ch->current), NGX_ERROR (etcd unreachable: nothing changed) or
+ * NGX_AGAIN (it reached etcd, which gave no valid answer: the outcome is
+ * unknown, and recorded for the watcher to learn).  NULL: nothing
+ * started (etcd unreachable, or no memory).  The change lives in `pool`,
+ * which must outlive `done`.
  */
 
 ngx_http_strangler_etcd_change_t *
@@ -63,6 +67,10 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
     ch->current = json_null();
 
     ngx_http_strangler_override_merge(&ch->old, fields, patch, &ch->next);
+
+    if (ngx_http_strangler_etcd_fence_key(z, pool, &ch->fence) != NGX_OK) {
+        return NULL;
+    }
 
     body = ngx_http_strangler_etcd_txn(z->smcf->etcd, ch, mod);
     if (body == NULL) {
@@ -121,6 +129,10 @@ ngx_http_strangler_etcd_change_ignore(ngx_http_strangler_zone_ctx_t *z,
 
     mod = ngx_http_strangler_etcd_key_mod(z, &key);
 
+    if (ngx_http_strangler_etcd_fence_key(z, pool, &ch->fence) != NGX_OK) {
+        return NULL;
+    }
+
     /* the value is in ch->kv once the transaction is made */
     body = ngx_http_strangler_etcd_txn(z->smcf->etcd, ch, mod);
     ch->rules = NULL;
@@ -141,7 +153,12 @@ ngx_http_strangler_etcd_change_ignore(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
-/* put the next record (or delete the key) if its mod_revision is `mod` */
+/*
+ * Put the next record (or delete the key) if its mod_revision is `mod`
+ * and the change's fence key does not exist: a transaction that reached
+ * etcd without an answer is fenced off (_etcd_fence.c), so that it cannot
+ * apply once the host has said it did not.
+ */
 
 static json_t *
 ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
@@ -150,7 +167,24 @@ ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
     char       *text;
     json_t     *value, *op;
     u_char     *p;
-    ngx_str_t   key, k64, v64;
+    ngx_str_t   key, k64, v64, fence, f64;
+
+    ch->base = mod;
+
+    fence.len = ecf->prefix.len + ch->fence.len;
+    fence.data = ngx_pnalloc(ch->pool, fence.len);
+    if (fence.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(ngx_cpymem(fence.data, ecf->prefix.data, ecf->prefix.len),
+               ch->fence.data, ch->fence.len);
+
+    if (ngx_http_strangler_etcd_b64(ch->pool, &f64, fence.data, fence.len)
+        != NGX_OK)
+    {
+        return NULL;
+    }
 
     /* an ignore change's name is "ignore/NAME" already */
     key.len = ecf->prefix.len + ch->kv.name.len
@@ -216,11 +250,15 @@ ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
                        "value", ngx_http_strangler_etcd_json_b64(&v64));
     }
 
-    return json_pack("{s:[{s:o, s:s, s:I}], s:[o], s:[{s:{s:o}}]}",
+    return json_pack("{s:[{s:o, s:s, s:I}, {s:o, s:s, s:i}], s:[o],"
+                     " s:[{s:{s:o}}]}",
                      "compare",
                        "key", ngx_http_strangler_etcd_json_b64(&k64),
                        "target", "MOD",
                        "mod_revision", (json_int_t) mod,
+                       "key", ngx_http_strangler_etcd_json_b64(&f64),
+                       "target", "VERSION",
+                       "version", 0,
                      "success", op,
                      "failure",
                        "request_range",
@@ -236,8 +274,21 @@ ngx_http_strangler_etcd_written(ngx_http_strangler_etcd_call_t *call,
 
     ch = ngx_http_strangler_etcd_call_data(call);
 
-    if (rc == NGX_OK && !json_is_true(json_object_get(answer, "succeeded")))
+    if (rc != NGX_OK || !ngx_http_strangler_etcd_is_answer(answer,
+                                                           "responses"))
     {
+        /*
+         * Not etcd's answer, or none: if the transaction reached etcd,
+         * it may apply or not; the watcher learns which
+         */
+        rc = NGX_ERROR;
+
+        if (ngx_http_strangler_etcd_call_is_sent(call)) {
+            ngx_http_strangler_etcd_fence_record(ch);
+            rc = NGX_AGAIN;
+        }
+
+    } else if (!json_is_true(json_object_get(answer, "succeeded"))) {
         ngx_http_strangler_etcd_lost_race(ch, answer);
         rc = NGX_BUSY;
 
@@ -308,14 +359,38 @@ ngx_http_strangler_etcd_write(ngx_http_request_t *r,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);
     if (ch == NULL) {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "etcd is unreachable: nothing "
-                                            "changed");
+        return ngx_http_strangler_etcd_unreachable(r, NGX_ERROR);
     }
 
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * 503: the change did not reach etcd (nothing changed), or reached it
+ * without an answer (it may apply or not: the status's fleet.outcomes
+ * says which once the watcher learns it)
+ */
+
+static ngx_int_t
+ngx_http_strangler_etcd_unreachable(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_AGAIN) {
+        return ngx_http_strangler_api_send_json(r,
+                   NGX_HTTP_SERVICE_UNAVAILABLE,
+                   json_pack("{s:s, s:s}",
+                             "error", "etcd did not answer: the change may "
+                                      "apply or not, fleet.outcomes in the "
+                                      "status says which once known",
+                             "outcome", "unknown"));
+    }
+
+    return ngx_http_strangler_api_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+               json_pack("{s:s, s:s}",
+                         "error", "etcd is unreachable: nothing changed",
+                         "outcome", "unchanged"));
 }
 
 
@@ -331,9 +406,7 @@ ngx_http_strangler_etcd_write_ignore(ngx_http_request_t *r,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);
     if (ch == NULL) {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "etcd is unreachable: nothing "
-                                            "changed");
+        return ngx_http_strangler_etcd_unreachable(r, NGX_ERROR);
     }
 
     r->main->count++;
@@ -382,16 +455,16 @@ ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
                            "mod_revision", (json_int_t) ch->current_mod));
         break;
 
-    case NGX_ERROR:
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "etcd is unreachable: nothing "
-                                          "changed");
-        break;
+    case NGX_AGAIN:
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "strangler: etcd did not answer the change of route "
+                      "\"%V\" (%s): its outcome is unknown until etcd "
+                      "answers again", &ctx->name, ctx->action);
 
-    case NGX_DECLINED:
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_BAD_GATEWAY,
-                                          "etcd refused the change (see the "
-                                          "error log): nothing changed");
+        /* fall through */
+
+    case NGX_ERROR:
+        rc = ngx_http_strangler_etcd_unreachable(r, rc);
         break;
 
     default:

@@ -113,6 +113,9 @@ typedef struct {
     ngx_atomic_t                        revision;   /* applied */
     ngx_atomic_t                        event_at;   /* unix s; 0: none */
     ngx_atomic_t                        lost_at;    /* unix ms; 0: not */
+    /* why the last call failed (TLS, authentication, ...); 0: it did not */
+    size_t                              error_len;
+    u_char                              error[256];
     ngx_rbtree_t                        keys;       /* of etcd_key_t */
     ngx_rbtree_node_t                   sentinel;
 } ngx_http_strangler_etcd_sh_t;

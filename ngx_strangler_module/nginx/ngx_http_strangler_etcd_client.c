@@ -76,6 +76,7 @@ static void ngx_http_strangler_etcd_ssl_init(ngx_event_t *ev);
 static void ngx_http_strangler_etcd_ssl_done(ngx_connection_t *c);
 static ngx_int_t ngx_http_strangler_etcd_ssl_verify(
     ngx_http_strangler_etcd_call_t *call, ngx_connection_t *c);
+static void ngx_http_strangler_etcd_hint(ngx_http_strangler_etcd_call_t *call);
 #endif
 static ngx_int_t ngx_http_strangler_etcd_authenticated(
     ngx_http_strangler_etcd_call_t *call, ngx_int_t rc, json_t *answer);
@@ -316,6 +317,8 @@ ngx_http_strangler_etcd_connect(ngx_http_strangler_etcd_call_t *call)
 
     c = pc->connection;
     c->data = call;
+    /* TLS's state lives as long as the call: a few tries at most */
+    c->pool = call->pool;
 
     if (call->line) {
         ngx_http_strangler_etcd_keepalive(c);
@@ -544,6 +547,40 @@ ngx_http_strangler_etcd_ssl_done(ngx_connection_t *c)
     c->write->handler = ngx_http_strangler_etcd_send;
 
     ngx_http_strangler_etcd_send(c->write);
+}
+
+
+/*
+ * etcd refuses a client without a certificate with a TLS alert whose
+ * OpenSSL name ("bad certificate", "certificate required") does not say
+ * whose certificate: if nginx has none, say it
+ */
+
+static void
+ngx_http_strangler_etcd_hint(ngx_http_strangler_etcd_call_t *call)
+{
+    u_char  *last, text[sizeof(call->error)];
+    size_t   len;
+
+    last = call->error + call->error_len;
+
+    if (call->ecf->ssl_certificate.len
+        || ngx_strlcasestrn(call->error, last, (u_char *) "alert", 5 - 1)
+           == NULL
+        || ngx_strlcasestrn(call->error, last, (u_char *) "certificate",
+                            11 - 1)
+           == NULL)
+    {
+        return;
+    }
+
+    len = ngx_snprintf(text, sizeof(text), "etcd wants a client certificate "
+                       "(see strangler_etcd_ssl_certificate): %*s",
+                       call->error_len, call->error)
+          - text;
+
+    call->error_len = len;
+    ngx_memcpy(call->error, text, len);
 }
 
 
@@ -917,6 +954,12 @@ ngx_http_strangler_etcd_finish(ngx_http_strangler_etcd_call_t *call,
                                        call->buf + call->body);
         call->alarm = 0;
     }
+
+#if (NGX_SSL)
+    if (rc == NGX_ERROR && call->alarm) {
+        ngx_http_strangler_etcd_hint(call);
+    }
+#endif
 
     if (rc != NGX_OK && call->error_len) {
         ngx_http_strangler_etcd_error(call->ecf, call->error, call->error_len,

@@ -332,6 +332,23 @@ like log_of('C'),
      qr/\[error\].*strangler: etcd: .*etcd wants a client certificate/,
      '... so does its error log';
 
+# an expired client certificate: nginx -t warns, etcd refuses it
+make_cert('expired', 'ca', '/O=strangler', "extendedKeyUsage=clientAuth\n");
+openssl('x509', '-req', '-in', "$pki/expired.csr", '-CA', "$pki/ca.pem",
+        '-CAkey', "$pki/ca.key", '-CAcreateserial', '-days', -1,
+        '-out', "$pki/expired.pem", '-extfile', "$pki/expired.ext");
+host_config('C', "$ca\nstrangler_etcd_ssl_certificate $pki/expired.pem;\n"
+                 . "strangler_etcd_ssl_certificate_key $pki/expired.key;");
+($rc, $out) = run_quiet($nginx, '-t', '-p', "$host{C}{dir}/", '-c',
+                        'conf/nginx.conf');
+like $out, qr/\[warn\].*"strangler_etcd_ssl_certificate" "\S+" has expired/,
+     'nginx -t warns of an expired client certificate';
+reload('C');
+ok !connected('C', 3), 'with it, host C does not connect';
+like fleet('C')->{error} // '',
+     qr/^etcd refused the client certificate \(expired, or not signed by/,
+     '... and its status says why';
+
 host_config('B', "strangler_etcd_ssl_verify off;\n$cert");
 reload('B');
 ok connected('B'), 'with strangler_etcd_ssl_verify off, host B connects';

@@ -461,6 +461,8 @@ ngx_http_strangler_etcd_failed(ngx_http_strangler_etcd_call_t *call,
 static void
 ngx_http_strangler_etcd_ssl_init(ngx_event_t *wev)
 {
+    int                                  err;
+    socklen_t                            len;
     ngx_int_t                            rc;
     ngx_connection_t                    *c;
     ngx_http_strangler_etcd_call_t      *call;
@@ -472,6 +474,22 @@ ngx_http_strangler_etcd_ssl_init(ngx_event_t *wev)
     if (wev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
                       "connect() to %V timed out", call->peer.name);
+        ngx_http_strangler_etcd_retry(call);
+        return;
+    }
+
+    /* a refused connection is said as such, not as a failed handshake */
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_log_error(NGX_LOG_INFO, c->log, err, "connect() to %V failed",
+                      call->peer.name);
         ngx_http_strangler_etcd_retry(call);
         return;
     }
@@ -551,22 +569,22 @@ ngx_http_strangler_etcd_ssl_done(ngx_connection_t *c)
 
 
 /*
- * etcd refuses a client without a certificate with a TLS alert whose
- * OpenSSL name ("bad certificate", "certificate required") does not say
- * whose certificate: if nginx has none, say it
+ * etcd refuses a client certificate, or its absence, with a TLS alert
+ * whose OpenSSL name ("bad certificate", "certificate required") does not
+ * say whose certificate: say it
  */
 
 static void
 ngx_http_strangler_etcd_hint(ngx_http_strangler_etcd_call_t *call)
 {
-    u_char  *last, text[sizeof(call->error)];
-    size_t   len;
+    u_char      *last, text[sizeof(call->error)];
+    size_t       len;
+    const char  *hint;
 
     last = call->error + call->error_len;
 
-    if (call->ecf->ssl_certificate.len
-        || ngx_strlcasestrn(call->error, last, (u_char *) "alert", 5 - 1)
-           == NULL
+    if (ngx_strlcasestrn(call->error, last, (u_char *) "alert", 5 - 1)
+        == NULL
         || ngx_strlcasestrn(call->error, last, (u_char *) "certificate",
                             11 - 1)
            == NULL)
@@ -574,8 +592,13 @@ ngx_http_strangler_etcd_hint(ngx_http_strangler_etcd_call_t *call)
         return;
     }
 
-    len = ngx_snprintf(text, sizeof(text), "etcd wants a client certificate "
-                       "(see strangler_etcd_ssl_certificate): %*s",
+    hint = call->ecf->ssl_certificate.len
+           ? "etcd refused the client certificate (expired, or not signed "
+             "by a CA etcd trusts?)"
+           : "etcd wants a client certificate (see "
+             "strangler_etcd_ssl_certificate)";
+
+    len = ngx_snprintf(text, sizeof(text), "%s: %*s", hint,
                        call->error_len, call->error)
           - text;
 

@@ -150,6 +150,7 @@ ngx_http_strangler_etcd_conf_ssl(ngx_conf_t *cf,
 {
     ngx_uint_t           tls;
 #if (NGX_SSL)
+    X509                *cert;
     ngx_pool_cleanup_t  *cln;
 #endif
 
@@ -223,12 +224,23 @@ ngx_http_strangler_etcd_conf_ssl(ngx_conf_t *cf,
     cln->handler = ngx_ssl_cleanup_ctx;
     cln->data = ecf->ssl;
 
-    if (ecf->ssl_certificate.len
-        && ngx_ssl_certificate(cf, ecf->ssl, &ecf->ssl_certificate,
-                               &ecf->ssl_certificate_key, NULL)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (ecf->ssl_certificate.len) {
+        if (ngx_ssl_certificate(cf, ecf->ssl, &ecf->ssl_certificate,
+                                &ecf->ssl_certificate_key, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* etcd would refuse it at every call: say so at start */
+        cert = SSL_CTX_get0_certificate(ecf->ssl->ctx);
+
+        if (cert && X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"strangler_etcd_ssl_certificate\" \"%V\" has "
+                          "expired: etcd will refuse it",
+                          &ecf->ssl_certificate);
+        }
     }
 
     if (ecf->ssl_verify

@@ -383,6 +383,25 @@ like log_of('A'), qr/refused the auth token: renewing it/,
      '... renewed the token';
 ok serves('A', "monolith\n"), '... and is served';
 
+# etcd restarted: it knows no token; the watch, refused, renews its own
+my $renewals = () = log_of('A') =~ /refused the auth token/g;
+kill 'TERM', $etcd{pid};
+waitpid $etcd{pid}, 0;
+ok eventually(sub { !fleet('A')->{connected} }), 'etcd stopped: host A knows';
+etcd_start();
+ok connected('A', 20), 'etcd back: host A watches again';
+ok eventually(sub {
+        my $n = () = log_of('A') =~ /refused the auth token/g;
+        $n > $renewals;
+    }), '... with a renewed token';
+unlike log_of('A'), qr/watch was cancelled/, '... not a cancelled watch';
+($rc) = etcdctl('put', '/strangler/routes/conversations',
+                '{"reads": "messages"}');
+is $rc, 0, 'a change in etcd itself';
+ok serves('A', "messages\n"), '... reaches host A';
+($rc) = etcdctl('put', '/strangler/routes/conversations',
+                '{"reads": "monolith"}');
+
 host_config('D', "$ca\n$cert\nstrangler_etcd_user root;\n"
                  . "strangler_etcd_password wrong;");
 is nginx('D'), 0, 'host D starts with a wrong password';

@@ -50,7 +50,8 @@ struct ngx_http_strangler_etcd_call_s {
     unsigned                            renewed:1;
     unsigned                            alarm:1;    /* TLS, auth */
     size_t                              error_len;
-    u_char                              error[256]; /* why it failed */
+    /* why it failed */
+    u_char                              error[NGX_HTTP_STRANGLER_ETCD_ERR];
     size_t                              sent;
     u_char                             *buf;        /* the answer */
     size_t                              len;
@@ -63,6 +64,11 @@ struct ngx_http_strangler_etcd_call_s {
     ngx_http_strangler_etcd_line_pt     line;       /* NULL: not a stream */
     void                               *data;
 };
+
+
+/* a watch's stream, unless it is getting its token first */
+#define ngx_http_strangler_etcd_stream(call)                                 \
+    ((call)->line && !(call)->authenticating)
 
 
 static ngx_int_t ngx_http_strangler_etcd_request(
@@ -698,7 +704,7 @@ ngx_http_strangler_etcd_send(ngx_event_t *wev)
         ngx_del_timer(wev);
     }
 
-    if (call->line == NULL) {
+    if (!ngx_http_strangler_etcd_stream(call)) {
         ngx_add_timer(c->read, NGX_HTTP_STRANGLER_ETCD_CALL_TIMEOUT);
     }
 
@@ -773,12 +779,13 @@ ngx_http_strangler_etcd_recv(ngx_event_t *rev)
             }
 
             /* a stream ends in error, unless etcd refused it outright */
-            ngx_http_strangler_etcd_finish(call,
-                                           (n == 0
-                                            && (call->line == NULL
-                                                || call->status
-                                                   != NGX_HTTP_OK))
-                                           ? NGX_OK : NGX_ERROR);
+            if (ngx_http_strangler_etcd_stream(call)
+                && call->status == NGX_HTTP_OK)
+            {
+                n = NGX_ERROR;
+            }
+
+            ngx_http_strangler_etcd_finish(call, n == 0 ? NGX_OK : NGX_ERROR);
             return;
         }
 
@@ -791,7 +798,9 @@ ngx_http_strangler_etcd_recv(ngx_event_t *rev)
             }
         }
 
-        if (call->body && call->line && call->status == NGX_HTTP_OK) {
+        if (call->body && ngx_http_strangler_etcd_stream(call)
+            && call->status == NGX_HTTP_OK)
+        {
             rc = ngx_http_strangler_etcd_lines(call);
 
             if (rc == NGX_AGAIN) {

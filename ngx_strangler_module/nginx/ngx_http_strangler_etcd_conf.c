@@ -412,6 +412,8 @@ void
 ngx_http_strangler_etcd_error(ngx_http_strangler_etcd_conf_t *ecf,
     u_char *text, size_t len, ngx_uint_t alarm, ngx_log_t *log)
 {
+    u_char                          safe[NGX_HTTP_STRANGLER_ETCD_ERR];
+    size_t                          i;
     ngx_uint_t                      same, level;
     ngx_slab_pool_t                *shpool;
     ngx_http_strangler_etcd_sh_t   *sh;
@@ -431,12 +433,18 @@ ngx_http_strangler_etcd_error(ngx_http_strangler_etcd_conf_t *ecf,
 
     len = ngx_min(len, sizeof(sh->error));
 
+    /* etcd's words may be anything: printable ASCII for the log and JSON */
+
+    for (i = 0; i < len; i++) {
+        safe[i] = (text[i] < 0x20 || text[i] > 0x7e) ? '?' : text[i];
+    }
+
     ngx_shmtx_lock(&shpool->mutex);
 
-    same = (sh->error_len == len && ngx_memcmp(sh->error, text, len) == 0);
+    same = (sh->error_len == len && ngx_memcmp(sh->error, safe, len) == 0);
 
     if (!same) {
-        ngx_memcpy(sh->error, text, len);
+        ngx_memcpy(sh->error, safe, len);
         sh->error_len = len;
     }
 
@@ -444,5 +452,5 @@ ngx_http_strangler_etcd_error(ngx_http_strangler_etcd_conf_t *ecf,
 
     level = (alarm && !same) ? NGX_LOG_ERR : NGX_LOG_INFO;
 
-    ngx_log_error(level, log, 0, "strangler: etcd: %*s", len, text);
+    ngx_log_error(level, log, 0, "strangler: etcd: %*s", len, safe);
 }

@@ -548,14 +548,17 @@ ngx_http_strangler_etcd_ssl_done(ngx_connection_t *c)
     call = c->data;
 
     if (!c->ssl->handshaked) {
-        if (call->error_len == 0) {
+        if (c->write->timedout) {
+            /* a frozen etcd, not a TLS matter */
             ngx_http_strangler_etcd_failed(call, "TLS handshake with %V "
-                                           "failed%s", call->peer.name,
-                                           c->write->timedout
-                                           ? ": timed out" : "");
+                                           "timed out", call->peer.name);
+            call->alarm = 0;
+
+        } else if (call->error_len == 0) {
+            ngx_http_strangler_etcd_failed(call, "TLS handshake with %V "
+                                           "failed", call->peer.name);
         }
 
-        /* a refused or reset connection is not about TLS */
         ngx_http_strangler_etcd_retry(call);
         return;
     }
@@ -1015,29 +1018,48 @@ static ngx_int_t
 ngx_http_strangler_etcd_authenticated(ngx_http_strangler_etcd_call_t *call,
     ngx_int_t rc, json_t *answer)
 {
+    size_t       i, len;
     json_t      *token;
-    const char  *why;
+    const char  *why, *value;
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
     token = json_object_get(answer, "token");
+    value = json_string_value(token);
+    len = json_string_length(token);
 
-    if (rc != NGX_OK || !json_is_string(token)
-        || json_string_length(token) == 0
-        || json_string_length(token) > 4096)
-    {
+    /* it goes in a header: printable, without spaces */
+
+    for (i = 0; value && i < len; i++) {
+        if (value[i] <= 0x20 || value[i] >= 0x7f) {
+            value = NULL;
+        }
+    }
+
+    if (rc != NGX_OK || value == NULL || len == 0 || len > 4096) {
         why = json_string_value(json_object_get(answer, "error"));
 
-        if (why == NULL) {
-            why = json_string_value(json_object_get(answer, "message"));
+        if (why == NULL && rc == NGX_OK) {
+            why = "etcd's answer has no valid token";
         }
 
-        ngx_http_strangler_etcd_failed(call, "authentication of user "
-                                       "\"%V\" at %V failed: %s",
-                                       &call->ecf->user, call->peer.name,
-                                       why ? why : "no token in the answer");
+        if (why) {
+            ngx_http_strangler_etcd_failed(call, "authentication of user "
+                                           "\"%V\" at %V failed: %s",
+                                           &call->ecf->user, call->peer.name,
+                                           why);
+        } else {
+            ngx_http_strangler_etcd_failed(call, "authentication of user "
+                                           "\"%V\" at %V failed: %ui "
+                                           "\"%*s\"", &call->ecf->user,
+                                           call->peer.name, call->status,
+                                           ngx_min(call->len - call->body,
+                                                   128),
+                                           call->buf + call->body);
+        }
+
         return NGX_DECLINED;
     }
 
@@ -1045,15 +1067,13 @@ ngx_http_strangler_etcd_authenticated(ngx_http_strangler_etcd_call_t *call,
     ngx_str_null(&ngx_http_strangler_etcd_token);
     ngx_http_strangler_etcd_token_gen++;
 
-    ngx_http_strangler_etcd_token.data = ngx_alloc(json_string_length(token),
-                                                   call->log);
+    ngx_http_strangler_etcd_token.data = ngx_alloc(len, call->log);
     if (ngx_http_strangler_etcd_token.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_http_strangler_etcd_token.len = json_string_length(token);
-    ngx_memcpy(ngx_http_strangler_etcd_token.data, json_string_value(token),
-               ngx_http_strangler_etcd_token.len);
+    ngx_http_strangler_etcd_token.len = len;
+    ngx_memcpy(ngx_http_strangler_etcd_token.data, value, len);
 
     call->authenticating = 0;
     call->tries = 0;

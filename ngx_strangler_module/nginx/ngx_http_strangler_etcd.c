@@ -28,16 +28,13 @@ ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                       i;
     ngx_http_strangler_etcd_conf_t  *ecf;
 
-    if (smcf->etcd) {
+    if (smcf->etcd && smcf->etcd->endpoints.nelts) {
         return "is duplicate";
     }
 
-    ecf = ngx_pcalloc(cf->pool, sizeof(ngx_http_strangler_etcd_conf_t));
-    if (ecf == NULL
-        || ngx_array_init(&ecf->endpoints, cf->pool, 3,
-                          sizeof(ngx_http_strangler_etcd_endpoint_t))
-           != NGX_OK)
-    {
+    /* strangler_etcd_ssl_* and _user may come first */
+    ecf = ngx_http_strangler_etcd_conf(cf, smcf);
+    if (ecf == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -91,18 +88,17 @@ ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    smcf->etcd = ecf;
-
     return NGX_CONF_OK;
 }
 
 
-/* http://HOST:PORT or HOST:PORT (2379 by default) */
+/* http://HOST:PORT, https://HOST:PORT or HOST:PORT (2379 by default) */
 
 static ngx_int_t
 ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *value)
 {
+    ngx_str_t                            host;
     ngx_url_t                            u;
     ngx_http_strangler_etcd_endpoint_t  *ep;
 
@@ -111,15 +107,17 @@ ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     u.default_port = 2379;
 
     if (ngx_strncmp(u.url.data, "https://", 8) == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "etcd endpoint \"%V\": TLS is not supported, use "
-                           "http:// on a trusted network", value);
-        return NGX_ERROR;
-    }
+        u.url.data += 8;
+        u.url.len -= 8;
+        ecf->https = 1;
 
-    if (ngx_strncmp(u.url.data, "http://", 7) == 0) {
-        u.url.data += 7;
-        u.url.len -= 7;
+    } else {
+        if (ngx_strncmp(u.url.data, "http://", 7) == 0) {
+            u.url.data += 7;
+            u.url.len -= 7;
+        }
+
+        ecf->http = 1;
     }
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
@@ -137,6 +135,24 @@ ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     ep->name = u.url;
     ep->addr = u.addrs[0];
 
+    /* the name TLS verifies and sends (SNI): the host, without brackets */
+    host = u.host;
+    ep->ip = (ngx_inet_addr(host.data, host.len) != INADDR_NONE);
+
+    if (host.len > 1 && host.data[0] == '[') {
+        host.data++;
+        host.len -= 2;
+        ep->ip = 1;
+    }
+
+    ep->host.len = host.len;
+    ep->host.data = ngx_pnalloc(cf->pool, host.len + 1);
+    if (ep->host.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(ep->host.data, host.data, host.len) = '\0';
+
     return NGX_OK;
 }
 
@@ -150,6 +166,17 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
 
     if (smcf->etcd == NULL) {
         return NGX_OK;
+    }
+
+    if (smcf->etcd->endpoints.nelts == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"strangler_etcd_ssl_*\" and \"strangler_etcd_user\" "
+                      "need \"strangler_etcd\"");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_strangler_etcd_conf_ssl(cf, smcf->etcd) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     smcf->etcd->zone = ngx_http_strangler_zone_ctx(smcf);
@@ -692,7 +719,7 @@ ngx_http_strangler_etcd_invalid(ngx_http_strangler_etcd_conf_t *ecf)
 json_t *
 ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
 {
-    json_t                              *eps, *j;
+    json_t                              *eps, *err, *j;
     time_t                               at;
     ngx_uint_t                           i;
     ngx_http_strangler_etcd_sh_t        *sh;
@@ -717,7 +744,13 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
     at = (time_t) sh->event_at;
     i = sh->endpoint % ecf->endpoints.nelts;
 
-    j = json_pack("{s:o, s:s%, s:s%, s:b, s:I, s:o, s:I, s:o, s:o}",
+    ngx_shmtx_lock(&ecf->zone->shpool->mutex);
+    err = (sh->connected || sh->error_len == 0)
+          ? json_null()
+          : json_stringn((char *) sh->error, sh->error_len);
+    ngx_shmtx_unlock(&ecf->zone->shpool->mutex);
+
+    j = json_pack("{s:o, s:s%, s:s%, s:b, s:I, s:o, s:I, s:o, s:o, s:o}",
                   "endpoints", eps,
                   "endpoint", ep[i].name.data, ep[i].name.len,
                   "prefix", ecf->prefix.data, ecf->prefix.len,
@@ -726,6 +759,7 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
                   "since_last_event",
                     at ? json_integer(ngx_time() - at) : json_null(),
                   "watcher_pid", (json_int_t) sh->holder,
+                  "error", err,
                   "outcomes", ngx_http_strangler_etcd_fence_status(ecf),
                   "invalid", ngx_http_strangler_etcd_invalid(ecf));
 

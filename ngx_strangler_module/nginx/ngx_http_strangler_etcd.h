@@ -30,11 +30,14 @@
 #define NGX_HTTP_STRANGLER_ETCD_BY_MAX           256    /* bytes */
 #define NGX_HTTP_STRANGLER_ETCD_ERR_MAX          96     /* bytes */
 #define NGX_HTTP_STRANGLER_ETCD_BODY_MAX         (16 * 1024 * 1024)
+#define NGX_HTTP_STRANGLER_ETCD_PASSWORD_MAX     4096
 
 
 typedef struct {
     ngx_str_t                           name;      /* as configured */
+    ngx_str_t                           host;      /* ends with a NUL */
     ngx_addr_t                          addr;
+    ngx_uint_t                          ip;        /* host is an address */
 } ngx_http_strangler_etcd_endpoint_t;
 
 
@@ -44,6 +47,25 @@ typedef struct ngx_http_strangler_etcd_conf_s {
     ngx_str_t                           range_key;   /* base64 */
     ngx_str_t                           range_end;   /* base64 */
     ngx_http_strangler_zone_ctx_t      *zone;
+
+    /* https:// endpoints: strangler_etcd_ssl_* (_etcd_conf.c) */
+    ngx_uint_t                          https;
+    ngx_uint_t                          http;
+    ngx_flag_t                          ssl_verify;
+    ngx_flag_t                          ssl_server_name;
+    ngx_uint_t                          ssl_protocols;
+    ngx_str_t                           ssl_certificate;
+    ngx_str_t                           ssl_certificate_key;
+    ngx_str_t                           ssl_trusted_certificate;
+#if (NGX_SSL)
+    ngx_ssl_t                          *ssl;        /* NULL: http:// */
+#endif
+
+    /* strangler_etcd_user: the body of /v3/auth/authenticate */
+    ngx_str_t                           user;
+    ngx_str_t                           password;
+    ngx_str_t                           password_file;
+    ngx_str_t                           auth;       /* empty: no auth */
 } ngx_http_strangler_etcd_conf_t;
 
 
@@ -132,6 +154,14 @@ void ngx_http_strangler_etcd_fence_tick(ngx_http_strangler_etcd_conf_t *ecf,
 void ngx_http_strangler_etcd_fence_stop(void);
 json_t *ngx_http_strangler_etcd_fence_status(
     ngx_http_strangler_etcd_conf_t *ecf);
+
+/* ngx_http_strangler_etcd_conf.c */
+ngx_http_strangler_etcd_conf_t *ngx_http_strangler_etcd_conf(ngx_conf_t *cf,
+    ngx_http_strangler_main_conf_t *smcf);
+ngx_int_t ngx_http_strangler_etcd_conf_ssl(ngx_conf_t *cf,
+    ngx_http_strangler_etcd_conf_t *ecf);
+void ngx_http_strangler_etcd_error(ngx_http_strangler_etcd_conf_t *ecf,
+    u_char *text, size_t len, ngx_uint_t alarm, ngx_log_t *log);
 
 /* ngx_http_strangler_etcd_codec.c */
 ngx_int_t ngx_http_strangler_etcd_b64(ngx_pool_t *pool, ngx_str_t *dst,

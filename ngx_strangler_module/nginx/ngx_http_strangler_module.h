@@ -199,6 +199,8 @@ char *ngx_http_strangler_diff_log(ngx_conf_t *cf, ngx_command_t *cmd,
 /* overrides shared through etcd (ngx_http_strangler_etcd*.c) */
 char *ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_strangler_etcd_option(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf);
 void ngx_http_strangler_etcd_start(ngx_cycle_t *cycle,
     ngx_http_strangler_main_conf_t *smcf);

@@ -123,6 +123,8 @@ typedef struct {
     int64_t                             revision;   /* learnt */
 } ngx_http_strangler_etcd_outcome_t;
 
+#define NGX_HTTP_STRANGLER_ETCD_ERR        256
+
 
 /*
  * strangler_etcd: the watching worker and what it saw (_etcd_watch.c), and
@@ -142,6 +144,9 @@ typedef struct {
     ngx_atomic_t                        revision;   /* applied */
     ngx_atomic_t                        event_at;   /* unix s; 0: none */
     ngx_atomic_t                        lost_at;    /* unix ms; 0: not */
+    /* why the last call failed (TLS, authentication, ...); 0: it did not */
+    size_t                              error_len;
+    u_char                              error[NGX_HTTP_STRANGLER_ETCD_ERR];
     ngx_rbtree_t                        keys;       /* of etcd_key_t */
     ngx_rbtree_node_t                   sentinel;
 } ngx_http_strangler_etcd_sh_t;

@@ -10,8 +10,10 @@
  *     GET    progress, progress/routes (every route, compact: polled),
  *            dashboard (also the location itself, for a browser)
  *     GET    access?method=M    whether this client may write (M: POST)
+ *     GET    history[?route=NAME&limit=N&since=T&before=ID]  the changes
  *     GET    routes/NAME
- *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
+ *     PUT    routes/NAME            {"reads", "owner", "shadow_sample",
+ *                                    "reason"}
  *     DELETE routes/NAME            drops the override
  *     POST   routes/NAME/rollback   drops the override, reads to the owner
  *     POST   routes/NAME/guard/rearm  ends a guard's trip
@@ -104,6 +106,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("progress/routes"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_progress_routes },
+
+    { ngx_string("history"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_history },
 
     { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },
@@ -646,6 +651,9 @@ ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
             ctx->fields |= NGX_HTTP_STRANGLER_OV_SAMPLE;
             status = ngx_http_strangler_api_sample_field(r, ctx, v, err);
 
+        } else if (ngx_strcmp(key, "reason") == 0) {
+            status = ngx_http_strangler_api_reason(r, ctx, v, err);
+
         } else if (ngx_strcmp(key, "writes") == 0) {
             *err = (u_char *) "writes always go to the owner: "
                               "set \"owner\" to move them";
@@ -654,8 +662,9 @@ ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
         } else {
             *err = ngx_http_strangler_api_msg(r->pool,
                                               "unknown field \"%s\": expected "
-                                              "\"reads\", \"owner\" or "
-                                              "\"shadow_sample\"", key);
+                                              "\"reads\", \"owner\", "
+                                              "\"shadow_sample\" or "
+                                              "\"reason\"", key);
             status = NGX_HTTP_BAD_REQUEST;
         }
 
@@ -796,6 +805,11 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
     z = ctx->zone;
     state = &z->smcf->state_file;
 
+    rc = ngx_http_strangler_api_reason_arg(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     if (ngx_http_strangler_api_by(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -814,7 +828,8 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
         rc = ngx_http_strangler_api_stage(r, ctx);
 
         if (rc == NGX_OK && state->len == 0) {
-            ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+            ngx_http_strangler_override_install(z, ctx->shr, ctx->staged,
+                                            &ctx->patch);
         }
 
         if (rc != NGX_OK && state->len) {
@@ -869,30 +884,39 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
 }
 
 
-/* who and when: the client, and with etcd the host that took it too */
+/*
+ * Who, when, through what and why (ngx_http_strangler_api_who.c), and
+ * with etcd the host that took it too
+ */
 
 static ngx_int_t
 ngx_http_strangler_api_by(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_str_t  *addr;
+    ngx_str_t  who;
 
-    addr = &r->connection->addr_text;
+    if (ngx_http_strangler_api_who(r, ctx, &who) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    ctx->patch.by = *addr;
+    ctx->patch.by = who;
     ctx->patch.at = ngx_time();
+
+    if (ctx->patch.via.len == 0) {
+        ngx_str_set(&ctx->patch.via, "api");
+    }
 
     if (ctx->zone->smcf->etcd == NULL) {
         return NGX_OK;
     }
 
-    ctx->patch.by.data = ngx_pnalloc(r->pool, addr->len + sizeof(" on ") - 1
+    ctx->patch.by.data = ngx_pnalloc(r->pool, who.len + sizeof(" on ") - 1
                                               + ngx_cycle->hostname.len);
     if (ctx->patch.by.data == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->patch.by.len = ngx_sprintf(ctx->patch.by.data, "%V on %V", addr,
+    ctx->patch.by.len = ngx_sprintf(ctx->patch.by.data, "%V on %V", &who,
                                     &ngx_cycle->hostname)
                         - ctx->patch.by.data;
 
@@ -1063,7 +1087,8 @@ ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
     }
 
     ngx_shmtx_lock(&z->shpool->mutex);
-    ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+    ngx_http_strangler_override_install(z, ctx->shr, ctx->staged,
+                                        &ctx->patch);
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     ngx_http_strangler_state_unlock(z, ngx_cycle->log);

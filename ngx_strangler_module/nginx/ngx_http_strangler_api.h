@@ -162,6 +162,20 @@ ngx_int_t ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
 ngx_int_t ngx_http_strangler_api_access(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api_who.c: who makes a change, and why */
+ngx_int_t ngx_http_strangler_api_who(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_str_t *who);
+ngx_uint_t ngx_http_strangler_api_reason(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
+ngx_int_t ngx_http_strangler_api_reason_arg(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_break_glass(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_history.c */
+ngx_int_t ngx_http_strangler_api_history(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
 /* ngx_http_strangler_api_explain.c */
 ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);

@@ -110,6 +110,15 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
                   "override", ngx_http_strangler_report_override(r, &ov),
                   "counters", ngx_http_strangler_report_counters(b));
 
+    /* applied here, not yet in etcd: ngx_http_strangler_etcd_pending.c */
+
+    if (j && b->shr->pending && b->shr->override
+        && json_object_set_new(j, "pending", json_string("etcd")))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
     if (j && route->guard.enabled
         && json_object_set_new(j, "guard",
                        ngx_http_strangler_report_guard(r, ctx, route, &ov)))

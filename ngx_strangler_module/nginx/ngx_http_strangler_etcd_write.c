@@ -7,7 +7,8 @@
  * transaction in etcd first, that puts (or deletes) PREFIX routes/NAME
  * only if the key's mod_revision is still the one this host last saw.  A
  * change that lost a race to another host gets the value that won, and
- * nothing changes; etcd unreachable: nothing changes anywhere.  Once etcd
+ * nothing changes; etcd unreachable: nothing changes anywhere (but a
+ * rollback, which applies here: break-glass).  Once etcd
  * accepted it, the host applies it through the same path as the watch's
  * events (ngx_http_strangler_etcd_apply), then the caller goes on.
  */
@@ -359,6 +360,10 @@ ngx_http_strangler_etcd_write(ngx_http_request_t *r,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);
     if (ch == NULL) {
+        if (ctx->rolled_back) {
+            return ngx_http_strangler_api_break_glass(r, ctx);
+        }
+
         return ngx_http_strangler_etcd_unreachable(r, NGX_ERROR);
     }
 
@@ -464,6 +469,12 @@ ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
         /* fall through */
 
     case NGX_ERROR:
+        if (ctx->rolled_back) {
+            /* break-glass: the rollback applies here, etcd gets it later */
+            rc = ngx_http_strangler_api_break_glass(r, ctx);
+            break;
+        }
+
         rc = ngx_http_strangler_etcd_unreachable(r, rc);
         break;
 

@@ -45,6 +45,7 @@ typedef struct {
     ngx_flag_t                      dispatch;       /* `strangler;` here */
     ngx_uint_t                      ambiguous_path;
     ngx_flag_t                      api;            /* `strangler_api;` */
+    ngx_http_complex_value_t       *api_user;       /* NULL: unset */
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -182,6 +183,8 @@ ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, strangler_override_t *ov);
 
 /* the API (ngx_http_strangler_api.c) */
+char *ngx_http_strangler_api_user(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);

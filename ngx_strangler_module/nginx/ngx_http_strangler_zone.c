@@ -17,6 +17,7 @@
 
 #include "ngx_http_strangler_guard.h"
 #include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_history.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -248,7 +249,11 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     /* a new zone: start from the overrides saved last time */
-    return ngx_http_strangler_state_load(z, shm_zone->shm.log);
+    if (ngx_http_strangler_state_load(z, shm_zone->shm.log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_strangler_history_init_zone(z, shm_zone->shm.log);
 }
 
 

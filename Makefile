@@ -257,7 +257,7 @@ reload-load-asan: deps asan
 
 FUZZ_CC      := clang
 FUZZ_TIME    ?= 60
-FUZZ_TARGETS := load match compare
+FUZZ_TARGETS := load match compare json
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
@@ -274,6 +274,15 @@ $(BUILD)/fuzz/tables.h: fuzz/embed.pl $(FUZZ_TABLES)
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/fuzz/tables.h $(CORE_SRCS) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+# the differential target: the jansson comparer is its reference, here only
+FUZZ_REF     := fuzz/ref_compare_json.c fuzz/ref_compare_json_numbers.c
+
+$(BUILD)/fuzz/fuzz_json: fuzz/fuzz_json.c fuzz/fuzz.h fuzz/ref_compare.h \
+                         $(FUZZ_REF) $(CORE_SRCS) $(HEADERS)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ifuzz -o $@ $< $(FUZZ_REF) $(CORE_SRCS) \
+	    $(CORE_LIBS)
 
 fuzz-build: deps
 	@mk/deps.sh fuzz

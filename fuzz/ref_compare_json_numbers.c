@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * JSON numbers that jansson cannot hold: integers beyond 64 bits and reals
+ * For the reference comparer (fuzz only).  JSON numbers that jansson
+ * cannot hold: integers beyond 64 bits and reals
  * beyond a double (1e400) make it refuse the whole document.  For a
  * comparison, such a body is rewritten with every number as a string
  * holding its canonical decimal form, marked by a leading NUL and "#", so
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "strangler_compare.h"
+#include "ref_compare.h"
 
 
 /* a bigger exponent is taken as this one: no real document has one */

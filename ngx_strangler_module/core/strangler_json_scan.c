@@ -808,26 +808,37 @@ int
 sj_str_equal(const unsigned char *a, size_t alen, unsigned aesc,
     const unsigned char *b, size_t blen, unsigned besc)
 {
-    size_t         i, j, n, m;
+    size_t         i, j, xi, xn, yi, yn;
     unsigned char  x[4], y[4];
 
     if (!aesc && !besc) {
         return alen == blen && memcmp(a, b, alen) == 0;
     }
 
-    i = 0;
-    j = 0;
+    /* byte by byte: an escape may stand for a character written raw */
 
-    while (i < alen && j < blen) {
-        n = sj_str_next(a, &i, alen, x);
-        m = sj_str_next(b, &j, blen, y);
+    i = j = 0;
+    xi = xn = yi = yn = 0;
 
-        if (n != m || memcmp(x, y, n) != 0) {
+    for ( ;; ) {
+        if (xi == xn && i < alen) {
+            xn = sj_str_next(a, &i, alen, x);
+            xi = 0;
+        }
+
+        if (yi == yn && j < blen) {
+            yn = sj_str_next(b, &j, blen, y);
+            yi = 0;
+        }
+
+        if (xi == xn || yi == yn) {
+            return xi == xn && yi == yn;
+        }
+
+        if (x[xi++] != y[yi++]) {
             return 0;
         }
     }
-
-    return i == alen && j == blen;
 }
 
 

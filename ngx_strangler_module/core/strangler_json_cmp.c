@@ -130,14 +130,6 @@ strangler_jcmp_run(strangler_jcmp_t *jc, size_t budget)
         }
     }
 
-    /* not JSON: compared as bytes, once they are all there */
-
-    if ((jc->bad || jc->failed)
-        && !(jc->side[SJ_A].last && jc->side[SJ_B].last))
-    {
-        return STRANGLER_JCMP_MORE;
-    }
-
     if (!jc->bad && !jc->failed) {
         rc = sj_end(jc);
 
@@ -148,6 +140,14 @@ strangler_jcmp_run(strangler_jcmp_t *jc, size_t budget)
         if (rc == SJ_BAD) {
             jc->bad = 1;
         }
+    }
+
+    /* not JSON: compared as bytes, once they are all there */
+
+    if ((jc->bad || jc->failed)
+        && !(jc->side[SJ_A].last && jc->side[SJ_B].last))
+    {
+        return STRANGLER_JCMP_MORE;
     }
 
     sj_finish(jc);

@@ -784,6 +784,8 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 
     for ( ;; ) {
         if (s->jc) {
+            s->slices++;
+
             if (strangler_jcmp_run(s->jc, STRANGLER_JCMP_SLICE)
                 == STRANGLER_JCMP_AGAIN)
             {
@@ -797,6 +799,13 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
         }
 
         if (s->cmp_step == 2) {
+            if (s->slices > 2) {
+                ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                              "strangler: shadow of \"%V %V\" compared "
+                              "in %ui slices", &s->method, &s->uri,
+                              s->slices);
+            }
+
             s->comparing = 0;
             return NGX_OK;
         }

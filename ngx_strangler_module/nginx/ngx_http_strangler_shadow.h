@@ -80,6 +80,7 @@ struct ngx_http_strangler_shadow_s {
     const strangler_shadow_t       *cmp_conf;  /* with runtime ignores */
     strangler_diffs_t              *diffs;     /* the candidate's, noise */
     ngx_uint_t                      cmp_step;  /* 0: noise, 1: candidate */
+    ngx_uint_t                      slices;
 
     /* for the diff log line */
     ngx_str_t                       method;

@@ -49,9 +49,10 @@ sub big {
     my @items;
     for my $i (0 .. 7999) {
         my $price = ($other && $i == 7000) ? "20.00" : "19.99";
+        my $tags = '"tags":["x","y"]';
         push @items, ($other && $i == 7999)
-            ? qq({"tags":["x","y"],"price":"$price","name":"Zo\\u00eb","id":$i})
-            : qq({"id":$i,"name":"Zo\xc3\xab","price":"$price","tags":["x","y"]});
+            ? qq({$tags,"price":"$price","name":"Zo\\u00eb","id":$i})
+            : qq({"id":$i,"name":"Zo\xc3\xab","price":"$price",$tags});
     }
     return '{"total":8000,"items":[' . join(",", @items) . ']}';
 }

@@ -69,7 +69,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench soak bench-dashboard screenshots
+.PHONY: bench soak bench-dashboard screenshots bench-jcmp
 
 all: deps module cli
 
@@ -292,6 +292,16 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do fuzz/run.sh $$t $(FUZZ_TIME); done
 
+
+# the JSON comparer against jansson's, MB/s (bench/jcmp.c; not part of test)
+$(BUILD)/bench/jcmp: bench/jcmp.c $(FUZZ_REF) fuzz/ref_compare.h \
+                     $(CORE_SRCS) $(HEADERS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -g $(CORE_CFLAGS) -Ifuzz -o $@ $< $(FUZZ_REF) $(CORE_SRCS) \
+	    $(CORE_LIBS)
+
+bench-jcmp: $(BUILD)/bench/jcmp
+	$(BUILD)/bench/jcmp
 
 # benchmarks: nginx, nginx + strangler and HAProxy under wrk, and the
 # lookup micro-benchmark; tables in build/bench/results.md (bench/run.sh)

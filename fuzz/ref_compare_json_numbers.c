@@ -52,6 +52,13 @@ strangler_json_is_overflow(const json_error_t *err)
 json_t *
 strangler_json_load_canonical(const char *text, size_t len)
 {
+    return ref_json_load_canonical(text, len, 0);
+}
+
+
+json_t *
+ref_json_load_canonical(const char *text, size_t len, size_t flags)
+{
     size_t            i, j, n;
     json_t           *json;
     json_error_t      err;
@@ -106,8 +113,8 @@ strangler_json_load_canonical(const char *text, size_t len)
     json = NULL;
 
     if (!b.failed) {
-        json = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                          &err);
+        json = json_loadb(b.data, b.len,
+                          JSON_DECODE_ANY | JSON_ALLOW_NUL | flags, &err);
     }
 
     free(b.data);

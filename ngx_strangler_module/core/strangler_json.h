@@ -31,6 +31,7 @@
 #define SJ_DEPTH_MAX         2048   /* jansson's: deeper is not JSON */
 #define SJ_MULTISET_MAX      1024   /* longer unordered arrays: in order */
 #define SJ_PATH_LEN          512
+#define SJ_OPEN_MAX          64     /* containers a failed run remembers */
 
 #define SJ_A                 0      /* the primary */
 #define SJ_B                 1      /* the other side */
@@ -127,6 +128,10 @@ struct strangler_jcmp_s {
     size_t                    same_delta;   /* b - a of the known run */
     size_t                    same_from;
     size_t                    same_until;   /* a == b on [from, until) */
+
+    /* where the containers open at the end of the run start, in a */
+    size_t                    open[SJ_OPEN_MAX];
+    size_t                    nopen;
 
     unsigned                  probing;
     unsigned                  ignores:1;

@@ -510,7 +510,26 @@ sj_same(strangler_jcmp_t *jc, size_t fi, size_t *ea, size_t *eb)
     sa = &jc->side[SJ_A];
     sb = &jc->side[SJ_B];
 
-    if (jc->same_delta != b - a || a < jc->same_from || a > jc->same_until) {
+    if (jc->same_delta == b - a && a >= jc->same_from
+        && a <= jc->same_until)
+    {
+        /* a container known to run past the run, as its parent found */
+
+        for (k = a; k < sa->len && (sa->p[k] == ' ' || sa->p[k] == '\n'
+                                    || sa->p[k] == '\r' || sa->p[k] == '\t');
+             k++)
+        {
+            /* void */
+        }
+
+        for (n = 0; n < jc->nopen; n++) {
+            if (jc->open[n] == k) {
+                return SJ_LIMIT;
+            }
+        }
+
+    } else {
+        jc->nopen = 0;
         n = sa->len - a < sb->len - b ? sa->len - a : sb->len - b;
         pa = sa->p + a;
         pb = sb->p + b;

@@ -498,7 +498,7 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
     size_t *end)
 {
     int       rc, state;
-    size_t    nest;
+    size_t    nest, open[SJ_OPEN_MAX];
     uint64_t  obj[SJ_DEPTH_MAX / 64 + 1];
     sj_tok_t  t;
 
@@ -512,7 +512,15 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
         }
 
         if (t.end > limit) {
+            /* these containers do not end within the limit */
+            jc->nopen = nest < SJ_OPEN_MAX ? nest : SJ_OPEN_MAX;
+            memcpy(jc->open, open, jc->nopen * sizeof(size_t));
             return SJ_LIMIT;
+        }
+
+        if ((t.type == SJ_T_OBJ || t.type == SJ_T_ARR) && nest < SJ_OPEN_MAX)
+        {
+            open[nest] = t.start;
         }
 
         pos = t.end;

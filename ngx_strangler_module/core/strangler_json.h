@@ -156,6 +156,7 @@ int sj_str_equal(const unsigned char *a, size_t alen, unsigned aesc,
     const unsigned char *b, size_t blen, unsigned besc);
 size_t sj_str_next(const unsigned char *p, size_t *i, size_t end,
     unsigned char *out);
+int sj_key_check(strangler_jcmp_t *jc, int s, const sj_tok_t *key);
 uint32_t sj_str_hash(const unsigned char *p, size_t len, unsigned esc);
 
 /* strangler_json_path.c */

@@ -666,7 +666,7 @@ sj_member(strangler_jcmp_t *jc, int s, size_t pos, int first,
         }
     }
 
-    if (key->type != SJ_T_STR) {
+    if (key->type != SJ_T_STR || sj_key_check(jc, s, key) != SJ_OK) {
         return SJ_BAD;
     }
 

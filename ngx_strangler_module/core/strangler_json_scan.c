@@ -569,7 +569,7 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
             /* fall through */
 
         case SJ_S_K:
-            if (t.type != SJ_T_STR) {
+            if (t.type != SJ_T_STR || sj_key_check(jc, s, &t) != SJ_OK) {
                 return SJ_BAD;
             }
 
@@ -609,6 +609,34 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
 
         state = SJ_S_AV;
     }
+}
+
+
+/* a key must not hold a NUL (jansson: "NUL byte in object key") */
+
+int
+sj_key_check(strangler_jcmp_t *jc, int s, const sj_tok_t *key)
+{
+    size_t                i, n, end;
+    unsigned char         c[4];
+    const unsigned char  *p;
+
+    if (!key->esc) {
+        return SJ_OK;
+    }
+
+    p = jc->side[s].p + key->start + 1;
+    end = key->end - key->start - 2;
+
+    for (i = 0; i < end; /* void */ ) {
+        n = sj_str_next(p, &i, end, c);
+
+        if (n == 1 && c[0] == '\0') {
+            return SJ_BAD;
+        }
+    }
+
+    return SJ_OK;
 }
 
 

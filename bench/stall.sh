@@ -24,7 +24,8 @@ nginx=${NGINX:-/usr/sbin/nginx}
 module=$(cd "$(dirname "$MODULE")" && pwd)/$(basename "$MODULE")
 
 for tool in wrk python3 "$nginx"; do
-    command -v "$tool" >/dev/null || { echo "stall.sh: needs $tool" >&2; exit 1; }
+    command -v "$tool" >/dev/null \
+        || { echo "stall.sh: needs $tool" >&2; exit 1; }
 done
 
 pin_front="" pin_rest=""

@@ -14,7 +14,8 @@
  * are fed in pieces and compared in small slices.  Bodies with a repeated
  * key are compared but not checked against the reference: jansson keeps
  * the last of the key's values, the streaming comparer pairs them by
- * occurrence (README, "Comparing JSON").
+ * occurrence (README, "Shadowing and comparison"); nor are bodies with a
+ * raw NUL byte, which jansson drops after a number or a literal.
  */
 
 
@@ -129,7 +130,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_pieces(&conf, a, alen, b, blen, 1 + (cfg2 >> 6) * 7, &got);
 
-    if (!fuzz_has_duplicates(a, alen) && !fuzz_has_duplicates(b, blen)) {
+    /*
+     * jansson drops a raw NUL byte right after a number or a literal
+     * ("[1\0]" is [1] to it); such a body is not JSON for the comparer
+     */
+
+    if (!fuzz_has_duplicates(a, alen) && !fuzz_has_duplicates(b, blen)
+        && memchr(a, '\0', alen) == NULL && memchr(b, '\0', blen) == NULL)
+    {
         want.count = 0;
         ref_compare_json(&conf, &pbody, &sbody, &want);
 

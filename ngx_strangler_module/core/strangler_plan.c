@@ -1,0 +1,512 @@
+
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * The readiness rules.  A route not fully moved has one next step:
+ *
+ *   legacy     -> shadow  start shadowing; needs a new service to copy to
+ *   shadowing  -> reads   move the reads
+ *   reads      -> owner   move the owner (a split: `reads`, finish them)
+ *
+ * Moving reads or the owner needs, from the shadow comparisons, at least
+ * min_compared compared copies and at most max_differences fields whose
+ * verdict is "difference" (the field statistics' verdict, after noise);
+ * from both sides' answers (served and to copies), a new side's 5xx share
+ * at most max_error_ratio times the legacy side's, and a p99 at most
+ * max_latency_ratio times the legacy one's; and `quiet`: no guard trip,
+ * and no field with a difference first seen, for that long.  Moving the
+ * owner also needs the reads on the new side for `quiet`, and no
+ * difference in shadowed (dry-run) writes.
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include "strangler_compare.h"
+#include "strangler_plan.h"
+
+
+static void strangler_plan_evidence(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
+static void strangler_plan_fields(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
+static void strangler_plan_sides(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
+static void strangler_plan_owner(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
+static char *strangler_plan_reason(strangler_plan_verdict_t *v,
+    strangler_plan_code_t code);
+static const char *strangler_plan_count(char *buf, size_t size, uint64_t n);
+static const char *strangler_plan_duration(char *buf, size_t size,
+    int64_t s);
+static double strangler_plan_share(uint64_t n, uint64_t of);
+
+
+static const char  *strangler_stage_names[STRANGLER_STAGE_COUNT] = {
+    "legacy", "shadowing", "reads", "owned"
+};
+
+
+static const char  *strangler_step_names[STRANGLER_STEP_COUNT] = {
+    "shadow", "reads", "owner", "none"
+};
+
+
+static const char  *strangler_plan_codes[STRANGLER_PLAN_NCODES] = {
+    "no_new_side", "too_few_compared", "differences", "errors", "latency",
+    "guard_tripped", "not_quiet", "reads_not_moved", "write_differences"
+};
+
+
+/* the order of steps in the plan: reads before owners before shadows */
+static const int  strangler_step_rank[STRANGLER_STEP_COUNT] = {
+    2, 0, 1, 3
+};
+
+
+void
+strangler_readiness_default(strangler_readiness_t *rd)
+{
+    rd->min_compared = STRANGLER_READINESS_MIN_COMPARED;
+    rd->max_differences = STRANGLER_READINESS_MAX_DIFFERENCES;
+    rd->max_error_ratio = STRANGLER_READINESS_MAX_ERROR_RATIO;
+    rd->max_latency_ratio = STRANGLER_READINESS_MAX_LATENCY_RATIO;
+    rd->quiet = STRANGLER_READINESS_QUIET;
+}
+
+
+void
+strangler_plan_judge(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
+{
+    size_t  k;
+
+    memset(v, 0, sizeof(strangler_plan_verdict_t));
+
+    for (k = 0; k < STRANGLER_SIDE_COUNT; k++) {
+        v->error_share[k] = -1;
+        v->p99_ms[k] = strangler_guard_p99(ev->side[k].time_bucket);
+
+        if (ev->side[k].requests) {
+            v->error_share[k] = strangler_plan_share(ev->side[k].errors,
+                                                     ev->side[k].requests);
+        }
+    }
+
+    switch (ev->stage) {
+
+    case STRANGLER_STAGE_LEGACY:
+        v->next = STRANGLER_STEP_SHADOW;
+
+        if (!ev->has_new_side) {
+            snprintf(strangler_plan_reason(v, STRANGLER_PLAN_NO_NEW_SIDE),
+                     STRANGLER_PLAN_TEXT_LEN, "no new service to shadow to: "
+                     "set shadow.to (or reads) to one");
+        }
+
+        break;
+
+    case STRANGLER_STAGE_SHADOWING:
+        v->next = STRANGLER_STEP_READS;
+        strangler_plan_evidence(rd, ev, v);
+        break;
+
+    case STRANGLER_STAGE_READS:
+        v->next = ev->split ? STRANGLER_STEP_READS : STRANGLER_STEP_OWNER;
+        strangler_plan_evidence(rd, ev, v);
+
+        if (v->next == STRANGLER_STEP_OWNER) {
+            strangler_plan_owner(rd, ev, v);
+        }
+
+        break;
+
+    default:
+        v->next = STRANGLER_STEP_NONE;
+        return;
+    }
+
+    v->is_ready = (v->nreasons == 0);
+}
+
+
+static void
+strangler_plan_evidence(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
+{
+    char  a[32], b[32];
+
+    if (ev->compared < rd->min_compared) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_TOO_FEW_COMPARED),
+                 STRANGLER_PLAN_TEXT_LEN, "%s compared of %s",
+                 strangler_plan_count(a, sizeof(a), ev->compared),
+                 strangler_plan_count(b, sizeof(b), rd->min_compared));
+    }
+
+    strangler_plan_fields(rd, ev, v);
+    strangler_plan_sides(rd, ev, v);
+
+    if (ev->guard_tripped && ev->now - ev->guard_tripped < rd->quiet) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_GUARD_TRIPPED),
+                 STRANGLER_PLAN_TEXT_LEN, "guard tripped %s ago",
+                 strangler_plan_duration(a, sizeof(a),
+                                         ev->now - ev->guard_tripped));
+    }
+}
+
+
+/* the fields judged differences; the most frequent one is named */
+
+static void
+strangler_plan_fields(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
+{
+    char                           a[32], b[32];
+    size_t                         i;
+    int64_t                        newest;
+    strangler_field_counts_t       c;
+    const strangler_plan_field_t  *f, *worst, *young;
+
+    worst = NULL;
+    young = NULL;
+    newest = 0;
+
+    for (i = 0; i < ev->nfields; i++) {
+        f = &ev->fields[i];
+
+        c.compared = ev->compared;
+        c.differences = f->differences;
+        c.noise_compared = ev->noise_compared;
+        c.noise = f->noise;
+
+        if (!strangler_field_is_difference(&c, ev->noise_relative_ppm,
+                                           ev->noise_absolute_ppm))
+        {
+            continue;
+        }
+
+        v->differences++;
+
+        if (worst == NULL || f->differences > worst->differences) {
+            worst = f;
+        }
+
+        if (f->first > newest) {
+            newest = f->first;
+            young = f;
+        }
+    }
+
+    if (v->differences > rd->max_differences && worst) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_DIFFERENCES),
+                 STRANGLER_PLAN_TEXT_LEN, "%.100s differs in %.1f%% of "
+                 "copies, noise %.1f%%%s%s%s",
+                 worst->path,
+                 100 * strangler_plan_share(worst->differences, ev->compared),
+                 100 * strangler_plan_share(worst->noise, ev->noise_compared),
+                 v->differences > 1 ? " (" : "",
+                 v->differences > 1
+                     ? strangler_plan_count(a, sizeof(a), v->differences)
+                     : "",
+                 v->differences > 1 ? " fields differ)" : "");
+    }
+
+    if (young && ev->now - newest < rd->quiet) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_NOT_QUIET),
+                 STRANGLER_PLAN_TEXT_LEN, "%.100s first differed %s ago, "
+                 "quiet is %s", young->path,
+                 strangler_plan_duration(a, sizeof(a), ev->now - newest),
+                 strangler_plan_duration(b, sizeof(b), rd->quiet));
+    }
+}
+
+
+/* 5xx share and p99 of the new side against the legacy side's */
+
+static void
+strangler_plan_sides(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
+{
+    double  legacy, fresh;
+    int     over;
+
+    legacy = v->error_share[STRANGLER_SIDE_LEGACY];
+    fresh = v->error_share[STRANGLER_SIDE_NEW];
+
+    if (fresh > 0) {
+        over = (legacy <= 0) ? 1 : (fresh > rd->max_error_ratio * legacy);
+
+        if (over) {
+            snprintf(strangler_plan_reason(v, STRANGLER_PLAN_ERRORS),
+                     STRANGLER_PLAN_TEXT_LEN, "new side 5xx %.1f%% vs "
+                     "legacy %.1f%%", 100 * fresh,
+                     legacy > 0 ? 100 * legacy : 0.0);
+        }
+    }
+
+    if (v->p99_ms[STRANGLER_SIDE_NEW] > 0
+        && v->p99_ms[STRANGLER_SIDE_LEGACY] >= 0
+        && (double) v->p99_ms[STRANGLER_SIDE_NEW]
+           > rd->max_latency_ratio
+             * (v->p99_ms[STRANGLER_SIDE_LEGACY] > 0
+                ? (double) v->p99_ms[STRANGLER_SIDE_LEGACY] : 1.0))
+    {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_LATENCY),
+                 STRANGLER_PLAN_TEXT_LEN, "new side p99 %d ms vs legacy "
+                 "%d ms (at most %gx)", (int) v->p99_ms[STRANGLER_SIDE_NEW],
+                 (int) v->p99_ms[STRANGLER_SIDE_LEGACY],
+                 rd->max_latency_ratio);
+    }
+}
+
+
+/* the owner moves last: reads moved and quiet, writes that agree */
+
+static void
+strangler_plan_owner(const strangler_readiness_t *rd,
+    const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
+{
+    char  a[32], b[32];
+
+    if (ev->reads_since == 0) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_READS_NOT_MOVED),
+                 STRANGLER_PLAN_TEXT_LEN, "reads are not on the new side "
+                 "everywhere");
+
+    } else if (ev->now - ev->reads_since < rd->quiet) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_READS_NOT_MOVED),
+                 STRANGLER_PLAN_TEXT_LEN, "reads on the new side for %s of "
+                 "%s",
+                 strangler_plan_duration(a, sizeof(a),
+                                         ev->now - ev->reads_since),
+                 strangler_plan_duration(b, sizeof(b), rd->quiet));
+    }
+
+    if (ev->writes_mismatched) {
+        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_WRITE_DIFFERENCES),
+                 STRANGLER_PLAN_TEXT_LEN, "shadowed writes (dry-run) differ "
+                 "in %s of %s copies",
+                 strangler_plan_count(a, sizeof(a), ev->writes_mismatched),
+                 strangler_plan_count(b, sizeof(b), ev->writes_compared));
+    }
+}
+
+
+static char *
+strangler_plan_reason(strangler_plan_verdict_t *v, strangler_plan_code_t code)
+{
+    strangler_plan_reason_t  *r;
+
+    /* each code once at most: there is room for all */
+    r = &v->reason[v->nreasons++];
+    r->code = code;
+
+    return r->text;
+}
+
+
+int
+strangler_plan_order(const strangler_plan_verdict_t *a, uint64_t ra,
+    const strangler_plan_verdict_t *b, uint64_t rb)
+{
+    if (a->is_ready != b->is_ready) {
+        return a->is_ready ? -1 : 1;
+    }
+
+    if (a->next != b->next) {
+        return strangler_step_rank[a->next] - strangler_step_rank[b->next];
+    }
+
+    return (ra > rb) - (ra < rb);
+}
+
+
+void
+strangler_plan_add(strangler_plan_evidence_t *sum,
+    const strangler_plan_evidence_t *ev)
+{
+    size_t  k, i;
+
+    if (ev->stage < sum->stage) {
+        sum->stage = ev->stage;
+        sum->split = ev->split;
+
+    } else if (ev->stage == sum->stage) {
+        sum->split |= ev->split;
+    }
+
+    sum->has_new_side |= ev->has_new_side;
+    sum->requests += ev->requests;
+    sum->compared += ev->compared;
+    sum->noise_compared += ev->noise_compared;
+    sum->writes_compared += ev->writes_compared;
+    sum->writes_mismatched += ev->writes_mismatched;
+
+    for (k = 0; k < STRANGLER_SIDE_COUNT; k++) {
+        sum->side[k].requests += ev->side[k].requests;
+        sum->side[k].errors += ev->side[k].errors;
+
+        for (i = 0; i < STRANGLER_TIME_NBUCKETS; i++) {
+            sum->side[k].time_bucket[i] += ev->side[k].time_bucket[i];
+        }
+    }
+
+    if (ev->guard_tripped > sum->guard_tripped) {
+        sum->guard_tripped = ev->guard_tripped;
+    }
+
+    if (sum->reads_since == 0 || ev->reads_since == 0) {
+        sum->reads_since = 0;
+
+    } else if (ev->reads_since > sum->reads_since) {
+        sum->reads_since = ev->reads_since;
+    }
+
+    if (ev->now > sum->now) {
+        sum->now = ev->now;
+    }
+}
+
+
+const char *
+strangler_stage_name(strangler_stage_t stage)
+{
+    return (stage < STRANGLER_STAGE_COUNT) ? strangler_stage_names[stage]
+                                           : "-";
+}
+
+
+const char *
+strangler_step_name(strangler_step_t step)
+{
+    return (step < STRANGLER_STEP_COUNT) ? strangler_step_names[step] : "-";
+}
+
+
+const char *
+strangler_plan_code_name(strangler_plan_code_t code)
+{
+    return (code < STRANGLER_PLAN_NCODES) ? strangler_plan_codes[code] : "-";
+}
+
+
+int
+strangler_stage_parse(const char *name, size_t len)
+{
+    int  s;
+
+    for (s = 0; s < STRANGLER_STAGE_COUNT; s++) {
+        if (strlen(strangler_stage_names[s]) == len
+            && memcmp(strangler_stage_names[s], name, len) == 0)
+        {
+            return s;
+        }
+    }
+
+    return -1;
+}
+
+
+size_t
+strangler_plan_json_str(char *out, size_t size, const char *s, size_t len)
+{
+    size_t          i, n, o;
+    unsigned char   c;
+
+    if (size < 3) {
+        return 0;
+    }
+
+    o = 0;
+    out[o++] = '"';
+
+    for (i = 0; i < len; i += n) {
+        c = (unsigned char) s[i];
+        n = strangler_utf8_len((const unsigned char *) s + i, len - i);
+
+        if (o + 8 >= size) {
+            break;
+        }
+
+        if (n == 0) {
+            memcpy(out + o, "\\ufffd", 6);
+            o += 6;
+            n = 1;
+
+        } else if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char) c;
+
+        } else if (c < 0x20) {
+            o += (size_t) snprintf(out + o, size - o, "\\u%04x", c);
+
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
+        }
+    }
+
+    out[o++] = '"';
+    out[o] = '\0';
+
+    return o;
+}
+
+
+/* 1,234,567 */
+
+static const char *
+strangler_plan_count(char *buf, size_t size, uint64_t n)
+{
+    char    digits[32];
+    size_t  i, len, o;
+
+    len = (size_t) snprintf(digits, sizeof(digits), "%llu",
+                            (unsigned long long) n);
+
+    for (i = 0, o = 0; i < len && o + 2 < size; i++) {
+        if (i && (len - i) % 3 == 0) {
+            buf[o++] = ',';
+        }
+
+        buf[o++] = digits[i];
+    }
+
+    buf[o] = '\0';
+
+    return buf;
+}
+
+
+/* "40 s", "18 min", "3 h", "2 d" */
+
+static const char *
+strangler_plan_duration(char *buf, size_t size, int64_t s)
+{
+    if (s < 0) {
+        s = 0;
+    }
+
+    if (s < 120) {
+        snprintf(buf, size, "%lld s", (long long) s);
+
+    } else if (s < 120 * 60) {
+        snprintf(buf, size, "%lld min", (long long) (s / 60));
+
+    } else if (s < 48 * 3600) {
+        snprintf(buf, size, "%lld h", (long long) (s / 3600));
+
+    } else {
+        snprintf(buf, size, "%lld d", (long long) (s / 86400));
+    }
+
+    return buf;
+}
+
+
+static double
+strangler_plan_share(uint64_t n, uint64_t of)
+{
+    return of ? (double) n / (double) of : 0;
+}

@@ -43,6 +43,10 @@ static const char *strangler_plan_duration(char *buf, size_t size,
 static double strangler_plan_share(uint64_t n, uint64_t of);
 
 
+/* the first bound of the upper time histogram (strangler_guard.h) */
+static const int32_t  strangler_plan_first_bound[] = { STRANGLER_TIME_BOUNDS };
+
+
 static const char  *strangler_stage_names[STRANGLER_STAGE_COUNT] = {
     "legacy", "shadowing", "reads", "owned"
 };
@@ -245,7 +249,9 @@ strangler_plan_sides(const strangler_readiness_t *rd,
         }
     }
 
-    if (v->p99_ms[STRANGLER_SIDE_NEW] > 0
+    /* within the first bucket, the histogram cannot tell the two apart */
+
+    if (v->p99_ms[STRANGLER_SIDE_NEW] > strangler_plan_first_bound[0]
         && v->p99_ms[STRANGLER_SIDE_LEGACY] >= 0
         && (double) v->p99_ms[STRANGLER_SIDE_NEW]
            > rd->max_latency_ratio

@@ -84,7 +84,7 @@ def main():
         pids = workers(master)
         print("routes: %d" % n)
         rounds = 200
-        for path in ("status", "progress", "progress/routes"):
+        for path in ("status", "progress", "progress/routes", "plan"):
             size = len(front.request("GET", "/_strangler/" + path)[2])
             c0, t0 = cpu(pids), time.time()
             for _ in range(rounds):

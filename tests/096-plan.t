@@ -77,11 +77,10 @@ routes:
     shadow: { to: messages, sample: 100, compare: status }
     guard: { error_rate: 1%, window: 1s, min_requests: 3, failures: 1 }
     readiness: { quiet: 1h, max_differences: 5, max_error_ratio: 1000 }
-  - name: moved         # reads moved by the table: the owner is next
+  - name: moved         # reads moved by the API: the owner is next
     paths: ["/api/moved/*"]
     owner: monolith
-    reads: messages
-    shadow: { to: monolith, sample: 100, compare: json }
+    shadow: { to: messages, sample: 100, compare: json }
   - name: writes        # reads moved, shadowed writes differ
     paths: ["/api/writes/*"]
     owner: monolith
@@ -185,7 +184,7 @@ sub call {
 
 sub plan_of {
     my ($h) = @_;
-    my $res = call($h, 'GET', '/_strangler/plan');
+    my $res = call($h, 'GET', '/_strangler/plan?limit=1000');
     is $res->{status}, 200, 'GET plan answers 200';
     like $res->{headers}{'content-type'}, qr{^application/json},
          'as JSON';
@@ -268,6 +267,16 @@ for (1 .. 60) {
     sleep 0.1;
 }
 
+# the reads of "moved" go to the new side now
+my $put = $http->request('PUT',
+                         "http://127.0.0.1:$a->{port}/_strangler/routes/moved",
+                         { content => '{"reads": "messages"}',
+                           headers => { 'Content-Type' =>
+                                        'application/json' } });
+is $put->{status}, 200, 'the reads of a route move (PUT routes/NAME)';
+$t0 = time;
+($plan, $by) = plan_of($a);
+
 # -- the verdicts, while the moved reads are not quiet yet ---------------------
 
 ok $by->{same}{ready}, 'a route whose new side agrees: ready'
@@ -297,7 +306,8 @@ is $by->{guarded}{stage}, 'shadowing',
 like text_of($by->{guarded}, 'guard_tripped'),
      qr/^guard tripped \d+ s ago$/, '... and the trip is named';
 
-is $by->{moved}{next}, 'owner', 'reads moved: the owner is next';
+is $by->{moved}{next}, 'owner', 'reads moved: the owner is next'
+    or diag explain $by->{moved};
 like text_of($by->{moved}, 'reads_not_moved'),
      qr/^reads on the new side for [01] s of 2 s$/,
      '... not before the reads have been there for quiet';
@@ -329,6 +339,32 @@ is_deeply [@order[0 .. 4]], [qw(same noisy calm moved fresh)],
 ok !(grep { $_->{ready} } @{ $plan->{routes} }[5 .. $#order]),
    'then the routes not ready';
 is $plan->{ready}, 5, '"ready" counts them';
+
+# -- pages ----------------------------------------------------------------------
+
+my $page = decode_json(call($a, 'GET', '/_strangler/plan?offset=2&limit=3')
+                       ->{content});
+is_deeply [map { $_->{route} } @{ $page->{routes} }], [@order[2 .. 4]],
+          'plan?offset=2&limit=3: a page of the plan';
+is_deeply [@$page{qw(total ready offset limit next_offset)}],
+          [scalar @order, 5, 2, 3, 5], '... total, ready, and where next';
+is scalar @{ decode_json(call($a, 'GET', '/_strangler/plan')->{content})
+             ->{routes} }, 10, 'plan: the first 10 by default';
+$page = decode_json(call($a, 'GET', '/_strangler/plan?order=table&limit=1000')
+                    ->{content});
+is_deeply [map { $_->{route} } @{ $page->{routes} }],
+          [qw(same calm differs noisy failing guarded moved writes fresh
+              alone fleet)],
+          'plan?order=table: in table order';
+is $page->{next_offset}, undef, '... and no next page';
+for my $bad ('limit=0', 'limit=1001', 'limit=x', 'offset=-1',
+             'order=random') {
+    my $res = call($a, 'GET', "/_strangler/plan?$bad");
+    is $res->{status}, 400, "plan?$bad: 400";
+    my ($name) = $bad =~ /^(\w+)/;
+    is eval { decode_json($res->{content})->{error} } =~ /^"$name"/, 1,
+       '... with a JSON error naming it';
+}
 
 # -- strangler plan --------------------------------------------------------------
 

@@ -59,6 +59,8 @@ typedef struct {
 
 static int strangler_cli_plan_usage(const char *why);
 static int strangler_cli_plan_host(strangler_cli_plan_t *p, const char *url);
+static int strangler_cli_plan_page(strangler_cli_plan_t *p, CURL *curl,
+    const char *url, int64_t *offset);
 static size_t strangler_cli_plan_write(char *ptr, size_t size, size_t n,
     void *data);
 static int strangler_cli_plan_read(strangler_cli_plan_t *p, const char *url,
@@ -213,23 +215,23 @@ strangler_cli_plan_usage(const char *why)
 }
 
 
-/* one host's plan, added to the others' */
+/*
+ * One host's plan, added to the others': every route, a page of 1000 at a
+ * time in table order (an order that does not move between two pages)
+ */
 
 static int
 strangler_cli_plan_host(strangler_cli_plan_t *p, const char *base)
 {
-    int                       rc;
-    long                      status;
-    char                     *url;
-    CURL                     *curl;
-    size_t                    i, len;
-    json_t                   *j, *routes, *route;
-    CURLcode                  cc;
-    json_error_t              err;
-    strangler_cli_plan_buf_t  body;
+    int      rc;
+    char    *url;
+    CURL    *curl;
+    size_t   len, size;
+    int64_t  offset;
 
     len = strlen(base);
-    url = malloc(len + sizeof("/plan"));
+    size = len + sizeof("/plan?order=table&limit=1000&offset=") + 24;
+    url = malloc(size);
     curl = curl_easy_init();
 
     if (url == NULL || curl == NULL) {
@@ -239,24 +241,56 @@ strangler_cli_plan_host(strangler_cli_plan_t *p, const char *base)
         return 2;
     }
 
-    /* the API's location, or its plan */
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, p->timeout);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, strangler_cli_plan_write);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "strangler-plan");
 
-    if (len >= 5 && strcmp(base + len - 5, "/plan") == 0) {
-        memcpy(url, base, len + 1);
+    rc = 0;
 
-    } else {
-        snprintf(url, len + sizeof("/plan"), "%s%splan", base,
-                 (len && base[len - 1] == '/') ? "" : "/");
+    for (offset = 0; offset >= 0 && rc == 0; /* void */ ) {
+
+        /* the API's location, or its plan */
+
+        if (len >= 5 && strcmp(base + len - 5, "/plan") == 0) {
+            snprintf(url, size, "%s?order=table&limit=1000&offset=%lld",
+                     base, (long long) offset);
+
+        } else {
+            snprintf(url, size, "%s%splan?order=table&limit=1000"
+                     "&offset=%lld", base,
+                     (len && base[len - 1] == '/') ? "" : "/",
+                     (long long) offset);
+        }
+
+        rc = strangler_cli_plan_page(p, curl, url, &offset);
     }
+
+    free(url);
+    curl_easy_cleanup(curl);
+
+    return rc;
+}
+
+
+/* a page; *offset: the next one's, -1 after the last */
+
+static int
+strangler_cli_plan_page(strangler_cli_plan_t *p, CURL *curl,
+    const char *url, int64_t *offset)
+{
+    int                       rc;
+    long                      status;
+    size_t                    i;
+    json_t                   *j, *routes, *route, *next;
+    CURLcode                  cc;
+    json_error_t              err;
+    strangler_cli_plan_buf_t  body;
 
     memset(&body, 0, sizeof(strangler_cli_plan_buf_t));
 
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, p->timeout);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, strangler_cli_plan_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "strangler-plan");
 
     cc = curl_easy_perform(curl);
     status = 0;
@@ -279,13 +313,17 @@ strangler_cli_plan_host(strangler_cli_plan_t *p, const char *base)
 
     j = json_loadb(body.data ? body.data : "", body.len, 0, &err);
     routes = json_object_get(j, "routes");
+    next = json_object_get(j, "next_offset");
 
-    if (!json_is_array(routes)) {
+    if (!json_is_array(routes)
+        || !(json_is_null(next) || json_integer_value(next) > *offset))
+    {
         fprintf(stderr, "strangler plan: %s: not a plan (%s)\n", url,
-                j ? "no \"routes\" list" : err.text);
+                j ? "no \"routes\" list or \"next_offset\"" : err.text);
         goto done;
     }
 
+    *offset = json_is_null(next) ? -1 : json_integer_value(next);
     rc = 0;
 
     json_array_foreach(routes, i, route) {
@@ -299,8 +337,6 @@ done:
 
     json_decref(j);
     free(body.data);
-    free(url);
-    curl_easy_cleanup(curl);
 
     return rc;
 }
@@ -558,13 +594,16 @@ static int
 strangler_cli_plan_cmp(const void *a, const void *b)
 {
     int                                c;
+    strangler_plan_key_t               ka, kb;
     const strangler_cli_plan_route_t  *ra, *rb;
 
     ra = a;
     rb = b;
 
-    c = strangler_plan_order(&ra->v, ra->ev.requests, &rb->v,
-                             rb->ev.requests);
+    strangler_plan_key(&ra->v, &ra->ev, &ka);
+    strangler_plan_key(&rb->v, &rb->ev, &kb);
+
+    c = strangler_plan_order(&ka, &kb);
 
     return c ? c : strcmp(ra->name, rb->name);
 }
@@ -575,6 +614,7 @@ strangler_cli_plan_cmp(const void *a, const void *b)
 static json_t *
 strangler_cli_plan_json(strangler_cli_plan_route_t *pr)
 {
+    char                        text[STRANGLER_PLAN_TEXT_LEN];
     size_t                      k, i;
     json_t                     *reasons, *fields, *side[STRANGLER_SIDE_COUNT];
     json_t                     *buckets;
@@ -588,7 +628,8 @@ strangler_cli_plan_json(strangler_cli_plan_route_t *pr)
         json_array_append_new(reasons,
             json_pack("{s:s, s:s}",
                       "code", strangler_plan_code_name(pr->v.reason[k].code),
-                      "text", pr->v.reason[k].text));
+                      "text", strangler_plan_text(&pr->v.reason[k], text,
+                                                  sizeof(text))));
     }
 
     for (k = 0; k < ev->nfields; k++) {
@@ -666,6 +707,7 @@ strangler_cli_plan_json(strangler_cli_plan_route_t *pr)
 static void
 strangler_cli_plan_print(strangler_cli_plan_t *p)
 {
+    char                         text[STRANGLER_PLAN_TEXT_LEN];
     size_t                       k, i, w;
     strangler_cli_plan_route_t  *pr;
 
@@ -696,7 +738,8 @@ strangler_cli_plan_print(strangler_cli_plan_t *p)
         for (i = 0; i < pr->v.nreasons; i++) {
             printf("%*s%s: %s\n", i ? (int) w + 40 : 0, "",
                    strangler_plan_code_name(pr->v.reason[i].code),
-                   pr->v.reason[i].text);
+                   strangler_plan_text(&pr->v.reason[i], text,
+                                       sizeof(text)));
         }
 
         if (pr->v.nreasons == 0) {

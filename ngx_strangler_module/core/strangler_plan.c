@@ -35,8 +35,8 @@ static void strangler_plan_sides(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
 static void strangler_plan_owner(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
-static char *strangler_plan_reason(strangler_plan_verdict_t *v,
-    strangler_plan_code_t code);
+static strangler_plan_reason_t *strangler_plan_reason(
+    strangler_plan_verdict_t *v, strangler_plan_code_t code);
 static const char *strangler_plan_count(char *buf, size_t size, uint64_t n);
 static const char *strangler_plan_duration(char *buf, size_t size,
     int64_t s);
@@ -86,16 +86,14 @@ strangler_plan_judge(const strangler_readiness_t *rd,
 {
     size_t  k;
 
-    memset(v, 0, sizeof(strangler_plan_verdict_t));
+    /* no memset: the reasons are many, and each is set whole when added */
+    v->is_ready = 0;
+    v->differences = 0;
+    v->nreasons = 0;
 
     for (k = 0; k < STRANGLER_SIDE_COUNT; k++) {
         v->error_share[k] = -1;
-        v->p99_ms[k] = strangler_guard_p99(ev->side[k].time_bucket);
-
-        if (ev->side[k].requests) {
-            v->error_share[k] = strangler_plan_share(ev->side[k].errors,
-                                                     ev->side[k].requests);
-        }
+        v->p99_ms[k] = -1;
     }
 
     switch (ev->stage) {
@@ -104,9 +102,7 @@ strangler_plan_judge(const strangler_readiness_t *rd,
         v->next = STRANGLER_STEP_SHADOW;
 
         if (!ev->has_new_side) {
-            snprintf(strangler_plan_reason(v, STRANGLER_PLAN_NO_NEW_SIDE),
-                     STRANGLER_PLAN_TEXT_LEN, "no new service to shadow to: "
-                     "set shadow.to (or reads) to one");
+            (void) strangler_plan_reason(v, STRANGLER_PLAN_NO_NEW_SIDE);
         }
 
         break;
@@ -135,27 +131,40 @@ strangler_plan_judge(const strangler_readiness_t *rd,
 }
 
 
+/*
+ * The evidence moving reads or the owner needs; the sides' figures only
+ * here: a legacy or owned route's evidence may have no sides (the API
+ * reads only what the order needs)
+ */
+
 static void
 strangler_plan_evidence(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
 {
-    char  a[32], b[32];
+    size_t                    k;
+    strangler_plan_reason_t  *r;
+
+    for (k = 0; k < STRANGLER_SIDE_COUNT; k++) {
+        v->p99_ms[k] = strangler_guard_p99(ev->side[k].time_bucket);
+
+        if (ev->side[k].requests) {
+            v->error_share[k] = strangler_plan_share(ev->side[k].errors,
+                                                     ev->side[k].requests);
+        }
+    }
 
     if (ev->compared < rd->min_compared) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_TOO_FEW_COMPARED),
-                 STRANGLER_PLAN_TEXT_LEN, "%s compared of %s",
-                 strangler_plan_count(a, sizeof(a), ev->compared),
-                 strangler_plan_count(b, sizeof(b), rd->min_compared));
+        r = strangler_plan_reason(v, STRANGLER_PLAN_TOO_FEW_COMPARED);
+        r->n[0] = ev->compared;
+        r->n[1] = rd->min_compared;
     }
 
     strangler_plan_fields(rd, ev, v);
     strangler_plan_sides(rd, ev, v);
 
     if (ev->guard_tripped && ev->now - ev->guard_tripped < rd->quiet) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_GUARD_TRIPPED),
-                 STRANGLER_PLAN_TEXT_LEN, "guard tripped %s ago",
-                 strangler_plan_duration(a, sizeof(a),
-                                         ev->now - ev->guard_tripped));
+        r = strangler_plan_reason(v, STRANGLER_PLAN_GUARD_TRIPPED);
+        r->seconds[0] = ev->now - ev->guard_tripped;
     }
 }
 
@@ -166,9 +175,9 @@ static void
 strangler_plan_fields(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
 {
-    char                           a[32], b[32];
     size_t                         i;
     int64_t                        newest;
+    strangler_plan_reason_t       *r;
     strangler_field_counts_t       c;
     const strangler_plan_field_t  *f, *worst, *young;
 
@@ -203,25 +212,18 @@ strangler_plan_fields(const strangler_readiness_t *rd,
     }
 
     if (v->differences > rd->max_differences && worst) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_DIFFERENCES),
-                 STRANGLER_PLAN_TEXT_LEN, "%.100s differs in %.1f%% of "
-                 "copies, noise %.1f%%%s%s%s",
-                 worst->path,
-                 100 * strangler_plan_share(worst->differences, ev->compared),
-                 100 * strangler_plan_share(worst->noise, ev->noise_compared),
-                 v->differences > 1 ? " (" : "",
-                 v->differences > 1
-                     ? strangler_plan_count(a, sizeof(a), v->differences)
-                     : "",
-                 v->differences > 1 ? " fields differ)" : "");
+        r = strangler_plan_reason(v, STRANGLER_PLAN_DIFFERENCES);
+        r->path = worst->path;
+        r->n[0] = v->differences;
+        r->share[0] = strangler_plan_share(worst->differences, ev->compared);
+        r->share[1] = strangler_plan_share(worst->noise, ev->noise_compared);
     }
 
     if (young && ev->now - newest < rd->quiet) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_NOT_QUIET),
-                 STRANGLER_PLAN_TEXT_LEN, "%.100s first differed %s ago, "
-                 "quiet is %s", young->path,
-                 strangler_plan_duration(a, sizeof(a), ev->now - newest),
-                 strangler_plan_duration(b, sizeof(b), rd->quiet));
+        r = strangler_plan_reason(v, STRANGLER_PLAN_NOT_QUIET);
+        r->path = young->path;
+        r->seconds[0] = ev->now - newest;
+        r->seconds[1] = rd->quiet;
     }
 }
 
@@ -232,8 +234,9 @@ static void
 strangler_plan_sides(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
 {
-    double  legacy, fresh;
-    int     over;
+    int                       over;
+    double                    legacy, fresh;
+    strangler_plan_reason_t  *r;
 
     legacy = v->error_share[STRANGLER_SIDE_LEGACY];
     fresh = v->error_share[STRANGLER_SIDE_NEW];
@@ -242,10 +245,9 @@ strangler_plan_sides(const strangler_readiness_t *rd,
         over = (legacy <= 0) ? 1 : (fresh > rd->max_error_ratio * legacy);
 
         if (over) {
-            snprintf(strangler_plan_reason(v, STRANGLER_PLAN_ERRORS),
-                     STRANGLER_PLAN_TEXT_LEN, "new side 5xx %.1f%% vs "
-                     "legacy %.1f%%", 100 * fresh,
-                     legacy > 0 ? 100 * legacy : 0.0);
+            r = strangler_plan_reason(v, STRANGLER_PLAN_ERRORS);
+            r->share[0] = fresh;
+            r->share[1] = legacy > 0 ? legacy : 0;
         }
     }
 
@@ -258,11 +260,10 @@ strangler_plan_sides(const strangler_readiness_t *rd,
              * (v->p99_ms[STRANGLER_SIDE_LEGACY] > 0
                 ? (double) v->p99_ms[STRANGLER_SIDE_LEGACY] : 1.0))
     {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_LATENCY),
-                 STRANGLER_PLAN_TEXT_LEN, "new side p99 %d ms vs legacy "
-                 "%d ms (at most %gx)", (int) v->p99_ms[STRANGLER_SIDE_NEW],
-                 (int) v->p99_ms[STRANGLER_SIDE_LEGACY],
-                 rd->max_latency_ratio);
+        r = strangler_plan_reason(v, STRANGLER_PLAN_LATENCY);
+        r->n[0] = (uint64_t) v->p99_ms[STRANGLER_SIDE_NEW];
+        r->n[1] = (uint64_t) v->p99_ms[STRANGLER_SIDE_LEGACY];
+        r->share[0] = rd->max_latency_ratio;
     }
 }
 
@@ -273,48 +274,126 @@ static void
 strangler_plan_owner(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v)
 {
-    char  a[32], b[32];
+    strangler_plan_reason_t  *r;
 
-    if (ev->reads_since == 0) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_READS_NOT_MOVED),
-                 STRANGLER_PLAN_TEXT_LEN, "reads are not on the new side "
-                 "everywhere");
-
-    } else if (ev->now - ev->reads_since < rd->quiet) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_READS_NOT_MOVED),
-                 STRANGLER_PLAN_TEXT_LEN, "reads on the new side for %s of "
-                 "%s",
-                 strangler_plan_duration(a, sizeof(a),
-                                         ev->now - ev->reads_since),
-                 strangler_plan_duration(b, sizeof(b), rd->quiet));
+    if (ev->reads_since == 0 || ev->now - ev->reads_since < rd->quiet) {
+        r = strangler_plan_reason(v, STRANGLER_PLAN_READS_NOT_MOVED);
+        r->seconds[0] = ev->reads_since ? ev->now - ev->reads_since : -1;
+        r->seconds[1] = rd->quiet;
     }
 
     if (ev->writes_mismatched) {
-        snprintf(strangler_plan_reason(v, STRANGLER_PLAN_WRITE_DIFFERENCES),
-                 STRANGLER_PLAN_TEXT_LEN, "shadowed writes (dry-run) differ "
-                 "in %s of %s copies",
-                 strangler_plan_count(a, sizeof(a), ev->writes_mismatched),
-                 strangler_plan_count(b, sizeof(b), ev->writes_compared));
+        r = strangler_plan_reason(v, STRANGLER_PLAN_WRITE_DIFFERENCES);
+        r->n[0] = ev->writes_mismatched;
+        r->n[1] = ev->writes_compared;
     }
 }
 
 
-static char *
+static strangler_plan_reason_t *
 strangler_plan_reason(strangler_plan_verdict_t *v, strangler_plan_code_t code)
 {
     strangler_plan_reason_t  *r;
 
     /* each code once at most: there is room for all */
     r = &v->reason[v->nreasons++];
+    memset(r, 0, sizeof(strangler_plan_reason_t));
     r->code = code;
 
-    return r->text;
+    return r;
+}
+
+
+const char *
+strangler_plan_text(const strangler_plan_reason_t *r, char *buf,
+    size_t size)
+{
+    char  a[32], b[32];
+
+    switch (r->code) {
+
+    case STRANGLER_PLAN_NO_NEW_SIDE:
+        snprintf(buf, size, "no new service to shadow to: set shadow.to "
+                 "(or reads) to one");
+        break;
+
+    case STRANGLER_PLAN_TOO_FEW_COMPARED:
+        snprintf(buf, size, "%s compared of %s",
+                 strangler_plan_count(a, sizeof(a), r->n[0]),
+                 strangler_plan_count(b, sizeof(b), r->n[1]));
+        break;
+
+    case STRANGLER_PLAN_DIFFERENCES:
+        snprintf(buf, size, "%.100s differs in %.1f%% of copies, noise "
+                 "%.1f%%%s%s%s", r->path, 100 * r->share[0],
+                 100 * r->share[1], r->n[0] > 1 ? " (" : "",
+                 r->n[0] > 1 ? strangler_plan_count(a, sizeof(a), r->n[0])
+                             : "",
+                 r->n[0] > 1 ? " fields differ)" : "");
+        break;
+
+    case STRANGLER_PLAN_ERRORS:
+        snprintf(buf, size, "new side 5xx %.1f%% vs legacy %.1f%%",
+                 100 * r->share[0], 100 * r->share[1]);
+        break;
+
+    case STRANGLER_PLAN_LATENCY:
+        snprintf(buf, size, "new side p99 %llu ms vs legacy %llu ms (at "
+                 "most %gx)", (unsigned long long) r->n[0],
+                 (unsigned long long) r->n[1], r->share[0]);
+        break;
+
+    case STRANGLER_PLAN_GUARD_TRIPPED:
+        snprintf(buf, size, "guard tripped %s ago",
+                 strangler_plan_duration(a, sizeof(a), r->seconds[0]));
+        break;
+
+    case STRANGLER_PLAN_NOT_QUIET:
+        snprintf(buf, size, "%.100s first differed %s ago, quiet is %s",
+                 r->path,
+                 strangler_plan_duration(a, sizeof(a), r->seconds[0]),
+                 strangler_plan_duration(b, sizeof(b), r->seconds[1]));
+        break;
+
+    case STRANGLER_PLAN_READS_NOT_MOVED:
+        if (r->seconds[0] < 0) {
+            snprintf(buf, size, "reads are not on the new side everywhere");
+
+        } else {
+            snprintf(buf, size, "reads on the new side for %s of %s",
+                     strangler_plan_duration(a, sizeof(a), r->seconds[0]),
+                     strangler_plan_duration(b, sizeof(b), r->seconds[1]));
+        }
+
+        break;
+
+    case STRANGLER_PLAN_WRITE_DIFFERENCES:
+        snprintf(buf, size, "shadowed writes (dry-run) differ in %s of %s "
+                 "copies", strangler_plan_count(a, sizeof(a), r->n[0]),
+                 strangler_plan_count(b, sizeof(b), r->n[1]));
+        break;
+
+    default:
+        snprintf(buf, size, "-");
+    }
+
+    return buf;
+}
+
+
+void
+strangler_plan_key(const strangler_plan_verdict_t *v,
+    const strangler_plan_evidence_t *ev, strangler_plan_key_t *key)
+{
+    key->is_ready = v->is_ready;
+    key->next = v->next;
+    key->requests = ev->requests;
 }
 
 
 int
-strangler_plan_order(const strangler_plan_verdict_t *a, uint64_t ra,
-    const strangler_plan_verdict_t *b, uint64_t rb)
+strangler_plan_order(const strangler_plan_key_t *a,
+    const strangler_plan_key_t *b)
 {
     if (a->is_ready != b->is_ready) {
         return a->is_ready ? -1 : 1;
@@ -324,7 +403,7 @@ strangler_plan_order(const strangler_plan_verdict_t *a, uint64_t ra,
         return strangler_step_rank[a->next] - strangler_step_rank[b->next];
     }
 
-    return (ra > rb) - (ra < rb);
+    return (a->requests > b->requests) - (a->requests < b->requests);
 }
 
 

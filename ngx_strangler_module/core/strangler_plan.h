@@ -114,9 +114,13 @@ typedef struct {
 } strangler_plan_evidence_t;
 
 
+/* a reason, with the figures its text says (strangler_plan_text()) */
 typedef struct {
     strangler_plan_code_t     code;
-    char                      text[STRANGLER_PLAN_TEXT_LEN];
+    const char               *path;       /* a field's */
+    uint64_t                  n[2];
+    double                    share[2];
+    int64_t                   seconds[2];
 } strangler_plan_reason_t;
 
 
@@ -137,13 +141,27 @@ void strangler_readiness_default(strangler_readiness_t *rd);
 void strangler_plan_judge(const strangler_readiness_t *rd,
     const strangler_plan_evidence_t *ev, strangler_plan_verdict_t *v);
 
+/* the text of a reason, for people: "412 compared of 1,000" */
+const char *strangler_plan_text(const strangler_plan_reason_t *r,
+    char *buf, size_t size);
+
+/* what the order reads of a route's verdict and evidence */
+typedef struct {
+    int                       is_ready;
+    strangler_step_t          next;
+    uint64_t                  requests;
+} strangler_plan_key_t;
+
+void strangler_plan_key(const strangler_plan_verdict_t *v,
+    const strangler_plan_evidence_t *ev, strangler_plan_key_t *key);
+
 /*
  * The plan's order: ready first, then reads before owners before
  * shadows, then the least traffic first; 0 for a tie (callers break it
  * by name).
  */
-int strangler_plan_order(const strangler_plan_verdict_t *a, uint64_t ra,
-    const strangler_plan_verdict_t *b, uint64_t rb);
+int strangler_plan_order(const strangler_plan_key_t *a,
+    const strangler_plan_key_t *b);
 
 /*
  * Several hosts' evidence of one route, added up into *sum (the fields

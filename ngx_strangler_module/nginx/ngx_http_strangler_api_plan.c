@@ -7,7 +7,8 @@
  * either ready or the reasons it is not (the core's rules,
  * strangler_plan.c, on the evidence ngx_http_strangler_plan.c reads);
  * ready first, reads before owners before shadows, the least traffic
- * first, then by name:
+ * first, then in table order; a page at a time (`?limit=N&offset=M`,
+ * the first 10 by default), or in table order (`?order=table`):
  *
  *     {"now": T, "ready": N, "routes": [
  *     {"route", "stage", "next", "ready", "reasons": [{"code", "text"}],
@@ -26,18 +27,29 @@
 #include "ngx_http_strangler_plan.h"
 
 
+/* the first 10 routes: the dashboard's panel; up to 1000 a page */
+#define NGX_HTTP_STRANGLER_PLAN_LIMIT  10
+#define NGX_HTTP_STRANGLER_PLAN_MAX    1000
+/* up to this many first routes, no whole sort */
+#define NGX_HTTP_STRANGLER_PLAN_TOP    64
+
+
+/* what the order reads of a route */
 typedef struct {
     size_t                              index;
-    uint64_t                            requests;
-    strangler_plan_verdict_t            v;
+    strangler_plan_key_t                key;
 } ngx_http_strangler_plan_item_t;
 
 
+static ngx_int_t ngx_http_strangler_plan_arg(ngx_http_request_t *r,
+    const char *name, ngx_int_t dflt);
 static int ngx_libc_cdecl ngx_http_strangler_plan_cmp(const void *a,
     const void *b);
+static void ngx_http_strangler_plan_sort(
+    ngx_http_strangler_plan_item_t *items, size_t n, size_t k);
 static void ngx_http_strangler_plan_print(ngx_http_strangler_text_t *out,
-    ngx_http_strangler_table_t *t, ngx_http_strangler_plan_route_t *pr,
-    const strangler_route_t *route, strangler_plan_verdict_t *v);
+    ngx_http_strangler_plan_route_t *pr, const strangler_route_t *route,
+    strangler_plan_verdict_t *v);
 static void ngx_http_strangler_plan_print_side(ngx_http_strangler_text_t *out,
     const char *name, strangler_plan_side_t *side, double share,
     int32_t p99);
@@ -45,14 +57,13 @@ static void ngx_http_strangler_plan_print_time(ngx_http_strangler_text_t *out,
     const char *key, int64_t t);
 
 
-static ngx_http_strangler_table_t  *ngx_http_strangler_plan_table;
-
-
 ngx_int_t
 ngx_http_strangler_api_plan(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    size_t                            i, n, ready;
+    size_t                            i, n, ready, last;
+    ngx_int_t                         limit, offset, by_table;
+    ngx_str_t                         order;
     strangler_plan_verdict_t          v;
     ngx_http_strangler_text_t         out;
     ngx_http_strangler_table_t       *t;
@@ -62,6 +73,33 @@ ngx_http_strangler_api_plan(ngx_http_request_t *r,
 
     t = ctx->table;
 
+    limit = ngx_http_strangler_plan_arg(r, "limit",
+                                        NGX_HTTP_STRANGLER_PLAN_LIMIT);
+    offset = ngx_http_strangler_plan_arg(r, "offset", 0);
+
+    if (limit < 1 || limit > NGX_HTTP_STRANGLER_PLAN_MAX) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_BAD_REQUEST,
+                   "\"limit\" must be a number from 1 to %d",
+                   NGX_HTTP_STRANGLER_PLAN_MAX);
+    }
+
+    if (offset < 0) {
+        return ngx_http_strangler_api_error(r, NGX_HTTP_BAD_REQUEST,
+                   "\"offset\" must be a number from 0");
+    }
+
+    by_table = 0;
+
+    if (ngx_http_arg(r, (u_char *) "order", 5, &order) == NGX_OK) {
+        if (order.len == 5 && ngx_strncmp(order.data, "table", 5) == 0) {
+            by_table = 1;
+
+        } else if (order.len != 4 || ngx_strncmp(order.data, "plan", 4)) {
+            return ngx_http_strangler_api_error(r, NGX_HTTP_BAD_REQUEST,
+                       "\"order\" must be \"plan\" or \"table\"");
+        }
+    }
+
     items = ngx_palloc(r->pool, (t->core->nroutes + 1)
                                 * sizeof(ngx_http_strangler_plan_item_t));
     pr = ngx_palloc(r->pool, sizeof(ngx_http_strangler_plan_route_t));
@@ -70,44 +108,57 @@ ngx_http_strangler_api_plan(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the order first: only the keys are kept */
+    /* the order first, on what the rules read: only the keys are kept */
 
     for (i = 0, n = 0, ready = 0; i < t->core->nroutes; i++) {
         route = &t->core->routes[i];
 
-        if (ngx_http_strangler_plan_evidence(ctx->zone, t, i, r->pool, pr)
+        if (ngx_http_strangler_plan_evidence(ctx->zone, t, i, 0, r->pool, pr)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        strangler_plan_judge(&route->readiness, &pr->ev, &items[n].v);
+        strangler_plan_judge(&route->readiness, &pr->ev, &v);
 
-        if (items[n].v.next == STRANGLER_STEP_NONE) {
+        if (v.next == STRANGLER_STEP_NONE) {
             continue;
         }
 
         items[n].index = i;
-        items[n].requests = pr->ev.requests;
-        ready += items[n].v.is_ready;
+        strangler_plan_key(&v, &pr->ev, &items[n].key);
+        ready += v.is_ready;
         n++;
     }
 
-    ngx_http_strangler_plan_table = t;
-    ngx_qsort(items, n, sizeof(ngx_http_strangler_plan_item_t),
-              ngx_http_strangler_plan_cmp);
+    last = ngx_min((size_t) offset + (size_t) limit, n);
+
+    if (!by_table) {
+        ngx_http_strangler_plan_sort(items, n, last);
+    }
 
     ngx_memzero(&out, sizeof(ngx_http_strangler_text_t));
     out.pool = r->pool;
     out.last = &out.first;
 
-    ngx_http_strangler_text(&out, "{\"now\":%T,\"ready\":%uz,\"routes\":[",
-                            ngx_time(), ready);
+    ngx_http_strangler_text(&out, "{\"now\":%T,\"total\":%uz,"
+                            "\"ready\":%uz,\"offset\":%i,\"limit\":%i,",
+                            ngx_time(), n, ready, offset, limit);
 
-    for (i = 0; i < n; i++) {
+    if (last < n) {
+        ngx_http_strangler_text(&out, "\"next_offset\":%uz,\"routes\":[",
+                                last);
+
+    } else {
+        ngx_http_strangler_text(&out, "\"next_offset\":null,\"routes\":[");
+    }
+
+    /* the page, with the whole evidence and the reasons in words */
+
+    for (i = offset; i < last; i++) {
         route = &t->core->routes[items[i].index];
 
-        if (ngx_http_strangler_plan_evidence(ctx->zone, t, items[i].index,
+        if (ngx_http_strangler_plan_evidence(ctx->zone, t, items[i].index, 1,
                                              r->pool, pr)
             != NGX_OK)
         {
@@ -116,8 +167,8 @@ ngx_http_strangler_api_plan(ngx_http_request_t *r,
 
         strangler_plan_judge(&route->readiness, &pr->ev, &v);
 
-        ngx_http_strangler_text(&out, i ? ",\n" : "\n");
-        ngx_http_strangler_plan_print(&out, t, pr, route, &v);
+        ngx_http_strangler_text(&out, (i > (size_t) offset) ? ",\n" : "\n");
+        ngx_http_strangler_plan_print(&out, pr, route, &v);
     }
 
     ngx_http_strangler_text(&out, "\n]}\n");
@@ -130,38 +181,84 @@ ngx_http_strangler_api_plan(ngx_http_request_t *r,
 }
 
 
+/* a number argument, dflt when absent; -1 when not a number */
+
+static ngx_int_t
+ngx_http_strangler_plan_arg(ngx_http_request_t *r, const char *name,
+    ngx_int_t dflt)
+{
+    ngx_str_t  s;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &s) != NGX_OK) {
+        return dflt;
+    }
+
+    return (s.len && s.len <= 9) ? ngx_atoi(s.data, s.len) : NGX_ERROR;
+}
+
+
 static int ngx_libc_cdecl
 ngx_http_strangler_plan_cmp(const void *a, const void *b)
 {
     int                                    c;
-    const strangler_route_t               *ra, *rb;
     const ngx_http_strangler_plan_item_t  *ia, *ib;
 
     ia = a;
     ib = b;
 
-    c = strangler_plan_order(&ia->v, ia->requests, &ib->v, ib->requests);
+    c = strangler_plan_order(&ia->key, &ib->key);
 
-    if (c) {
-        return c;
+    return c ? c : (ia->index > ib->index) - (ia->index < ib->index);
+}
+
+
+/*
+ * The first `k` items in order into items[0 .. k-1]: an insertion into
+ * the k best so far, one comparison for most items, when k is small (the
+ * dashboard's 10); the whole sort otherwise.
+ */
+
+static void
+ngx_http_strangler_plan_sort(ngx_http_strangler_plan_item_t *items,
+    size_t n, size_t k)
+{
+    size_t                          i, j, have;
+    ngx_http_strangler_plan_item_t  item;
+
+    if (k > NGX_HTTP_STRANGLER_PLAN_TOP || k >= n) {
+        ngx_qsort(items, n, sizeof(ngx_http_strangler_plan_item_t),
+                  ngx_http_strangler_plan_cmp);
+        return;
     }
 
-    ra = &ngx_http_strangler_plan_table->core->routes[ia->index];
-    rb = &ngx_http_strangler_plan_table->core->routes[ib->index];
+    for (i = 0, have = 0; i < n; i++) {
+        if (have == k
+            && ngx_http_strangler_plan_cmp(&items[i], &items[k - 1]) >= 0)
+        {
+            continue;
+        }
 
-    c = ngx_strncmp(ra->name.data, rb->name.data,
-                    ngx_min(ra->name.len, rb->name.len));
+        item = items[i];
+        j = (have < k) ? have++ : k - 1;
 
-    return c ? c : (int) ra->name.len - (int) rb->name.len;
+        while (j > 0 && ngx_http_strangler_plan_cmp(&item, &items[j - 1]) < 0)
+        {
+            items[j] = items[j - 1];
+            j--;
+        }
+
+        items[j] = item;
+    }
 }
 
 
 static void
 ngx_http_strangler_plan_print(ngx_http_strangler_text_t *out,
-    ngx_http_strangler_table_t *t, ngx_http_strangler_plan_route_t *pr,
-    const strangler_route_t *route, strangler_plan_verdict_t *v)
+    ngx_http_strangler_plan_route_t *pr, const strangler_route_t *route,
+    strangler_plan_verdict_t *v)
 {
     char                            text[NGX_HTTP_STRANGLER_TEXT_LINE / 2];
+    char                            words[STRANGLER_PLAN_TEXT_LEN];
     size_t                          k;
     const strangler_readiness_t    *rd;
     strangler_plan_evidence_t      *ev;
@@ -181,9 +278,9 @@ ngx_http_strangler_plan_print(ngx_http_strangler_text_t *out,
                             v->is_ready ? "true" : "false");
 
     for (k = 0; k < v->nreasons; k++) {
-        (void) strangler_plan_json_str(text, sizeof(text),
-                                       v->reason[k].text,
-                                       ngx_strlen(v->reason[k].text));
+        (void) strangler_plan_text(&v->reason[k], words, sizeof(words));
+        (void) strangler_plan_json_str(text, sizeof(text), words,
+                                       ngx_strlen(words));
 
         ngx_http_strangler_text(out, "%s{\"code\":\"%s\",\"text\":%s}",
                                 k ? "," : "",

@@ -49,10 +49,10 @@ ngx_http_strangler_plan_bind(ngx_http_strangler_table_t *t,
 
 ngx_int_t
 ngx_http_strangler_plan_evidence(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_table_t *t, size_t i, ngx_pool_t *pool,
-    ngx_http_strangler_plan_route_t *pr)
+    ngx_http_strangler_table_t *t, size_t i, ngx_uint_t all,
+    ngx_pool_t *pool, ngx_http_strangler_plan_route_t *pr)
 {
-    ngx_uint_t                          stage, split, side;
+    ngx_uint_t                          stage, split, side, full;
     ngx_str_t                          *legacy;
     const strangler_route_t            *route;
     strangler_plan_evidence_t          *ev;
@@ -64,7 +64,17 @@ ngx_http_strangler_plan_evidence(ngx_http_strangler_zone_ctx_t *z,
     shr = t->bindings[i].shr;
     ev = &pr->ev;
 
-    ngx_memzero(ev, sizeof(strangler_plan_evidence_t));
+    /* set field by field: zeroing it all costs more than the rest */
+    ev->requests = 0;
+    ev->compared = 0;
+    ev->noise_compared = 0;
+    ev->fields = NULL;
+    ev->nfields = 0;
+    ev->writes_compared = 0;
+    ev->writes_mismatched = 0;
+    ev->guard_tripped = 0;
+    ev->reads_since = 0;
+
     ngx_memzero(&ov, sizeof(ngx_http_strangler_override_rec_t));
     ov.sample_ppm = -1;
 
@@ -88,6 +98,14 @@ ngx_http_strangler_plan_evidence(ngx_http_strangler_zone_ctx_t *z,
     ev->noise_relative_ppm = route->shadow.noise_relative_ppm;
     ev->noise_absolute_ppm = route->shadow.noise_absolute_ppm;
 
+    /* the rules read no more than the requests of these (the order) */
+    full = all || (stage != NGX_HTTP_STRANGLER_STAGE_LEGACY
+                   && stage != NGX_HTTP_STRANGLER_STAGE_OWNED);
+
+    if (full) {
+        ngx_memzero(ev->side, sizeof(ev->side));
+    }
+
     if (shr == NULL) {
         return NGX_OK;
     }
@@ -95,15 +113,22 @@ ngx_http_strangler_plan_evidence(ngx_http_strangler_zone_ctx_t *z,
     legacy = &t->backend_names[t->core->default_backend];
 
     for (shb = shr->backends; shb; shb = shb->next) {
-        side = (shb->name.len == legacy->len
-                && ngx_strncmp(shb->name.data, legacy->data, legacy->len)
-                   == 0)
-               ? STRANGLER_SIDE_LEGACY : STRANGLER_SIDE_NEW;
-
         ev->requests += shb->counters.requests;
+
+        if (!full) {
+            continue;
+        }
+
+        side = (shb->name.len == legacy->len
+                && ngx_memcmp(shb->name.data, legacy->data, legacy->len) == 0)
+               ? STRANGLER_SIDE_LEGACY : STRANGLER_SIDE_NEW;
 
         ngx_http_strangler_plan_side(&ev->side[side], &shb->counters);
         ngx_http_strangler_plan_side(&ev->side[side], &shb->shadow);
+    }
+
+    if (!full) {
+        return NGX_OK;
     }
 
     if (shr->fields) {
@@ -165,9 +190,8 @@ ngx_http_strangler_plan_fields(ngx_http_strangler_sh_fields_t *f,
         field = &f->field[k];
         pf = &pr->field[k];
 
-        ngx_cpystrn(pr->name[k], field->name, NGX_HTTP_STRANGLER_FIELD_LEN);
-
-        pf->path = (const char *) pr->name[k];
+        /* NUL-terminated in its slot, which a reset only zeroes */
+        pf->path = (const char *) field->name;
         pf->differences = field->differences;
         pf->noise = field->noise;
         pf->first = field->differed;

@@ -22,8 +22,6 @@
 typedef struct {
     strangler_plan_evidence_t           ev;
     strangler_plan_field_t              field[NGX_HTTP_STRANGLER_FIELDS];
-    u_char                              name[NGX_HTTP_STRANGLER_FIELDS]
-                                            [NGX_HTTP_STRANGLER_FIELD_LEN];
     ngx_uint_t                          overridden;
 } ngx_http_strangler_plan_route_t;
 
@@ -32,10 +30,14 @@ typedef struct {
 void ngx_http_strangler_plan_bind(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, ngx_http_strangler_sh_route_t *shr);
 
-/* a route's evidence, now; NGX_ERROR: out of memory */
+/*
+ * A route's evidence, now; NGX_ERROR: out of memory.  Not `all`: only
+ * what the rules read (nothing past the stage of a route that is legacy
+ * or owned), for ordering.
+ */
 ngx_int_t ngx_http_strangler_plan_evidence(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_table_t *t, size_t i, ngx_pool_t *pool,
-    ngx_http_strangler_plan_route_t *pr);
+    ngx_http_strangler_table_t *t, size_t i, ngx_uint_t all,
+    ngx_pool_t *pool, ngx_http_strangler_plan_route_t *pr);
 
 
 #endif /* NGX_HTTP_STRANGLER_PLAN_H_INCLUDED_ */

@@ -576,7 +576,7 @@ strangler_plan_duration(char *buf, size_t size, int64_t s)
     if (s < 120) {
         snprintf(buf, size, "%lld s", (long long) s);
 
-    } else if (s < 120 * 60) {
+    } else if (s < 120 * 60 && s % 3600) {
         snprintf(buf, size, "%lld min", (long long) (s / 60));
 
     } else if (s < 48 * 3600) {

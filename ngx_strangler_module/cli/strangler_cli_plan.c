@@ -719,8 +719,10 @@ strangler_cli_plan_print(strangler_cli_plan_t *p)
         }
     }
 
-    printf("%-*s  %-9s  %-6s  %-5s  %10s  %s\n", (int) w, "ROUTE", "STAGE",
-           "NEXT", "READY", "REQUESTS", "WHY NOT");
+    printf("%-*s  %-9s  %-6s  %-5s  %10s\n", (int) w, "ROUTE", "STAGE",
+           "NEXT", "READY", "REQUESTS");
+
+    /* a route a line, its reasons under it */
 
     for (k = 0; k < p->nroutes; k++) {
         pr = &p->routes[k];
@@ -729,21 +731,17 @@ strangler_cli_plan_print(strangler_cli_plan_t *p)
             continue;
         }
 
-        printf("%-*s  %-9s  %-6s  %-5s  %10llu  ", (int) w, pr->name,
+        printf("%-*s  %-9s  %-6s  %-5s  %10llu\n", (int) w, pr->name,
                strangler_stage_name(pr->ev.stage),
                strangler_step_name(pr->v.next),
                pr->v.is_ready ? "yes" : "no",
                (unsigned long long) pr->ev.requests);
 
         for (i = 0; i < pr->v.nreasons; i++) {
-            printf("%*s%s: %s\n", i ? (int) w + 40 : 0, "",
+            printf("  %s: %s\n",
                    strangler_plan_code_name(pr->v.reason[i].code),
                    strangler_plan_text(&pr->v.reason[i], text,
                                        sizeof(text)));
-        }
-
-        if (pr->v.nreasons == 0) {
-            printf("-\n");
         }
     }
 }

@@ -10,9 +10,10 @@
  * first, then in table order; a page at a time (`?limit=N&offset=M`,
  * the first 10 by default), or in table order (`?order=table`):
  *
- *     {"now": T, "ready": N, "routes": [
+ *     {"now": T, "total": N, "ready": N, "offset": M, "limit": N,
+ *      "next_offset": M or null, "routes": [
  *     {"route", "stage", "next", "ready", "reasons": [{"code", "text"}],
- *      "requests", "readiness": {...}, "evidence": {...}},
+ *      "requests", "overridden", "readiness": {...}, "evidence": {...}},
  *     ...]}
  *
  * The evidence holds the raw figures (counts, the upstream time

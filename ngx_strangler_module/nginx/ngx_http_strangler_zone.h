@@ -89,6 +89,7 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
+    time_t                              reads_moved; /* by the table; 0: not */
 } ngx_http_strangler_sh_route_t;
 
 

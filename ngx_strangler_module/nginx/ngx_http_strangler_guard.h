@@ -47,6 +47,7 @@ typedef struct ngx_http_strangler_sh_guard_s {
     ngx_uint_t                          tripped;    /* seen tripped last */
     ngx_atomic_t                        trips;
     ngx_atomic_t                        would_trips;   /* dry run */
+    time_t                              tripped_at;    /* the last trip */
     time_t                              judged_at;  /* 0: no window yet */
     strangler_guard_window_t            last;       /* the last judged */
     strangler_guard_result_t            result;

@@ -93,6 +93,7 @@ typedef struct {
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
     ngx_atomic_t                        pending;     /* etcd lacks it */
     ngx_atomic_t                        publish_at;  /* ms: next try */
+    time_t                              reads_moved; /* by the table; 0: not */
 } ngx_http_strangler_sh_route_t;
 
 

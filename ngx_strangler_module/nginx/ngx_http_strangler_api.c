@@ -222,7 +222,9 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 ngx_int_t
 ngx_http_strangler_api_handler(ngx_http_request_t *r)
 {
+    u_char                             *err;
     ngx_int_t                           rc;
+    ngx_uint_t                          status;
     ngx_str_t                           path;
     ngx_table_elt_t                    *allow;
     ngx_http_strangler_api_ctx_t       *ctx;
@@ -314,6 +316,17 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
             ctx->binding = ngx_http_strangler_binding(ctx->table,
                                                       ctx->route);
             ctx->shr = ctx->binding->shr;
+        }
+    }
+
+    /* a change's `?reason=`, checked before anything changes */
+
+    if (!(r->method & NGX_HTTP_STRANGLER_READ)) {
+        err = NULL;
+        status = ngx_http_strangler_api_reason_arg(r, ctx, &err);
+
+        if (status) {
+            return ngx_http_strangler_api_error(r, status, "%s", err);
         }
     }
 
@@ -808,11 +821,6 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
 
     z = ctx->zone;
     state = &z->smcf->state_file;
-
-    rc = ngx_http_strangler_api_reason_arg(r, ctx);
-    if (rc != NGX_OK) {
-        return rc;
-    }
 
     if (ngx_http_strangler_api_by(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -171,8 +171,8 @@ ngx_int_t ngx_http_strangler_api_who(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_str_t *who);
 ngx_uint_t ngx_http_strangler_api_reason(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
-ngx_int_t ngx_http_strangler_api_reason_arg(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx);
+ngx_uint_t ngx_http_strangler_api_reason_arg(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, u_char **err);
 ngx_int_t ngx_http_strangler_api_break_glass(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 

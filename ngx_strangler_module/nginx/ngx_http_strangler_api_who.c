@@ -227,23 +227,21 @@ ngx_http_strangler_api_reason(ngx_http_request_t *r,
 }
 
 
-/* `?reason=` (URL-encoded), unless the body gave one: 400 when bad */
+/* `?reason=` (URL-encoded) of a change: 0, or a status and *err */
 
-ngx_int_t
+ngx_uint_t
 ngx_http_strangler_api_reason_arg(ngx_http_request_t *r,
-    ngx_http_strangler_api_ctx_t *ctx)
+    ngx_http_strangler_api_ctx_t *ctx, u_char **err)
 {
     u_char      *dst, *src;
     json_t      *v;
-    u_char      *err;
     ngx_str_t    arg;
     ngx_uint_t   status, i;
 
-    if (ctx->patch.reason.len
-        || ngx_http_arg(r, (u_char *) "reason", 6, &arg) != NGX_OK
+    if (ngx_http_arg(r, (u_char *) "reason", 6, &arg) != NGX_OK
         || arg.len == 0)
     {
-        return NGX_OK;
+        return 0;
     }
 
     dst = ngx_pnalloc(r->pool, arg.len);
@@ -265,20 +263,14 @@ ngx_http_strangler_api_reason_arg(ngx_http_request_t *r,
     v = json_stringn((char *) arg.data, arg.len);
 
     if (v == NULL) {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                            "\"reason\" must be UTF-8 text");
+        *err = (u_char *) "\"reason\" must be UTF-8 text";
+        return NGX_HTTP_BAD_REQUEST;
     }
 
-    err = NULL;
-    status = ngx_http_strangler_api_reason(r, ctx, v, &err);
+    status = ngx_http_strangler_api_reason(r, ctx, v, err);
     json_decref(v);
 
-    if (status) {
-        return ngx_http_strangler_api_error(r, status, "%s",
-                                            err ? err : (u_char *) "");
-    }
-
-    return NGX_OK;
+    return status;
 }
 
 

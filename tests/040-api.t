@@ -239,8 +239,12 @@ $::Prometheus,
 . 'backend="messages",le="\+Inf"\} 2$'
 . '(?s:.*)^strangler_upstream_response_seconds_count\{route="conversations",'
 . 'backend="messages"\} 2$'
-. '(?s:.*)^strangler_shadow_total\{route="conversations",outcome="sent"\} 0$'
-. '(?s:.*)^strangler_override\{route="conversations"\} 0$',
+. '(?s:.*)^strangler_shadow_requests_total\{route="conversations",'
+. 'result="sent"\} 0$'
+. '(?s:.*)^strangler_shadow_total\{route="conversations",'
+. 'outcome="matched"\} 0$'
+. '(?s:.*)^strangler_override\{route="conversations",reads="",owner="",'
+. 'pending=""\} 0$',
 ]
 --- no_error_log
 [error]

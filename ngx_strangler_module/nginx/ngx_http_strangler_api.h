@@ -125,6 +125,12 @@ json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
 void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
     const char *fmt, ...);
 
+/* ngx_http_strangler_api_metrics_info.c */
+void ngx_http_strangler_metrics_info(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+void ngx_http_strangler_metrics_overrides(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t);
+
 /* ngx_http_strangler_etcd.c */
 void ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
     ngx_http_strangler_main_conf_t *smcf);

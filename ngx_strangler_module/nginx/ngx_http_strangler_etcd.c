@@ -832,10 +832,9 @@ ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
         "The etcd revision the host applied.\n"
         "# TYPE strangler_etcd_revision gauge\n"
         "strangler_etcd_revision %uA\n"
-        "# HELP strangler_etcd_seconds_since_event "
-        "Seconds since the host applied an event from etcd (-1: none).\n"
-        "# TYPE strangler_etcd_seconds_since_event gauge\n"
-        "strangler_etcd_seconds_since_event %T\n",
-        sh->connected ? 1 : 0, sh->revision,
-        at ? ngx_time() - at : (time_t) -1);
+        "# HELP strangler_etcd_last_event_timestamp_seconds "
+        "When the host last applied an event from etcd (0: never).\n"
+        "# TYPE strangler_etcd_last_event_timestamp_seconds gauge\n"
+        "strangler_etcd_last_event_timestamp_seconds %T\n",
+        sh->connected ? 1 : 0, sh->revision, at);
 }

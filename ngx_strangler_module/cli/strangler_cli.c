@@ -10,6 +10,7 @@
  *   strangler test TABLE CASES... [options]       strangler_cli_test.c
  *   strangler diff OLD NEW [--json]               strangler_cli_diff.c
  *   strangler report [options] DIFF.jsonl...      strangler_report.c
+ *   strangler replay FILE... --table T --to URL   strangler_cli_replay*.c
  *
  * Exit status, as diff(1): 0 all is well, 1 a finding (an invalid table,
  * a failed case, a difference), 2 trouble (usage, an unreadable file).
@@ -20,6 +21,7 @@
 
 #include "strangler_cli.h"
 #include "strangler_report.h"
+#include "strangler_cli_replay.h"
 
 
 typedef struct {
@@ -34,6 +36,7 @@ static const strangler_cli_command_t  strangler_cli_commands[] = {
     { "test",    strangler_cli_test },
     { "diff",    strangler_cli_diff },
     { "report",  strangler_report },
+    { "replay",  strangler_cli_replay },
 };
 
 
@@ -107,6 +110,8 @@ strangler_cli_usage(FILE *f)
         "       strangler diff OLD NEW [--json]\n"
         "       strangler report [--route NAME] [--json] [--top N] "
         "DIFF.jsonl...\n"
+        "       strangler replay FILE... --table routes.yaml --to URL "
+        "[options]\n"
         "       strangler --version\n"
         "\n"
         "check    validates route tables\n"
@@ -114,6 +119,7 @@ strangler_cli_usage(FILE *f)
         "test     runs test cases against a table, with coverage\n"
         "diff     what a change of the table does to traffic\n"
         "report   sums diff logs up per route and field\n"
+        "replay   sends captured requests to a new service, compares\n"
         "\n"
         "\"strangler COMMAND --help\" tells more.  FILE \"-\" is standard "
         "input.\n"

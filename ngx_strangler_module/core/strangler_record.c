@@ -27,20 +27,12 @@ static const char  *strangler_record_secret_headers[] = {
 };
 
 
-static json_t *strangler_record_body(const strangler_capture_t *capture,
-    const char *data, size_t len);
-static json_t *strangler_record_answer(const strangler_capture_t *capture,
-    const strangler_record_t *rec);
 static int strangler_record_is_secret_arg(const strangler_capture_t *capture,
     const char *name, size_t len);
 static void strangler_record_redact_walk(json_t *v, const char *p,
     const char *end, int *hits);
 static const char *strangler_record_segment(const char *p, const char *end,
     char *key, size_t size, long *index);
-
-
-#define strangler_json_strn(s)                                                \
-    json_stringn_nocheck((s).data ? (s).data : "", (s).len)
 
 
 int
@@ -332,92 +324,312 @@ strangler_record_segment(const char *p, const char *end, char *key,
 }
 
 
+/*
+ * The line is written directly, not built as a jansson tree: at a 100%
+ * sample it is made for every request, and a tree costs an allocation
+ * per value.  Values that are not UTF-8 have their bad bytes as '?'.
+ */
+
+typedef struct {
+    char                     *buf;
+    size_t                    len;
+    size_t                    size;
+    int                       failed;
+} strangler_rec_out_t;
+
+
+static void strangler_record_answer(strangler_rec_out_t *out,
+    const strangler_capture_t *capture, const strangler_record_t *rec);
+static void strangler_record_body(strangler_rec_out_t *out,
+    const strangler_capture_t *capture, const char *data, size_t len);
+
+
+static int
+strangler_rec_room(strangler_rec_out_t *out, size_t n)
+{
+    char    *p;
+    size_t   size;
+
+    if (out->len + n <= out->size) {
+        return 1;
+    }
+
+    for (size = out->size ? out->size : 1024; size < out->len + n; size *= 2)
+    {
+        /* void */
+    }
+
+    p = realloc(out->buf, size);
+
+    if (p == NULL) {
+        out->failed = 1;
+        return 0;
+    }
+
+    out->buf = p;
+    out->size = size;
+
+    return 1;
+}
+
+
+static void
+strangler_rec_raw(strangler_rec_out_t *out, const char *data, size_t len)
+{
+    if (strangler_rec_room(out, len)) {
+        memcpy(out->buf + out->len, data, len);
+        out->len += len;
+    }
+}
+
+
+#define strangler_rec_lit(out, lit)                                           \
+    strangler_rec_raw(out, lit, sizeof(lit) - 1)
+
+
+/* the length of the UTF-8 sequence at p, 0 if it is not one */
+
+static size_t
+strangler_rec_utf8(const unsigned char *p, size_t len)
+{
+    size_t    n, i;
+    uint32_t  c;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+
+    if ((p[0] & 0xe0) == 0xc0) {
+        n = 2;
+        c = p[0] & 0x1f;
+
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        n = 3;
+        c = p[0] & 0x0f;
+
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        n = 4;
+        c = p[0] & 0x07;
+
+    } else {
+        return 0;
+    }
+
+    if (n > len) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800)
+        || (n == 4 && (c < 0x10000 || c > 0x10ffff))
+        || (c >= 0xd800 && c <= 0xdfff))
+    {
+        return 0;
+    }
+
+    return n;
+}
+
+
+static void
+strangler_rec_str(strangler_rec_out_t *out, const char *data, size_t len)
+{
+    char                 *d;
+    size_t                i, n;
+    const unsigned char  *p;
+    static const char     hex[] = "0123456789abcdef";
+
+    /* at worst 6 bytes a byte ("\u00XX"), and the quotes */
+
+    if (!strangler_rec_room(out, 6 * len + 2)) {
+        return;
+    }
+
+    d = out->buf + out->len;
+    p = (const unsigned char *) (data ? data : "");
+    *d++ = '"';
+
+    for (i = 0; i < len; /* void */) {
+
+        if (p[i] >= 0x80) {
+            n = strangler_rec_utf8(p + i, len - i);
+
+            if (n == 0) {
+                *d++ = '?';
+                i++;
+
+            } else {
+                memcpy(d, p + i, n);
+                d += n;
+                i += n;
+            }
+
+            continue;
+        }
+
+        switch (p[i]) {
+        case '"':
+        case '\\':
+            *d++ = '\\';
+            *d++ = (char) p[i];
+            break;
+        case '\n':
+            *d++ = '\\';
+            *d++ = 'n';
+            break;
+        case '\r':
+            *d++ = '\\';
+            *d++ = 'r';
+            break;
+        case '\t':
+            *d++ = '\\';
+            *d++ = 't';
+            break;
+        default:
+            if (p[i] < 0x20) {
+                memcpy(d, "\\u00", 4);
+                d[4] = hex[p[i] >> 4];
+                d[5] = hex[p[i] & 0x0f];
+                d += 6;
+
+            } else {
+                *d++ = (char) p[i];
+            }
+        }
+
+        i++;
+    }
+
+    *d++ = '"';
+    out->len = d - out->buf;
+}
+
+
+#define strangler_rec_s(out, s)  strangler_rec_str(out, (s).data, (s).len)
+
+
+static void
+strangler_rec_base64(strangler_rec_out_t *out, const char *data, size_t len)
+{
+    if (strangler_rec_room(out, strangler_base64_encoded_len(len) + 2)) {
+        out->buf[out->len++] = '"';
+        out->len += strangler_base64_encode((const unsigned char *)
+                                            (data ? data : ""), len,
+                                            out->buf + out->len);
+        out->buf[out->len++] = '"';
+    }
+}
+
+
+static void
+strangler_rec_int(strangler_rec_out_t *out, long long v)
+{
+    char  num[24];
+
+    strangler_rec_raw(out, num, (size_t) snprintf(num, sizeof(num), "%lld",
+                                                  v));
+}
+
+
 char *
 strangler_record_format(const strangler_capture_t *capture,
     const strangler_record_t *rec, size_t *len)
 {
-    char                      *line, *uri;
-    size_t                     i, n;
-    json_t                    *j, *headers, *body;
+    char                      *uri;
+    size_t                     i, n, size;
+    strangler_rec_out_t        out;
     const strangler_header_t  *h;
 
-    uri = malloc(rec->uri.len + 16 * (capture ? capture->redact.n : 0) + 1);
+    memset(&out, 0, sizeof(strangler_rec_out_t));
+
+    size = rec->uri.len + 16 * (capture ? capture->redact.n : 0);
+    uri = malloc(size + 1);
+
     if (uri == NULL) {
         return NULL;
     }
 
     n = strangler_record_redact_uri(capture, rec->uri.data, rec->uri.len, uri,
-                                    rec->uri.len
-                                    + 16 * (capture ? capture->redact.n : 0));
+                                    size);
 
-    headers = json_array();
+    strangler_rec_lit(&out, "{\"time\":");
+    strangler_rec_s(&out, rec->time);
+    strangler_rec_lit(&out, ",\"route\":");
+    strangler_rec_s(&out, rec->route);
+    strangler_rec_lit(&out, ",\"method\":");
+    strangler_rec_s(&out, rec->method);
+    strangler_rec_lit(&out, ",\"uri\":");
+    strangler_rec_str(&out, uri, n);
+    strangler_rec_lit(&out, ",\"request_id\":");
+    strangler_rec_s(&out, rec->request_id);
+    strangler_rec_lit(&out, ",\"headers\":[");
+
+    free(uri);
 
     for (i = 0; i < rec->nheaders; i++) {
         h = &rec->headers[i];
 
-        json_array_append_new(headers, json_pack("[o, o]",
-            strangler_json_strn(h->name),
-            strangler_record_is_secret_header(capture, h->name.data,
-                                              h->name.len)
-            ? json_string(STRANGLER_RECORD_REDACTED)
-            : strangler_json_strn(h->value)));
+        strangler_rec_raw(&out, i ? ",[" : "[", i ? 2 : 1);
+        strangler_rec_s(&out, h->name);
+        strangler_rec_lit(&out, ",");
+
+        if (strangler_record_is_secret_header(capture, h->name.data,
+                                              h->name.len))
+        {
+            strangler_rec_lit(&out, "\"" STRANGLER_RECORD_REDACTED "\"");
+
+        } else {
+            strangler_rec_s(&out, h->value);
+        }
+
+        strangler_rec_lit(&out, "]");
     }
 
-    j = json_pack("{s:o, s:o, s:o, s:s%, s:o, s:o}",
-                  "time", strangler_json_strn(rec->time),
-                  "route", strangler_json_strn(rec->route),
-                  "method", strangler_json_strn(rec->method),
-                  "uri", uri, n,
-                  "request_id", strangler_json_strn(rec->request_id),
-                  "headers", headers);
-
-    free(uri);
-
-    if (j == NULL) {
-        return NULL;
-    }
+    strangler_rec_lit(&out, "]");
 
     if (rec->body_omitted) {
-        json_object_set_new(j, "body_omitted", json_true());
+        strangler_rec_lit(&out, ",\"body_omitted\":true");
 
     } else if (rec->body.data) {
-        body = strangler_record_body(capture, rec->body.data, rec->body.len);
-        json_object_set_new(j, "body", body);
+        strangler_rec_lit(&out, ",\"body\":");
+        strangler_record_body(&out, capture, rec->body.data, rec->body.len);
     }
 
-    json_object_set_new(j, "answer", strangler_record_answer(capture, rec));
+    strangler_rec_lit(&out, ",\"answer\":");
+    strangler_record_answer(&out, capture, rec);
+    strangler_rec_lit(&out, "}\n");
 
-    line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(j);
-
-    if (line == NULL) {
+    if (out.failed) {
+        free(out.buf);
         return NULL;
     }
 
-    n = strlen(line);
+    *len = out.len;
 
-    /* json_dumps() allocated n + 1 bytes: the NUL's room takes the '\n' */
-
-    line[n] = '\n';
-    *len = n + 1;
-
-    return line;
+    return out.buf;
 }
 
 
-static json_t *
-strangler_record_answer(const strangler_capture_t *capture,
-    const strangler_record_t *rec)
+static void
+strangler_record_answer(strangler_rec_out_t *out,
+    const strangler_capture_t *capture, const strangler_record_t *rec)
 {
-    size_t                   i;
-    json_t                  *a, *headers;
+    size_t                   i, n;
     const strangler_str_t   *name, *value;
     const strangler_body_t  *b;
 
-    a = json_pack("{s:i}", "status", rec->status);
-    headers = json_object();
+    strangler_rec_lit(out, "{\"status\":");
+    strangler_rec_int(out, rec->status);
+    strangler_rec_lit(out, ",\"headers\":{");
 
-    for (i = 0; rec->header_names && i < rec->header_names->n; i++) {
+    for (i = 0, n = 0; rec->header_names && i < rec->header_names->n; i++) {
         name = &rec->header_names->items[i];
         value = &rec->header_values[i];
 
@@ -425,68 +637,65 @@ strangler_record_answer(const strangler_capture_t *capture,
             continue;
         }
 
-        json_object_setn_new(headers, name->data, name->len,
-            strangler_record_is_secret_header(capture, name->data, name->len)
-            ? json_string(STRANGLER_RECORD_REDACTED)
-            : strangler_json_strn(*value));
+        if (n++) {
+            strangler_rec_lit(out, ",");
+        }
+
+        strangler_rec_s(out, *name);
+        strangler_rec_lit(out, ":");
+
+        if (strangler_record_is_secret_header(capture, name->data,
+                                              name->len))
+        {
+            strangler_rec_lit(out, "\"" STRANGLER_RECORD_REDACTED "\"");
+
+        } else {
+            strangler_rec_s(out, *value);
+        }
     }
 
-    json_object_set_new(a, "headers", headers);
+    strangler_rec_lit(out, "}");
 
     b = rec->answer;
 
     if (b == NULL) {
-        return a;
-    }
+        /* void */
 
-    if (b->error) {
-        json_object_set_new(a, "body_error", json_string(b->error));
+    } else if (b->error) {
+        strangler_rec_lit(out, ",\"body_error\":");
+        strangler_rec_str(out, b->error, strlen(b->error));
 
     } else if (b->sha) {
-        json_object_set_new(a, "body_sha256", json_string(b->digest));
-        json_object_set_new(a, "body_length", json_integer(b->total));
+        strangler_rec_lit(out, ",\"body_sha256\":");
+        strangler_rec_str(out, b->digest, strlen(b->digest));
+        strangler_rec_lit(out, ",\"body_length\":");
+        strangler_rec_int(out, (long long) b->total);
 
     } else {
-        json_object_set_new(a, "body",
-                            strangler_record_body(capture,
-                                                  (const char *) b->data,
-                                                  b->len));
+        strangler_rec_lit(out, ",\"body\":");
+        strangler_record_body(out, capture, (const char *) b->data, b->len);
     }
 
-    return a;
+    strangler_rec_lit(out, "}");
 }
 
 
-static json_t *
-strangler_record_body(const strangler_capture_t *capture, const char *data,
-    size_t len)
+static void
+strangler_record_body(strangler_rec_out_t *out,
+    const strangler_capture_t *capture, const char *data, size_t len)
 {
-    char    *text, *red;
-    size_t   n, rlen;
-    json_t  *s;
+    char    *red;
+    size_t   rlen;
 
     red = strangler_record_redact_body(capture, data, len, &rlen);
 
     if (red) {
-        data = red;
-        len = rlen;
-    }
-
-    text = malloc(strangler_base64_encoded_len(len) + 1);
-
-    if (text == NULL) {
+        strangler_rec_base64(out, red, rlen);
         free(red);
-        return json_null();
+        return;
     }
 
-    n = strangler_base64_encode((const unsigned char *) (data ? data : ""),
-                                len, text);
-    s = json_stringn_nocheck(text, n);
-
-    free(text);
-    free(red);
-
-    return s;
+    strangler_rec_base64(out, data, len);
 }
 
 

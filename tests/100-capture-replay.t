@@ -27,7 +27,7 @@ my $top = $ENV{PWD};
 my $cli = $ENV{STRANGLER_CLI} || "$top/build/strangler";
 my $prefix = tempdir(CLEANUP => 1);
 
-mkdir "$prefix/$_" for qw(conf logs cap);
+mkdir "$prefix/$_" for qw(conf logs cap html html/files);
 chmod 0777, "$prefix/cap";
 
 sub free_port {
@@ -68,7 +68,7 @@ sub records {
 write_file('conf/routes.yaml', <<'END');
 version: 1
 default: mono
-backends: { mono: {}, new: {} }
+backends: { mono: {}, new: {}, disk: {} }
 routes:
   - name: users
     paths: [/api/users, /api/users/*]
@@ -89,6 +89,10 @@ routes:
     owner: mono
     reads: mono
     shadow: { to: new, sample: 0, compare: json }
+    capture: { sample: 100 }
+  - name: files
+    paths: ["/files/*"]
+    owner: disk
     capture: { sample: 100 }
 END
 
@@ -111,6 +115,7 @@ events { worker_connections 256; accept_mutex off; }
 http {
     access_log off;
     default_type application/json;
+    sendfile on;
     $capture
     server {
         listen 127.0.0.1:$mono;
@@ -141,6 +146,7 @@ http {
         }
         location \@mono { proxy_pass http://127.0.0.1:$mono; }
         location \@new { proxy_pass http://127.0.0.1:$differ; }
+        location \@disk { root $prefix/html; }
     }
 }
 END
@@ -273,6 +279,19 @@ sleep 0.3;
 call('GET', "/api/users/$_") for 1 .. 2;
 is(wait_lines('cap/capture.jsonl', 2), 2, 'after a reopen: a new file');
 is(scalar(records('cap/capture.old')), 9, 'the moved one is left alone');
+
+# a HEAD answer has no body; a file is read from its file (sendfile on)
+write_file('html/files/big.txt', join '', map { sprintf "%09d\n", $_ }
+                                               1 .. 30000);
+is(call('HEAD', '/api/users/3')->{status}, 200, 'a HEAD request');
+is(call('GET', '/files/big.txt')->{status}, 200, 'a file of 300 KB');
+is(wait_lines('cap/capture.jsonl', 4), 4, 'both recorded');
+my ($head) = grep { $_->{method} eq 'HEAD' } records('cap/capture.jsonl');
+is($head && $head->{answer}{status}, 200, 'HEAD: the status');
+is($head && $head->{answer}{body}, '', 'HEAD: no body');
+my ($file) = grep { $_->{route} eq 'files' } records('cap/capture.jsonl');
+is($file && decode_base64($file->{answer}{body} // ''),
+   read_file('html/files/big.txt'), "the file's whole answer");
 
 # --- rotation by size, across 2 workers ---------------------------------
 

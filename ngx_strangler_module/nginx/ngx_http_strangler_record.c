@@ -322,6 +322,7 @@ ngx_http_strangler_record_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static ngx_int_t
 ngx_http_strangler_record_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_str_t                    *ce;
     ngx_http_strangler_record_t  *rec;
 
@@ -344,11 +345,18 @@ ngx_http_strangler_record_header_filter(ngx_http_request_t *r)
 
     ngx_http_strangler_record_headers(r, rec);
 
-    if (r->header_only) {
+    /* the copy filter reads file buffers into memory for us */
+    r->filter_need_in_memory = 1;
+
+    rc = ngx_http_next_header_filter(r);
+
+    /* HEAD, 204, 304: nginx sends no last buffer after the header */
+
+    if (r->header_only && rc != NGX_ERROR && !rec->done) {
         ngx_http_strangler_record_end(r, rec);
     }
 
-    return ngx_http_next_header_filter(r);
+    return rc;
 }
 
 

@@ -342,6 +342,8 @@ sub dropped_after {
 my $log = dropped_after("strangler_capture $prefix/nodir/capture.jsonl;",
                         'an unwritable file');
 like($log, qr/open\(\) ".*nodir.*" failed/, 'it says which call failed');
+like($log, qr/nodir.* cannot be written: the worker processes cannot create/,
+     'a new worker says so at once');
 
 $log = dropped_after('strangler_capture /dev/full;', 'a full disk');
 like($log, qr/write\(\).*No space left on device/, 'it says the disk is full');

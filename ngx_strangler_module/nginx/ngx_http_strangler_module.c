@@ -392,6 +392,7 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_strangler_shadow_init_process(cycle, smcf);
+    ngx_http_strangler_record_init_process(cycle);
 
     z = ngx_http_strangler_zone_ctx(smcf);
     if (z == NULL) {

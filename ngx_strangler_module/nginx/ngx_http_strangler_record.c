@@ -593,6 +593,23 @@ ngx_http_strangler_record_request(ngx_http_request_t *r,
 }
 
 
+/* a new worker says at once when it cannot write the file */
+
+void
+ngx_http_strangler_record_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_strangler_module);
+
+    if (smcf && smcf->record_log) {
+        (void) ngx_http_strangler_record_log_check(smcf->record_log,
+                                                   cycle->log);
+    }
+}
+
+
 /* a worker's last lines, written before it exits */
 
 void

@@ -27,6 +27,7 @@ char *ngx_http_strangler_capture_directive(ngx_conf_t *cf,
 ngx_int_t ngx_http_strangler_record_init_conf(ngx_conf_t *cf);
 void ngx_http_strangler_record_start(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx);
+void ngx_http_strangler_record_init_process(ngx_cycle_t *cycle);
 void ngx_http_strangler_record_exit(ngx_cycle_t *cycle);
 
 /* ngx_http_strangler_record_file.c: the file, written off the loop */
@@ -36,6 +37,9 @@ void ngx_http_strangler_record_log_add(ngx_http_strangler_record_log_t *log,
     u_char *line, size_t len);
 void ngx_http_strangler_record_log_flush_now(
     ngx_http_strangler_record_log_t *log);
+/* whether the workers can create (and rotate) the file; logs why not */
+ngx_int_t ngx_http_strangler_record_log_check(
+    ngx_http_strangler_record_log_t *log, ngx_log_t *errlog);
 
 
 #endif /* NGX_HTTP_STRANGLER_RECORD_H_INCLUDED_ */

@@ -261,6 +261,14 @@ ngx_http_strangler_record_log_flush(ngx_http_strangler_record_log_t *log)
 }
 
 
+ngx_int_t
+ngx_http_strangler_record_log_check(ngx_http_strangler_record_log_t *log,
+    ngx_log_t *errlog)
+{
+    return ngx_http_strangler_file_check(&log->path, errlog);
+}
+
+
 /* at a worker's exit: what is left, written before it goes */
 
 void

@@ -37,10 +37,10 @@ CORE_LIBS    := -lyaml -lpcre2-8 -ljansson -lz
 
 CORE_SRCS    := $(wildcard $(SRC_DIR)/core/*.c)
 CLI_SRCS     := $(wildcard $(SRC_DIR)/cli/*.c)
-NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c)
-HEADERS      := $(wildcard $(SRC_DIR)/*/*.h)
+NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c $(SRC_DIR)/nginx/*/*.c)
+HEADERS      := $(wildcard $(SRC_DIR)/*/*.h $(SRC_DIR)/nginx/*/*.h)
 # the dashboard page: config makes objs/ngx_http_strangler_dashboard_page.h
-DASH_DIR     := $(SRC_DIR)/nginx/dashboard
+DASH_DIR     := $(SRC_DIR)/nginx/api/dashboard
 DASH_SRCS    := $(wildcard $(DASH_DIR)/*)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)

@@ -566,8 +566,8 @@ ngx_http_strangler_api_read_json(ngx_http_request_t *r, json_t **json,
     }
 
     if (len > NGX_HTTP_STRANGLER_API_BODY_MAX) {
-        *err = ngx_http_strangler_api_msg(r->pool, "the body is over %d bytes",
-                                          NGX_HTTP_STRANGLER_API_BODY_MAX);
+        *err = ngx_http_strangler_msg(r->pool, "the body is over %d bytes",
+                                      NGX_HTTP_STRANGLER_API_BODY_MAX);
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
@@ -587,9 +587,9 @@ ngx_http_strangler_api_read_json(ngx_http_request_t *r, json_t **json,
     *json = json_loadb((char *) text, len, JSON_REJECT_DUPLICATES, &e);
 
     if (*json == NULL) {
-        *err = ngx_http_strangler_api_msg(r->pool,
-                                          "malformed JSON: line %d, column "
-                                          "%d: %s", e.line, e.column, e.text);
+        *err = ngx_http_strangler_msg(r->pool,
+                                      "malformed JSON: line %d, column "
+                                      "%d: %s", e.line, e.column, e.text);
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -644,10 +644,10 @@ ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
             status = NGX_HTTP_BAD_REQUEST;
 
         } else {
-            *err = ngx_http_strangler_api_msg(r->pool,
-                                              "unknown field \"%s\": expected "
-                                              "\"reads\", \"owner\" or "
-                                              "\"shadow_sample\"", key);
+            *err = ngx_http_strangler_msg(r->pool,
+                                          "unknown field \"%s\": expected "
+                                          "\"reads\", \"owner\" or "
+                                          "\"shadow_sample\"", key);
             status = NGX_HTTP_BAD_REQUEST;
         }
 
@@ -681,17 +681,17 @@ ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
     }
 
     if (json_is_object(v) || json_is_array(v)) {
-        *err = ngx_http_strangler_api_msg(r->pool,
-                                          "\"%s\" must name one backend: an "
-                                          "override does not split traffic",
-                                          key);
+        *err = ngx_http_strangler_msg(r->pool,
+                                      "\"%s\" must name one backend: an "
+                                      "override does not split traffic",
+                                      key);
         return NGX_HTTP_BAD_REQUEST;
     }
 
     if (!json_is_string(v)) {
-        *err = ngx_http_strangler_api_msg(r->pool,
-                                          "\"%s\" must be a backend name or "
-                                          "null", key);
+        *err = ngx_http_strangler_msg(r->pool,
+                                      "\"%s\" must be a backend name or "
+                                      "null", key);
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -702,9 +702,9 @@ ngx_http_strangler_api_backend_field(ngx_http_request_t *r,
                                name->len)
         < 0)
     {
-        *err = ngx_http_strangler_api_msg(r->pool,
-                                          "\"%s\": unknown backend \"%V\"",
-                                          key, name);
+        *err = ngx_http_strangler_msg(r->pool,
+                                      "\"%s\": unknown backend \"%V\"",
+                                      key, name);
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -734,9 +734,9 @@ ngx_http_strangler_api_sample_field(ngx_http_request_t *r,
     }
 
     if (!ctx->route->shadow.enabled) {
-        *err = ngx_http_strangler_api_msg(r->pool,
-                                          "route \"%V\" has no shadow to "
-                                          "sample", &ctx->name);
+        *err = ngx_http_strangler_msg(r->pool,
+                                      "route \"%V\" has no shadow to "
+                                      "sample", &ctx->name);
         return NGX_HTTP_BAD_REQUEST;
     }
 

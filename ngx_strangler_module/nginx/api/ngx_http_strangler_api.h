@@ -11,20 +11,10 @@
 
 
 #include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_text.h"
 
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
-#define NGX_HTTP_STRANGLER_TEXT_LINE     1024
-
-
-/* a chain of buffers that text (Prometheus lines, JSON) is printed into */
-typedef struct {
-    ngx_pool_t                         *pool;
-    ngx_chain_t                        *first;
-    ngx_chain_t                       **last;
-    ngx_buf_t                          *buf;
-    ngx_uint_t                          failed;
-} ngx_http_strangler_text_t;
 
 
 /* a change waits this long, at most, for another to be written */
@@ -86,7 +76,6 @@ ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 ngx_int_t ngx_http_strangler_etcd_write_ignore(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *rules);
-json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
 
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
@@ -95,7 +84,6 @@ ngx_int_t ngx_http_strangler_api_send_chain(ngx_http_request_t *r,
     ngx_chain_t *out, const char *type);
 ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
-u_char *ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...);
 
 /* ngx_http_strangler_api_status.c */
 ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
@@ -116,14 +104,6 @@ json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
     int backend);
 json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
-
-/* a line of at most NGX_HTTP_STRANGLER_TEXT_LINE bytes */
-void ngx_http_strangler_text(ngx_http_strangler_text_t *out,
-    const char *fmt, ...);
-
-/* ngx_http_strangler_etcd.c */
-void ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
-    ngx_http_strangler_main_conf_t *smcf);
 
 /* ngx_http_strangler_api_guard.c */
 ngx_int_t ngx_http_strangler_api_guard_rearm(ngx_http_request_t *r,

@@ -141,11 +141,11 @@ ngx_http_strangler_explain_args(ngx_http_request_t *r,
 
     if (!strangler_method_is_valid((char *) ex->method.data, ex->method.len))
     {
-        return ngx_http_strangler_api_msg(r->pool,
-                                          "method \"%V\": nginx refuses a "
-                                          "request line whose method is not "
-                                          "upper-case letters, \"_\" or "
-                                          "\"-\" (400)", &ex->method);
+        return ngx_http_strangler_msg(r->pool,
+                                      "method \"%V\": nginx refuses a "
+                                      "request line whose method is not "
+                                      "upper-case letters, \"_\" or "
+                                      "\"-\" (400)", &ex->method);
     }
 
     /* the path as nginx routes it, the query string aside */
@@ -159,9 +159,9 @@ ngx_http_strangler_explain_args(ngx_http_request_t *r,
                                (char *) path, &len, &ex->text.args, &why)
         != 0)
     {
-        return ngx_http_strangler_api_msg(r->pool,
-                                          "path \"%V\": %s (nginx answers "
-                                          "400)", &ex->target, why);
+        return ngx_http_strangler_msg(r->pool,
+                                      "path \"%V\": %s (nginx answers "
+                                      "400)", &ex->target, why);
     }
 
     req->path.data = (char *) path;
@@ -198,10 +198,10 @@ ngx_http_strangler_explain_arg(ngx_http_request_t *r,
     }
 
     if (name->len != 6 || ngx_strncmp(name->data, "header", 6) != 0) {
-        return ngx_http_strangler_api_msg(r->pool,
-                                          "unknown parameter \"%V\": "
-                                          "expected method, path or header",
-                                          name);
+        return ngx_http_strangler_msg(r->pool,
+                                      "unknown parameter \"%V\": "
+                                      "expected method, path or header",
+                                      name);
     }
 
     if (ex->text.nheaders == NGX_HTTP_STRANGLER_EXPLAIN_HEADERS
@@ -209,11 +209,11 @@ ngx_http_strangler_explain_arg(ngx_http_request_t *r,
                                   &ex->headers[ex->text.nheaders])
            != 0)
     {
-        return ngx_http_strangler_api_msg(r->pool,
-                                          "header=\"%V\": expected "
-                                          "Name:value, at most %d of them",
-                                          value,
-                                          NGX_HTTP_STRANGLER_EXPLAIN_HEADERS);
+        return ngx_http_strangler_msg(r->pool,
+                                      "header=\"%V\": expected "
+                                      "Name:value, at most %d of them",
+                                      value,
+                                      NGX_HTTP_STRANGLER_EXPLAIN_HEADERS);
     }
 
     ex->text.nheaders++;

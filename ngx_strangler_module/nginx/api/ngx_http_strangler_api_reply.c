@@ -3,7 +3,7 @@
  * Copyright (C) ngx_strangler_module authors
  *
  * The API's replies: JSON (application/json, indented, released once
- * sent), text printed into buffers (Prometheus, compact JSON), and
+ * sent), text printed into buffers (ngx_http_strangler_text.c) and
  * {"error": "..."} for bad calls.
  */
 
@@ -128,25 +128,3 @@ ngx_http_strangler_api_error(ngx_http_request_t *r, ngx_uint_t status,
                                                      (size_t) (p - msg)));
 }
 
-
-/* a message that lives as long as the request */
-
-u_char *
-ngx_http_strangler_api_msg(ngx_pool_t *pool, const char *fmt, ...)
-{
-    u_char   *msg, *p;
-    va_list   args;
-
-    msg = ngx_pnalloc(pool, NGX_MAX_ERROR_STR);
-    if (msg == NULL) {
-        return (u_char *) "out of memory";
-    }
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(msg, msg + NGX_MAX_ERROR_STR - 1, fmt, args);
-    va_end(args);
-
-    *p = '\0';
-
-    return msg;
-}

@@ -13,10 +13,10 @@
 
 
 #include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_etcd.h"
 #include "ngx_http_strangler_fields.h"
 
 
-#define NGX_HTTP_STRANGLER_TEXT_BUF   16384
 static json_t *ngx_http_strangler_report_configured(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
 static json_t *ngx_http_strangler_report_reads(ngx_http_strangler_table_t *t,
@@ -920,40 +920,3 @@ ngx_http_strangler_metrics_seconds(u_char *p, ngx_msec_t ms)
     return p;
 }
 
-
-void
-ngx_http_strangler_text(ngx_http_strangler_text_t *out, const char *fmt, ...)
-{
-    va_list       args;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    if (out->failed) {
-        return;
-    }
-
-    b = out->buf;
-
-    if (b == NULL
-        || (size_t) (b->end - b->last) < NGX_HTTP_STRANGLER_TEXT_LINE)
-    {
-        b = ngx_create_temp_buf(out->pool, NGX_HTTP_STRANGLER_TEXT_BUF);
-        cl = ngx_alloc_chain_link(out->pool);
-
-        if (b == NULL || cl == NULL) {
-            out->failed = 1;
-            return;
-        }
-
-        cl->buf = b;
-        cl->next = NULL;
-
-        *out->last = cl;
-        out->last = &cl->next;
-        out->buf = b;
-    }
-
-    va_start(args, fmt);
-    b->last = ngx_vslprintf(b->last, b->end, fmt, args);
-    va_end(args);
-}

@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_etcd.h"
 
 
 /* tables up to this many routes are listed in full by default */

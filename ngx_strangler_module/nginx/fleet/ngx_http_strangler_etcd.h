@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_text.h"
 
 
 #define NGX_HTTP_STRANGLER_ETCD_PREFIX         "/strangler/"
@@ -140,6 +141,11 @@ ngx_int_t ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log);
 
+
+/* what the API reports of the fleet */
+json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);
+void ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_main_conf_t *smcf);
 
 
 #endif /* NGX_HTTP_STRANGLER_ETCD_H_INCLUDED_ */

@@ -13,7 +13,7 @@
 
 
 #include "ngx_http_strangler_shadow.h"
-#include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_text.h"
 #include "ngx_http_strangler_fields.h"
 
 
@@ -117,10 +117,10 @@ ngx_http_strangler_ignore_next(ngx_http_strangler_zone_ctx_t *z,
         }
 
         if (n == NGX_HTTP_STRANGLER_IGNORES) {
-            *err = ngx_http_strangler_api_msg(pool, "\"%s\": a route has at "
-                                              "most %d runtime ignore rules",
-                                              path,
-                                              NGX_HTTP_STRANGLER_IGNORES);
+            *err = ngx_http_strangler_msg(pool, "\"%s\": a route has at "
+                                          "most %d runtime ignore rules",
+                                          path,
+                                          NGX_HTTP_STRANGLER_IGNORES);
             return NGX_HTTP_BAD_REQUEST;
         }
 
@@ -157,11 +157,11 @@ ngx_http_strangler_ignore_path(json_t *v, ngx_pool_t *pool, u_char **err)
 
     if (s.len >= NGX_HTTP_STRANGLER_FIELD_LEN || ngx_strlen(s.data) != s.len) {
         if (pool) {
-            *err = ngx_http_strangler_api_msg(pool, "bad ignore rule "
-                                              "\"%s\": longer than %d bytes",
-                                              s.data,
-                                              NGX_HTTP_STRANGLER_FIELD_LEN
-                                              - 1);
+            *err = ngx_http_strangler_msg(pool, "bad ignore rule "
+                                          "\"%s\": longer than %d bytes",
+                                          s.data,
+                                          NGX_HTTP_STRANGLER_FIELD_LEN
+                                          - 1);
         }
 
         return NULL;
@@ -171,9 +171,9 @@ ngx_http_strangler_ignore_path(json_t *v, ngx_pool_t *pool, u_char **err)
 
     if (why) {
         if (pool) {
-            *err = ngx_http_strangler_api_msg(pool, "bad ignore rule "
-                                              "\"%s\" at %uz: %s", s.data,
-                                              off, why);
+            *err = ngx_http_strangler_msg(pool, "bad ignore rule "
+                                          "\"%s\" at %uz: %s", s.data,
+                                          off, why);
         }
 
         return NULL;

@@ -19,6 +19,7 @@
 
 
 #include "ngx_http_strangler_shadow.h"
+#include "ngx_http_strangler_fields.h"
 
 
 #define NGX_HTTP_STRANGLER_URI_MAX  1024   /* of the URI in the diff log */
@@ -749,10 +750,11 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
 static ngx_uint_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
-    ngx_uint_t                 n, real;
-    strangler_diffs_t         *diffs, *noise;
-    strangler_response_t       primary, shadow, secondary;
-    const strangler_shadow_t  *conf;
+    ngx_uint_t                     n, real;
+    strangler_diffs_t             *diffs, *noise;
+    strangler_response_t           primary, shadow, secondary;
+    const strangler_shadow_t      *conf;
+    ngx_http_strangler_binding_t  *b;
 
     diffs = ngx_palloc(s->pool, 2 * sizeof(strangler_diffs_t));
     if (diffs == NULL) {
@@ -764,7 +766,9 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
     ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SHADOW, &shadow);
 
     /* the table's ignore rules, and those the API added */
-    conf = ngx_http_strangler_ignore_conf(s);
+    b = ngx_http_strangler_binding(s->decided.table,
+                                   s->decided.decision.route);
+    conf = ngx_http_strangler_ignore_conf(b, s->conf, s->pool);
 
     noise = NULL;
 
@@ -776,7 +780,8 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
     }
 
     n = strangler_compare(conf, &primary, &shadow, diffs);
-    real = ngx_http_strangler_fields_count(s, diffs, noise);
+    real = ngx_http_strangler_fields_count(b, &s->request_id, s->conf, diffs,
+                                           noise);
 
     /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */
 

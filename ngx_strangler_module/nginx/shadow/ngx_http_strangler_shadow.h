@@ -118,14 +118,6 @@ ngx_int_t ngx_http_strangler_capture_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_strangler_capture_prepare(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side);
 
-/* ngx_http_strangler_fields.c */
-ngx_uint_t ngx_http_strangler_fields_count(ngx_http_strangler_shadow_t *s,
-    strangler_diffs_t *diffs, strangler_diffs_t *noise);
-
-/* ngx_http_strangler_ignore.c: the route's comparison with runtime rules */
-const strangler_shadow_t *ngx_http_strangler_ignore_conf(
-    ngx_http_strangler_shadow_t *s);
-
 /* ngx_http_strangler_difflog.c */
 void ngx_http_strangler_diff_log_write(ngx_http_strangler_shadow_t *s,
     strangler_diffs_t *diffs);

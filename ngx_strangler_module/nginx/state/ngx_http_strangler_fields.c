@@ -14,7 +14,6 @@
  */
 
 
-#include "ngx_http_strangler_shadow.h"
 #include "ngx_http_strangler_fields.h"
 
 
@@ -76,24 +75,21 @@ ngx_http_strangler_fields_bind(ngx_http_strangler_zone_ctx_t *z,
  */
 
 ngx_uint_t
-ngx_http_strangler_fields_count(ngx_http_strangler_shadow_t *s,
+ngx_http_strangler_fields_count(ngx_http_strangler_binding_t *b,
+    ngx_str_t *request_id, const strangler_shadow_t *conf,
     strangler_diffs_t *diffs, strangler_diffs_t *noise)
 {
     ngx_uint_t                       i, n, idx, seen, real;
     strangler_diff_t                *d;
-    ngx_http_strangler_binding_t    *b;
     ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_sh_field_t   *field[STRANGLER_DIFF_MAX];
     ngx_http_strangler_sh_fields_t  *f;
 
-    b = ngx_http_strangler_binding(s->decided.table,
-                                   s->decided.decision.route);
-    z = ngx_http_strangler_zone_ctx(s->smcf);
-
-    if (b == NULL || b->shr == NULL || b->shr->fields == NULL || z == NULL) {
+    if (b == NULL || b->shr == NULL || b->shr->fields == NULL) {
         return diffs->count;
     }
 
+    z = b->zone;
     f = b->shr->fields;
 
     /* the noise first: the verdict on this comparison weighs it too */
@@ -124,7 +120,7 @@ ngx_http_strangler_fields_count(ngx_http_strangler_shadow_t *s,
         seen |= 1u << idx;
 
         (void) ngx_atomic_fetch_add(&field[i]->differences, 1);
-        ngx_http_strangler_fields_example(field[i], &s->request_id);
+        ngx_http_strangler_fields_example(field[i], request_id);
     }
 
     /* the differences not kept, and the fields without a slot, are real */
@@ -135,7 +131,7 @@ ngx_http_strangler_fields_count(ngx_http_strangler_shadow_t *s,
         d = &diffs->diff[i];
 
         if (field[i]
-            && !ngx_http_strangler_fields_is_difference(f, field[i], s->conf))
+            && !ngx_http_strangler_fields_is_difference(f, field[i], conf))
         {
             d->noise = 1;
 

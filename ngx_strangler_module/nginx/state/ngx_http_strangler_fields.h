@@ -78,6 +78,14 @@ ngx_uint_t ngx_http_strangler_fields_is_needed(
 ngx_int_t ngx_http_strangler_fields_bind(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route);
 
+/*
+ * a shadow's comparison, counted on its route's binding (NULL: none) with
+ * the table's rules (`conf`): the number of differences that are not noise
+ */
+ngx_uint_t ngx_http_strangler_fields_count(ngx_http_strangler_binding_t *b,
+    ngx_str_t *request_id, const strangler_shadow_t *conf,
+    strangler_diffs_t *diffs, strangler_diffs_t *noise);
+
 /* the API: a route's statistics as JSON, and their reset */
 json_t *ngx_http_strangler_fields_json(ngx_http_strangler_sh_fields_t *f,
     const strangler_route_t *route);
@@ -108,6 +116,10 @@ void ngx_http_strangler_ignore_unstage(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_fields_t *f);
 json_t *ngx_http_strangler_ignore_json(ngx_http_strangler_sh_fields_t *f,
     ngx_uint_t staged);
+/* the route's comparison with the runtime rules too, in `pool` */
+const strangler_shadow_t *ngx_http_strangler_ignore_conf(
+    ngx_http_strangler_binding_t *b, const strangler_shadow_t *table,
+    ngx_pool_t *pool);
 ngx_int_t ngx_http_strangler_ignore_restore(ngx_http_strangler_sh_fields_t *f,
     json_t *paths);
 

@@ -12,7 +12,6 @@
  */
 
 
-#include "ngx_http_strangler_shadow.h"
 #include "ngx_http_strangler_text.h"
 #include "ngx_http_strangler_fields.h"
 
@@ -331,7 +330,8 @@ ngx_http_strangler_ignore_restore(ngx_http_strangler_sh_fields_t *f,
  */
 
 const strangler_shadow_t *
-ngx_http_strangler_ignore_conf(ngx_http_strangler_shadow_t *s)
+ngx_http_strangler_ignore_conf(ngx_http_strangler_binding_t *b,
+    const strangler_shadow_t *table, ngx_pool_t *pool)
 {
     u_char                          *p;
     size_t                           len;
@@ -339,18 +339,14 @@ ngx_http_strangler_ignore_conf(ngx_http_strangler_shadow_t *s)
     strangler_str_t                 *items;
     ngx_atomic_uint_t                gen;
     strangler_shadow_t              *conf;
-    ngx_http_strangler_binding_t    *b;
     ngx_http_strangler_sh_fields_t  *f;
     u_char                           rules[NGX_HTTP_STRANGLER_IGNORES]
                                           [NGX_HTTP_STRANGLER_FIELD_LEN];
 
-    b = ngx_http_strangler_binding(s->decided.table,
-                                   s->decided.decision.route);
-
     if (b == NULL || b->shr == NULL || b->shr->fields == NULL
         || b->shr->fields->nignore == 0)
     {
-        return s->conf;
+        return table;
     }
 
     f = b->shr->fields;
@@ -371,41 +367,41 @@ ngx_http_strangler_ignore_conf(ngx_http_strangler_shadow_t *s)
     }
 
     if (tries == 8) {
-        return s->conf;
+        return table;
     }
 
-    conf = ngx_palloc(s->pool, sizeof(strangler_shadow_t));
-    items = ngx_palloc(s->pool, (s->conf->ignore.n + n)
+    conf = ngx_palloc(pool, sizeof(strangler_shadow_t));
+    items = ngx_palloc(pool, (table->ignore.n + n)
                                 * sizeof(strangler_str_t));
 
     if (conf == NULL || items == NULL) {
-        return s->conf;
+        return table;
     }
 
-    *conf = *s->conf;
+    *conf = *table;
 
-    if (s->conf->ignore.n) {
-        ngx_memcpy(items, s->conf->ignore.items,
-                   s->conf->ignore.n * sizeof(strangler_str_t));
+    if (table->ignore.n) {
+        ngx_memcpy(items, table->ignore.items,
+                   table->ignore.n * sizeof(strangler_str_t));
     }
 
     for (i = 0; i < n; i++) {
         rules[i][NGX_HTTP_STRANGLER_FIELD_LEN - 1] = '\0';
 
         len = ngx_strlen(rules[i]);
-        p = ngx_pnalloc(s->pool, len + 1);
+        p = ngx_pnalloc(pool, len + 1);
         if (p == NULL) {
-            return s->conf;
+            return table;
         }
 
         ngx_memcpy(p, rules[i], len + 1);
 
-        items[s->conf->ignore.n + i].data = (char *) p;
-        items[s->conf->ignore.n + i].len = len;
+        items[table->ignore.n + i].data = (char *) p;
+        items[table->ignore.n + i].len = len;
     }
 
     conf->ignore.items = items;
-    conf->ignore.n = s->conf->ignore.n + n;
+    conf->ignore.n = table->ignore.n + n;
 
     return conf;
 }

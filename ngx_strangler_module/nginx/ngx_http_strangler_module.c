@@ -6,7 +6,7 @@
  */
 
 
-#include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_request.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -343,6 +343,7 @@ ngx_http_strangler_init(ngx_conf_t *cf)
     }
 
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_log_init_conf(cf) != NGX_OK
         || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK

@@ -258,13 +258,19 @@ ngx_http_strangler_guard_count(ngx_http_strangler_ctx_t *ctx,
 
 void
 ngx_http_strangler_guard_count_shadow(ngx_http_strangler_ctx_t *ctx,
-    ngx_http_strangler_binding_t *b, ngx_uint_t what)
+    ngx_uint_t what)
 {
+    ngx_http_strangler_binding_t     *b;
     ngx_http_strangler_guard_slot_t  *s;
 
     if (what != NGX_HTTP_STRANGLER_SHADOW_MATCHED
         && what != NGX_HTTP_STRANGLER_SHADOW_MISMATCHED)
     {
+        return;
+    }
+
+    b = ngx_http_strangler_binding(ctx->table, ctx->decision.route);
+    if (b == NULL) {
         return;
     }
 

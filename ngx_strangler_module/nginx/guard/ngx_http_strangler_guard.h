@@ -69,7 +69,7 @@ ngx_int_t ngx_http_strangler_guard_init_process(ngx_cycle_t *cycle,
 void ngx_http_strangler_guard_count(ngx_http_strangler_ctx_t *ctx,
     ngx_http_strangler_binding_t *b, ngx_uint_t status, ngx_int_t bucket);
 void ngx_http_strangler_guard_count_shadow(ngx_http_strangler_ctx_t *ctx,
-    ngx_http_strangler_binding_t *b, ngx_uint_t what);
+    ngx_uint_t what);
 
 /* whether an override is the guard's */
 ngx_uint_t ngx_http_strangler_guard_is_trip(

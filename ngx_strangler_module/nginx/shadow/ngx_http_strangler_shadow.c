@@ -20,6 +20,7 @@
 
 #include "ngx_http_strangler_shadow.h"
 #include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_guard.h"
 
 
 #define NGX_HTTP_STRANGLER_URI_MAX  1024   /* of the URI in the diff log */
@@ -693,6 +694,7 @@ ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
     s->over = 1;
 
     ngx_http_strangler_count_shadow(&s->decided, outcome);
+    ngx_http_strangler_guard_count_shadow(&s->decided, outcome);
 }
 
 

@@ -32,11 +32,9 @@ static void ngx_http_strangler_zone_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_strangler_zone_alloc_bindings(ngx_conf_t *cf,
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t);
-static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
 static ngx_http_strangler_sh_backend_t *ngx_http_strangler_backend_block(
     ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
     int backend);
-static ngx_msec_int_t ngx_http_strangler_upstream_time(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_count_response(
     ngx_http_strangler_counters_t *c, ngx_uint_t status, ngx_msec_int_t ms);
 
@@ -128,16 +126,14 @@ ngx_http_strangler_zone_ctx(ngx_http_strangler_main_conf_t *smcf)
 
 /*
  * Postconfiguration: room for every table's bindings (filled in when the
- * zone is initialised, after the configuration is read) and the log-phase
- * counter, both only when there is a zone.
+ * zone is initialised, after the configuration is read), only when there
+ * is a zone.
  */
 
 ngx_int_t
 ngx_http_strangler_zone_init_conf(ngx_conf_t *cf)
 {
     ngx_uint_t                       i;
-    ngx_http_handler_pt             *h;
-    ngx_http_core_main_conf_t       *cmcf;
     ngx_http_strangler_table_t     **tables;
     ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_main_conf_t  *smcf;
@@ -164,15 +160,6 @@ ngx_http_strangler_zone_init_conf(ngx_conf_t *cf)
             return NGX_ERROR;
         }
     }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_strangler_log_handler;
 
     return NGX_OK;
 }
@@ -558,8 +545,6 @@ ngx_http_strangler_count_shadow(ngx_http_strangler_ctx_t *ctx,
     }
 
     (void) ngx_atomic_fetch_add(&b->shr->shadow[what], 1);
-
-    ngx_http_strangler_guard_count_shadow(ctx, b, what);
 }
 
 
@@ -660,50 +645,33 @@ ngx_http_strangler_count_diff_dropped(ngx_http_strangler_main_conf_t *smcf)
 }
 
 
-/* the log phase: count what the strangler dispatched */
+/*
+ * The log phase's count of what the strangler dispatched, on the block of
+ * its route's backend: the binding counted on (NULL: none), and in
+ * *bucket the time's histogram bucket, -1 without a time.
+ */
 
-static ngx_int_t
-ngx_http_strangler_log_handler(ngx_http_request_t *r)
+ngx_http_strangler_binding_t *
+ngx_http_strangler_count_dispatched(ngx_http_strangler_ctx_t *ctx,
+    ngx_uint_t status, ngx_msec_int_t ms, ngx_int_t *bucket)
 {
-    ngx_int_t                         bucket;
-    ngx_uint_t                        status;
-    ngx_msec_int_t                    ms;
-    ngx_http_strangler_ctx_t         *ctx;
     ngx_http_strangler_binding_t     *b;
     ngx_http_strangler_sh_backend_t  *shb;
 
-    ctx = ngx_http_strangler_get_ctx(r);
-
-    if (ctx == NULL || !ctx->dispatched) {
-        return NGX_OK;
-    }
-
     b = ngx_http_strangler_binding(ctx->table, ctx->decision.route);
     if (b == NULL) {
-        return NGX_OK;
+        return NULL;
     }
 
     shb = ngx_http_strangler_backend_block(b, ctx->table,
                                            ctx->decision.backend);
     if (shb == NULL) {
-        return NGX_OK;
+        return NULL;
     }
 
-    ngx_http_strangler_progress_count(b->zone, ctx->table,
-                                      ctx->decision.backend);
+    *bucket = ngx_http_strangler_count_response(&shb->counters, status, ms);
 
-    status = r->err_status ? r->err_status : r->headers_out.status;
-
-    /* an upgraded connection's time is its session's, not a response's */
-
-    ms = (status == NGX_HTTP_SWITCHING_PROTOCOLS)
-         ? -1 : ngx_http_strangler_upstream_time(r);
-
-    bucket = ngx_http_strangler_count_response(&shb->counters, status, ms);
-
-    ngx_http_strangler_guard_count(ctx, b, status, bucket);
-
-    return NGX_OK;
+    return b;
 }
 
 
@@ -739,38 +707,6 @@ ngx_http_strangler_count_response(ngx_http_strangler_counters_t *c,
     (void) ngx_atomic_fetch_add(&c->timed, 1);
 
     return i;
-}
-
-
-/* the sum over every upstream tried; -1: none answered */
-
-static ngx_msec_int_t
-ngx_http_strangler_upstream_time(ngx_http_request_t *r)
-{
-    ngx_uint_t                  i;
-    ngx_msec_int_t              ms;
-    ngx_http_upstream_state_t  *state;
-
-    if (r->upstream_states == NULL) {
-        return -1;
-    }
-
-    ms = -1;
-    state = r->upstream_states->elts;
-
-    for (i = 0; i < r->upstream_states->nelts; i++) {
-
-        /* entries without a peer separate the upstreams of redirects */
-        if (state[i].peer == NULL
-            || state[i].response_time == (ngx_msec_t) -1)
-        {
-            continue;
-        }
-
-        ms = ngx_max(ms, 0) + (ngx_msec_int_t) state[i].response_time;
-    }
-
-    return ms;
 }
 
 

@@ -175,6 +175,9 @@ ngx_http_strangler_zone_ctx_t *ngx_http_strangler_zone_ctx(
     ngx_http_strangler_main_conf_t *smcf);
 ngx_http_strangler_binding_t *ngx_http_strangler_binding(
     ngx_http_strangler_table_t *t, const strangler_route_t *route);
+ngx_http_strangler_binding_t *ngx_http_strangler_count_dispatched(
+    ngx_http_strangler_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t ms,
+    ngx_int_t *bucket);
 void ngx_http_strangler_override_prune(ngx_cycle_t *cycle,
     ngx_http_strangler_main_conf_t *smcf, ngx_http_strangler_zone_ctx_t *z);
 ngx_int_t ngx_http_strangler_override_read(ngx_http_strangler_zone_ctx_t *z,

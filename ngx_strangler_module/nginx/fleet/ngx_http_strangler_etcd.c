@@ -13,8 +13,13 @@
 #include "ngx_http_strangler_etcd.h"
 
 
+static ngx_int_t ngx_http_strangler_etcd_zone_init(
+    ngx_http_strangler_zone_ctx_t *z, ngx_uint_t fresh, ngx_log_t *log);
 static ngx_int_t ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *value);
+
+
+static ngx_http_strangler_zone_init_pt  ngx_http_strangler_etcd_next_init;
 
 
 char *
@@ -143,6 +148,7 @@ ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
 {
+    ngx_http_strangler_zone_ctx_t   *z;
     ngx_http_strangler_main_conf_t  *smcf;
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
@@ -151,13 +157,17 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    smcf->etcd->zone = ngx_http_strangler_zone_ctx(smcf);
+    z = ngx_http_strangler_zone_ctx(smcf);
+    smcf->etcd->zone = z;
 
-    if (smcf->etcd->zone == NULL) {
+    if (z == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"strangler_etcd\" needs a \"strangler_zone\"");
         return NGX_ERROR;
     }
+
+    ngx_http_strangler_etcd_next_init = z->init;
+    z->init = ngx_http_strangler_etcd_zone_init;
 
     return NGX_OK;
 }
@@ -184,15 +194,11 @@ typedef struct {
  * made before the directive was added gets it at the reload.
  */
 
-ngx_int_t
-ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log)
+static ngx_int_t
+ngx_http_strangler_etcd_zone_init(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t fresh, ngx_log_t *log)
 {
     ngx_http_strangler_etcd_sh_t  *sh;
-
-    if (z->smcf->etcd == NULL) {
-        return NGX_OK;
-    }
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
@@ -217,7 +223,8 @@ ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_strangler_etcd_next_init
+           ? ngx_http_strangler_etcd_next_init(z, fresh, log) : NGX_OK;
 }
 
 

@@ -55,6 +55,12 @@ typedef struct {
 } ngx_http_strangler_guard_act_t;
 
 
+static size_t ngx_http_strangler_guard_zone_bind(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    const strangler_route_t *route, ngx_uint_t full);
+static ngx_int_t ngx_http_strangler_guard_bind(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    const strangler_route_t *route);
 static ngx_http_strangler_guard_slot_t *ngx_http_strangler_guard_slot(
     ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_binding_t *b);
 static uint64_t ngx_http_strangler_guard_now(void);
@@ -87,6 +93,8 @@ static ngx_event_t                      ngx_http_strangler_guard_timer;
 /* the timer's data: debug logging reads an fd there */
 static ngx_connection_t                 ngx_http_strangler_guard_conn;
 
+static ngx_http_strangler_zone_bind_pt  ngx_http_strangler_guard_next_bind;
+
 
 /*
  * Postconfiguration: a guard counts in the zone, and watches nothing
@@ -98,11 +106,17 @@ ngx_int_t
 ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
     ngx_http_strangler_main_conf_t *smcf)
 {
-    size_t                         r;
-    ngx_uint_t                     i;
-    ngx_http_strangler_table_t   **tables;
+    size_t                           r;
+    ngx_uint_t                       i;
+    ngx_http_strangler_table_t     **tables;
+    ngx_http_strangler_zone_ctx_t   *z;
 
-    if (smcf->shm_zone) {
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z) {
+        /* a guarded route's block gets its windows */
+        ngx_http_strangler_guard_next_bind = z->bind;
+        z->bind = ngx_http_strangler_guard_zone_bind;
         return NGX_OK;
     }
 
@@ -127,7 +141,35 @@ ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
 }
 
 
-ngx_int_t
+static size_t
+ngx_http_strangler_guard_zone_bind(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route,
+    ngx_uint_t full)
+{
+    size_t  need;
+
+    need = 0;
+
+    if (!route->guard.enabled || shr->guard) {
+        (void) ngx_http_strangler_guard_bind(z, shr, route);
+
+    } else if (full
+               || ngx_http_strangler_guard_bind(z, shr, route) != NGX_OK)
+    {
+        need = ngx_http_strangler_zone_block(
+                   sizeof(ngx_http_strangler_sh_guard_t));
+    }
+
+    if (ngx_http_strangler_guard_next_bind) {
+        need += ngx_http_strangler_guard_next_bind(z, shr, route,
+                                                   full || need);
+    }
+
+    return need;
+}
+
+
+static ngx_int_t
 ngx_http_strangler_guard_bind(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route)
 {

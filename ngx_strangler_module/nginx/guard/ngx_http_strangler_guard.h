@@ -58,9 +58,6 @@ ngx_int_t ngx_http_strangler_guard_init_conf(ngx_conf_t *cf,
     ngx_http_strangler_main_conf_t *smcf);
 
 /* the zone's init, with the mutex held: the block of a guarded route */
-ngx_int_t ngx_http_strangler_guard_bind(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route);
-
 /* a new worker: the evaluator's timer, when a route has a guard */
 ngx_int_t ngx_http_strangler_guard_init_process(ngx_cycle_t *cycle,
     ngx_http_strangler_main_conf_t *smcf);

@@ -17,6 +17,14 @@
 #include "ngx_http_strangler_fields.h"
 
 
+static ngx_uint_t ngx_http_strangler_fields_is_needed(
+    ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route);
+static size_t ngx_http_strangler_fields_zone_bind(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    const strangler_route_t *route, ngx_uint_t full);
+static ngx_int_t ngx_http_strangler_fields_bind(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    const strangler_route_t *route);
 static ngx_http_strangler_sh_field_t *ngx_http_strangler_fields_slot(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_fields_t *f,
     const char *path, ngx_uint_t *index);
@@ -32,9 +40,12 @@ static ngx_int_t ngx_http_strangler_fields_cmp(const void *a,
     const void *b);
 
 
+static ngx_http_strangler_zone_bind_pt  ngx_http_strangler_fields_next_bind;
+
+
 /* a compared route without its block yet */
 
-ngx_uint_t
+static ngx_uint_t
 ngx_http_strangler_fields_is_needed(ngx_http_strangler_sh_route_t *shr,
     const strangler_route_t *route)
 {
@@ -44,7 +55,53 @@ ngx_http_strangler_fields_is_needed(ngx_http_strangler_sh_route_t *shr,
 }
 
 
+/* postconfiguration: a compared route's block gets its statistics */
+
 ngx_int_t
+ngx_http_strangler_fields_init_conf(ngx_conf_t *cf)
+{
+    ngx_http_strangler_zone_ctx_t   *z;
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z) {
+        ngx_http_strangler_fields_next_bind = z->bind;
+        z->bind = ngx_http_strangler_fields_zone_bind;
+    }
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_strangler_fields_zone_bind(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route,
+    ngx_uint_t full)
+{
+    size_t  need;
+
+    need = 0;
+
+    if (ngx_http_strangler_fields_is_needed(shr, route)
+        && (full
+            || ngx_http_strangler_fields_bind(z, shr, route) != NGX_OK))
+    {
+        need = ngx_http_strangler_zone_block(
+                   sizeof(ngx_http_strangler_sh_fields_t));
+    }
+
+    if (ngx_http_strangler_fields_next_bind) {
+        need += ngx_http_strangler_fields_next_bind(z, shr, route,
+                                                    full || need);
+    }
+
+    return need;
+}
+
+
+static ngx_int_t
 ngx_http_strangler_fields_bind(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route)
 {

@@ -72,11 +72,8 @@ typedef struct ngx_http_strangler_sh_fields_s {
 } ngx_http_strangler_sh_fields_t;
 
 
-/* the zone's init, with the mutex held: the block of a compared route */
-ngx_uint_t ngx_http_strangler_fields_is_needed(
-    ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route);
-ngx_int_t ngx_http_strangler_fields_bind(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr, const strangler_route_t *route);
+/* registers the block of a compared route with the zone's bind hooks */
+ngx_int_t ngx_http_strangler_fields_init_conf(ngx_conf_t *cf);
 
 /*
  * a shadow's comparison, counted on its route's binding (NULL: none) with

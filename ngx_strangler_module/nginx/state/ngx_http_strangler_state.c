@@ -35,6 +35,10 @@
 #define NGX_HTTP_STRANGLER_STATE_ENTRY  1024
 
 
+static ngx_int_t ngx_http_strangler_state_zone_init(
+    ngx_http_strangler_zone_ctx_t *z, ngx_uint_t fresh, ngx_log_t *log);
+static ngx_int_t ngx_http_strangler_state_load(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
 static ngx_int_t ngx_http_strangler_state_read(ngx_str_t *file,
     ngx_str_t *text, ngx_log_t *log);
 static ngx_int_t ngx_http_strangler_state_apply(
@@ -71,6 +75,9 @@ typedef struct {
 /* a change being written for longer than this is taken over */
 #define NGX_HTTP_STRANGLER_STATE_STALE  60
 static void ngx_http_strangler_state_json_cleanup(void *data);
+
+
+static ngx_http_strangler_zone_init_pt  ngx_http_strangler_state_next_init;
 
 
 char *
@@ -122,9 +129,54 @@ ngx_http_strangler_state(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* at the zone's creation: NGX_ERROR stops nginx, the reason logged */
+/*
+ * Postconfiguration: with a state file, a new zone starts from the
+ * overrides saved last time.
+ */
 
 ngx_int_t
+ngx_http_strangler_state_init_conf(ngx_conf_t *cf)
+{
+    ngx_http_strangler_zone_ctx_t   *z;
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
+
+    if (smcf->state_file.len == 0) {
+        return NGX_OK;
+    }
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"strangler_state\" needs a \"strangler_zone\"");
+        return NGX_ERROR;
+    }
+
+    ngx_http_strangler_state_next_init = z->init;
+    z->init = ngx_http_strangler_state_zone_init;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_strangler_state_zone_init(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t fresh, ngx_log_t *log)
+{
+    if (fresh && ngx_http_strangler_state_load(z, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_strangler_state_next_init
+           ? ngx_http_strangler_state_next_init(z, fresh, log) : NGX_OK;
+}
+
+
+/* at the zone's creation: NGX_ERROR stops nginx, the reason logged */
+
+static ngx_int_t
 ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log)
 {

@@ -15,8 +15,7 @@
  */
 
 
-#include "ngx_http_strangler_guard.h"
-#include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_zone.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -24,7 +23,7 @@ static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
 static ngx_int_t ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
     ngx_http_strangler_zone_ctx_t *z);
 static ngx_int_t ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log);
+    ngx_uint_t fresh, ngx_log_t *log);
 static ngx_int_t ngx_http_strangler_zone_cmp(ngx_http_strangler_sh_route_t *shr,
     ngx_str_t *file, ngx_str_t *name);
 static uint32_t ngx_http_strangler_zone_hash(ngx_str_t *file, ngx_str_t *name);
@@ -142,12 +141,6 @@ ngx_http_strangler_zone_init_conf(ngx_conf_t *cf)
     z = ngx_http_strangler_zone_ctx(smcf);
 
     if (z == NULL) {
-        if (smcf->state_file.len) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"strangler_state\" needs a \"strangler_zone\"");
-            return NGX_ERROR;
-        }
-
         return NGX_OK;
     }
 
@@ -215,7 +208,7 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
         (void) ngx_http_strangler_zone_reclaim(z, oz->gen, shm_zone->shm.log);
 
-        return ngx_http_strangler_zone_bind(z, shm_zone->shm.log);
+        return ngx_http_strangler_zone_bind(z, 0, shm_zone->shm.log);
     }
 
     z->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -223,19 +216,14 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     if (shm_zone->shm.exists) {
         z->sh = z->shpool->data;
 
-        return ngx_http_strangler_zone_bind(z, shm_zone->shm.log);
+        return ngx_http_strangler_zone_bind(z, 0, shm_zone->shm.log);
     }
 
     if (ngx_http_strangler_zone_create(shm_zone, z) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ngx_http_strangler_zone_bind(z, shm_zone->shm.log) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    /* a new zone: start from the overrides saved last time */
-    return ngx_http_strangler_state_load(z, shm_zone->shm.log);
+    return ngx_http_strangler_zone_bind(z, 1, shm_zone->shm.log);
 }
 
 
@@ -277,13 +265,15 @@ ngx_http_strangler_zone_create(ngx_shm_zone_t *shm_zone,
 
 /*
  * Find or add the block of every route of every table, and of "-", each
- * marked with this configuration's number.
+ * marked with this configuration's number, with what the subsystems'
+ * hooks keep for it; then their init hooks.
  */
 
 static ngx_int_t
-ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
+ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t fresh, ngx_log_t *log)
 {
-    size_t                          r, more;
+    size_t                          r, more, need;
     ngx_str_t                       name, *file;
     ngx_uint_t                      i;
     strangler_route_t              *route;
@@ -328,31 +318,14 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
             shr->bound = z->gen;
             t->bindings[r].shr = shr;
 
-            if (route == NULL) {
+            if (route == NULL || z->bind == NULL) {
                 continue;
             }
 
-            if (!route->guard.enabled || shr->guard) {
-                (void) ngx_http_strangler_guard_bind(z, shr, route);
+            need = z->bind(z, shr, route, file != NULL);
 
-            } else if (file
-                       || ngx_http_strangler_guard_bind(z, shr, route)
-                          != NGX_OK)
-            {
-                more += ngx_http_strangler_zone_block(
-                            sizeof(ngx_http_strangler_sh_guard_t));
-                file = file ? file : &t->file;
-            }
-
-            /* a compared route's field statistics */
-
-            if (ngx_http_strangler_fields_is_needed(shr, route)
-                && (file
-                    || ngx_http_strangler_fields_bind(z, shr, route)
-                       != NGX_OK))
-            {
-                more += ngx_http_strangler_zone_block(
-                            sizeof(ngx_http_strangler_sh_fields_t));
+            if (need) {
+                more += need;
                 file = file ? file : &t->file;
             }
         }
@@ -369,7 +342,7 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
         return NGX_ERROR;
     }
 
-    return ngx_http_strangler_etcd_init_zone(z, log);
+    return z->init ? z->init(z, fresh, log) : NGX_OK;
 }
 
 

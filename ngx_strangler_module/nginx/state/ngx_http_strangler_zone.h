@@ -144,13 +144,32 @@ typedef struct {
 } ngx_http_strangler_shctx_t;
 
 
-typedef struct {
+typedef struct ngx_http_strangler_zone_ctx_s  ngx_http_strangler_zone_ctx_t;
+
+/*
+ * What a subsystem that keeps something in the zone registers at
+ * postconfiguration, calling the hook it replaced the way the upstream
+ * keepalive module chains init_peer: the zone never names them.
+ *
+ * bind: a route's block, with the mutex held; 0, or the size of the block
+ * it could not allocate (or, `full`: the zone is full already, would).
+ * init: once every route is bound; `fresh`: the zone was just made.
+ */
+typedef size_t (*ngx_http_strangler_zone_bind_pt)(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr,
+    const strangler_route_t *route, ngx_uint_t full);
+typedef ngx_int_t (*ngx_http_strangler_zone_init_pt)(
+    ngx_http_strangler_zone_ctx_t *z, ngx_uint_t fresh, ngx_log_t *log);
+
+struct ngx_http_strangler_zone_ctx_s {
     ngx_http_strangler_shctx_t         *sh;
     ngx_slab_pool_t                    *shpool;
     ngx_http_strangler_main_conf_t     *smcf;
     ngx_str_t                           name;
     ngx_uint_t                          gen;     /* this configuration's */
-} ngx_http_strangler_zone_ctx_t;
+    ngx_http_strangler_zone_bind_pt     bind;    /* NULL: none */
+    ngx_http_strangler_zone_init_pt     init;    /* NULL: none */
+};
 
 
 /* per process: where a route lives in the zone, and its override */
@@ -233,10 +252,6 @@ ngx_int_t ngx_http_strangler_override_read_locked(
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
     ngx_pool_t *pool);
 
-/* ngx_http_strangler_etcd.c */
-ngx_int_t ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log);
-
 /* ngx_http_strangler_progress.c */
 void ngx_http_strangler_progress_count(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_table_t *t, int backend);
@@ -256,8 +271,7 @@ const char *ngx_http_strangler_stage_name(ngx_uint_t stage);
 const char *ngx_http_strangler_served_name(ngx_uint_t served);
 
 /* ngx_http_strangler_state.c */
-ngx_int_t ngx_http_strangler_state_load(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log);
+ngx_int_t ngx_http_strangler_state_init_conf(ngx_conf_t *cf);
 ngx_int_t ngx_http_strangler_state_save(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *staged_shr,
     ngx_http_strangler_override_rec_t *staged, ngx_pool_t *pool,

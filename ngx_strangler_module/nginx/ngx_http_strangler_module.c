@@ -6,8 +6,9 @@
  */
 
 
+#include "ngx_http_strangler_api.h"
 #include "ngx_http_strangler_request.h"
-#include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_etcd.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);

@@ -10,8 +10,7 @@
 #define NGX_HTTP_STRANGLER_API_H_INCLUDED_
 
 
-#include "ngx_http_strangler_zone.h"
-#include "ngx_http_strangler_text.h"
+#include "ngx_http_strangler_state.h"
 
 
 #define NGX_HTTP_STRANGLER_API_BODY_MAX  4096
@@ -56,6 +55,12 @@ typedef struct {
     unsigned                            rolled_back:1;
 } ngx_http_strangler_api_ctx_t;
 
+
+/* the API (ngx_http_strangler_api.c) */
+char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
 
 /* ngx_http_strangler_api.c: change the override as ctx says, log, save */
 ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,

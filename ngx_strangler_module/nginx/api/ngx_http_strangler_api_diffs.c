@@ -11,7 +11,6 @@
 
 
 #include "ngx_http_strangler_api.h"
-#include "ngx_http_strangler_fields.h"
 
 
 ngx_int_t

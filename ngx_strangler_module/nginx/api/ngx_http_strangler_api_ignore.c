@@ -12,7 +12,6 @@
 
 
 #include "ngx_http_strangler_api.h"
-#include "ngx_http_strangler_fields.h"
 
 
 static void ngx_http_strangler_api_ignore_body(ngx_http_request_t *r);

@@ -14,7 +14,6 @@
 
 #include "ngx_http_strangler_api.h"
 #include "ngx_http_strangler_etcd.h"
-#include "ngx_http_strangler_fields.h"
 
 
 static json_t *ngx_http_strangler_report_configured(

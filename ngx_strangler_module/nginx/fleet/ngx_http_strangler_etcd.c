@@ -9,7 +9,6 @@
  */
 
 
-#include "ngx_http_strangler_fields.h"
 #include "ngx_http_strangler_etcd.h"
 
 

@@ -12,8 +12,7 @@
 #define NGX_HTTP_STRANGLER_ETCD_H_INCLUDED_
 
 
-#include "ngx_http_strangler_zone.h"
-#include "ngx_http_strangler_text.h"
+#include "ngx_http_strangler_state.h"
 
 
 #define NGX_HTTP_STRANGLER_ETCD_PREFIX         "/strangler/"
@@ -141,6 +140,15 @@ ngx_int_t ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_http_strangler_etcd_kv_t *kv, ngx_uint_t force, ngx_pool_t *pool,
     ngx_log_t *log);
 
+
+/* overrides shared through etcd (ngx_http_strangler_etcd*.c) */
+char *ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf);
+void ngx_http_strangler_etcd_start(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf);
+void ngx_http_strangler_etcd_stop(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf);
 
 /* what the API reports of the fleet */
 json_t *ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf);

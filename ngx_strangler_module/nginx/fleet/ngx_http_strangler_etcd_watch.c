@@ -18,7 +18,6 @@
  */
 
 
-#include "ngx_http_strangler_fields.h"
 #include "ngx_http_strangler_etcd.h"
 
 

@@ -13,7 +13,7 @@
 #define NGX_HTTP_STRANGLER_GUARD_H_INCLUDED_
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_state.h"
 
 
 /* the `by` of a guard's override: no client address reads so */

@@ -8,7 +8,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_request.h"
 
 
 static ngx_int_t ngx_http_strangler_to_backend(ngx_http_request_t *r,

@@ -16,7 +16,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_request.h"
 
 
 static ngx_uint_t ngx_http_strangler_path_is_ambiguous(ngx_http_request_t *r,

@@ -10,7 +10,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_request.h"
 
 
 static int ngx_http_strangler_request_header(void *data,

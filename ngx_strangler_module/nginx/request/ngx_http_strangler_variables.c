@@ -7,7 +7,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_request.h"
 
 
 typedef enum {

@@ -19,7 +19,6 @@
 
 
 #include "ngx_http_strangler_shadow.h"
-#include "ngx_http_strangler_fields.h"
 #include "ngx_http_strangler_guard.h"
 
 

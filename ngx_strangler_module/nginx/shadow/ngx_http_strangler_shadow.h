@@ -14,7 +14,7 @@
 #define NGX_HTTP_STRANGLER_SHADOW_H_INCLUDED_
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_state.h"
 #include "strangler_compare.h"
 
 
@@ -95,6 +95,15 @@ struct ngx_http_strangler_shadow_s {
     unsigned                        noise_lost:1; /* no noise to compare */
 };
 
+
+/* shadowing (ngx_http_strangler_shadow.c, _difflog.c) */
+ngx_int_t ngx_http_strangler_shadow_init_conf(ngx_conf_t *cf);
+void ngx_http_strangler_shadow_init_process(ngx_cycle_t *cycle,
+    ngx_http_strangler_main_conf_t *smcf);
+void ngx_http_strangler_shadow_start(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx);
+char *ngx_http_strangler_diff_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_strangler_shadow_request.c */
 ngx_int_t ngx_http_strangler_shadow_request(ngx_http_strangler_copy_t *copy,

@@ -7,7 +7,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_state.h"
 
 
 static void ngx_http_strangler_ctx_cleanup(void *data);

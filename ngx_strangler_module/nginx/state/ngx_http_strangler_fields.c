@@ -14,7 +14,7 @@
  */
 
 
-#include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_state.h"
 
 
 static ngx_uint_t ngx_http_strangler_fields_is_needed(

@@ -13,7 +13,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_fileio.h"
 
 #include <sys/file.h>       /* flock(): it, unlike fcntl(), excludes threads */
 

@@ -12,8 +12,7 @@
  */
 
 
-#include "ngx_http_strangler_text.h"
-#include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_state.h"
 
 
 static const char *ngx_http_strangler_ignore_path(json_t *v,

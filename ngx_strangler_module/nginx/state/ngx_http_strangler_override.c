@@ -14,7 +14,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_state.h"
 
 
 static void ngx_http_strangler_override_resolve(ngx_http_strangler_table_t *t,

@@ -18,7 +18,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_state.h"
 
 
 static void ngx_http_strangler_progress_point(

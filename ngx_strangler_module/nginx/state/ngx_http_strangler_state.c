@@ -25,8 +25,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
-#include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_state.h"
 
 
 #define NGX_HTTP_STRANGLER_STATE_MAX  (16 * 1024 * 1024)

@@ -9,7 +9,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_state.h"
 
 
 static void ngx_http_strangler_table_cleanup(void *data);

@@ -15,7 +15,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_state.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,

@@ -2,8 +2,9 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * The shared memory zone as its readers see it: the API, the state file
- * and the log-phase counters.  Private to the zone, state and API files.
+ * The shared memory zone as its readers see it: its blocks, the hooks
+ * the subsystems that keep something in it register, the overrides, the
+ * reclaim, the progress and the state file.
  */
 
 
@@ -13,6 +14,7 @@
 
 #include "ngx_http_strangler_module.h"
 #include "ngx_http_strangler_progress.h"
+#include "ngx_http_strangler_fileio.h"
 
 #include <jansson.h>
 

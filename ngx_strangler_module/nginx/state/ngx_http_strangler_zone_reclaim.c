@@ -30,7 +30,7 @@
  */
 
 
-#include "ngx_http_strangler_zone.h"
+#include "ngx_http_strangler_state.h"
 
 
 static ngx_http_strangler_sh_proc_t *ngx_http_strangler_zone_proc(

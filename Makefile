@@ -9,6 +9,7 @@
 #   make test-valgrind  the suite under valgrind memcheck
 #   make reload-load    50 reloads under wrk load (tests/reload-under-load.sh)
 #   make reload-load-asan   the same against the ASan/UBSan build
+#   make layers     each folder of the glue built with the folders below it
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
 #   make soak       1 M shadowed requests, memory and fds flat (SOAK_QUICK=1)
@@ -66,7 +67,8 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
                 PERL5LIB=$$(perl -MTest::Nginx::Socket -e1 2>/dev/null \
                             || echo $(CURDIR)/tests/lib)
 
-.PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
+.PHONY: all deps module cli unit layers test test-nginx asan test-asan demo
+.PHONY: clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
 .PHONY: bench soak bench-dashboard screenshots
@@ -126,17 +128,24 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 
 
+# calls between the glue's folders go one way: each folder compiles with
+# the include paths of the folders below it only (mk/layers.sh)
+layers: $(NGINX_TREE)/objs/Makefile $(MODULE_SO)
+	@mk/layers.sh $(SRC_DIR)/nginx $(SRC_DIR)/core $(NGINX_TREE) $(CC)
+
+
 # Test::Nginx ---------------------------------------------------------------
 
 test: deps
 	@mk/deps.sh test
-	@$(MAKE) --no-print-directory module cli unit
+	@$(MAKE) --no-print-directory module cli unit layers
 	@$(MAKE) --no-print-directory test-nginx
 
 test-nginx:
 	$(TEST_ENV) TEST_NGINX_BINARY=$${TEST_NGINX_BINARY:-/usr/sbin/nginx} \
 	    TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE_SO) \
 	    STRANGLER_CLI=$(CURDIR)/$(CLI) \
+	    STRANGLER_NGINX_TREE=$(abspath $(NGINX_TREE)) \
 	    $(PROVE) $(TEST_FILES)
 
 

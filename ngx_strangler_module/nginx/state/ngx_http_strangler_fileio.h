@@ -11,7 +11,7 @@
 #define NGX_HTTP_STRANGLER_FILEIO_H_INCLUDED_
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler.h"
 
 
 /*

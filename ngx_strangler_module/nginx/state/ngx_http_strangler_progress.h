@@ -12,7 +12,7 @@
 #define NGX_HTTP_STRANGLER_PROGRESS_H_INCLUDED_
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler.h"
 
 
 /* the history: one point a STEP seconds, POINTS of them (10 minutes) */

@@ -12,7 +12,7 @@
 #define NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler.h"
 #include "ngx_http_strangler_progress.h"
 #include "ngx_http_strangler_fileio.h"
 

@@ -10,8 +10,8 @@
  */
 
 
-#ifndef NGX_HTTP_STRANGLER_MODULE_H_INCLUDED_
-#define NGX_HTTP_STRANGLER_MODULE_H_INCLUDED_
+#ifndef NGX_HTTP_STRANGLER_H_INCLUDED_
+#define NGX_HTTP_STRANGLER_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -127,4 +127,4 @@ typedef enum {
 extern ngx_module_t  ngx_http_strangler_module;
 
 
-#endif /* NGX_HTTP_STRANGLER_MODULE_H_INCLUDED_ */
+#endif /* NGX_HTTP_STRANGLER_H_INCLUDED_ */

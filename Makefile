@@ -61,11 +61,14 @@ ASAN_NGX_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 TEST_FILES   ?= tests/*.t
 PROVE        := prove
 TEST_PORT    ?= $(or $(TEST_NGINX_SERVER_PORT),1984)
+# tests/helpers: the suite's own Perl helpers, always; tests/lib: a
+# stand-in for Test::Nginx, only where the real one is not installed
 TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
                 TEST_NGINX_SERVROOT=$(CURDIR)/$(BUILD)/servroot-$(TEST_PORT) \
                 PATH=/usr/sbin:$$PATH \
-                PERL5LIB=$$(perl -MTest::Nginx::Socket -e1 2>/dev/null \
-                            || echo $(CURDIR)/tests/lib)
+                PERL5LIB=$(CURDIR)/tests/helpers$$(perl \
+                    -MTest::Nginx::Socket -e1 2>/dev/null \
+                    || echo :$(CURDIR)/tests/lib)
 
 .PHONY: all deps module cli unit layers test test-nginx asan test-asan demo
 .PHONY: clean

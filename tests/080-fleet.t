@@ -10,11 +10,12 @@ use Test::More;
 use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
+
+use StranglerNginx qw(free_port write_file read_file);
 
 # a bound on the whole script, whatever happens (END stops what it started)
 $SIG{ALRM} = sub { die "080-fleet.t: timed out\n" };
@@ -31,28 +32,6 @@ make_path($servroot);
 my $root = tempdir('fleet-XXXX', DIR => $servroot, CLEANUP => 1);
 $root = File::Spec->rel2abs($root);
 my $http = HTTP::Tiny->new(timeout => 5);
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<', $path or return '';
-    local $/;
-    return <$fh>;
-}
 
 # polls until $cond->() is true, at most $secs seconds
 sub eventually {

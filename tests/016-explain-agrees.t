@@ -15,6 +15,8 @@ our @Requests = (
     ["POST /api/conversations", ""],
     ["GET /api/conversations/17", ""],
     ["DELETE /api/conversations/17", ""],
+    ["GET /api/conversations/17?%5Fmethod=DELETE", ""],
+    ["GET /api/conversations/17?x=1;_method", ""],
     ["GET /api/conversations/17/messages", ""],
     ["POST /api/conversations/17/messages", ""],
     ["GET /api/conversations/17/messages/99", ""],

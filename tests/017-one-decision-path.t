@@ -99,6 +99,15 @@ our @Requests = (
     ["GET /q/1?uid=k129669&_method=DELETE", ""],
     ["GET /q/1?uid=k129669&_METHOD=DELETE", ""],
     ["GET /q/1?uid=k129669&x_method=DELETE", ""],
+    # its name as frameworks read it: decoded, bracketed, after ';', bare
+    ["GET /q/1?uid=k129669&%5Fmethod=DELETE", ""],
+    ["GET /q/1?uid=k129669&%5fmethod=DELETE", ""],
+    ["GET /q/1?uid=k129669&_method[]=DELETE", ""],
+    ["GET /q/1?uid=k129669&_method%5B%5D=DELETE", ""],
+    ["GET /q/1?uid=k129669&x=1;_method=DELETE", ""],
+    ["GET /q/1?uid=k129669&_method", ""],
+    ["GET /q/1?uid=k129669&_methods=DELETE", ""],
+    ["GET /q/1?uid=k129669&%255Fmethod=DELETE", ""],
     ["GET /api/conversations/1", "X-HTTP-Method-Override: DELETE"],
 
     # the path nginx routes

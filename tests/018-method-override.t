@@ -5,7 +5,7 @@
 # a dry-run write.  The table's `method_override` sets the list.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 83;
+plan tests => repeat_each() * 137;
 
 no_root_location();
 no_shuffle();
@@ -267,3 +267,45 @@ GET /
 --- must_die
 --- error_log eval
 qr{routes\.yaml:10:18: "method_override" must be a list of header:NAME and arg:NAME, or \[\]}
+
+
+
+=== TEST 12: _method as frameworks read it: encoded, bracketed, after ';'
+and bare (a write: the safe side); the owner, and no copy
+--- request eval
+["GET /api/conversations/1?%5Fmethod=DELETE",
+ "GET /api/conversations/1?%5fmethod=DELETE",
+ "GET /api/conversations/1?_method[]=DELETE",
+ "GET /api/conversations/1?_method%5B%5D=PUT",
+ "GET /api/conversations/1?x=1;_method=DELETE",
+ "GET /api/conversations/1?_method",
+ "HEAD /api/conversations/1?a=1&_method&b=2"]
+--- response_body eval
+["monolith GET /api/conversations/1?%5Fmethod=DELETE\n",
+ "monolith GET /api/conversations/1?%5fmethod=DELETE\n",
+ "monolith GET /api/conversations/1?_method[]=DELETE\n",
+ "monolith GET /api/conversations/1?_method%5B%5D=PUT\n",
+ "monolith GET /api/conversations/1?x=1;_method=DELETE\n",
+ "monolith GET /api/conversations/1?_method\n", ""]
+--- response_headers eval
+[("X-Reason: template\nX-Shadow: -") x 7]
+--- wait: 0.3
+--- no_error_log
+[error]
+-seen
+
+
+
+=== TEST 13: a longer name, a value, or a name encoded twice is none
+--- request eval
+["GET /api/conversations/1?_methods=DELETE",
+ "GET /api/conversations/1?a=_method",
+ "GET /api/conversations/1?%255Fmethod=DELETE"]
+--- response_body eval
+["messages GET /api/conversations/1?_methods=DELETE\n",
+ "messages GET /api/conversations/1?a=_method\n",
+ "messages GET /api/conversations/1?%255Fmethod=DELETE\n"]
+--- response_headers eval
+[("X-Shadow: sent") x 3]
+--- no_error_log
+[error]

@@ -5,7 +5,7 @@ use Test::Nginx::Socket;
 # blocks change the zone (counters, overrides): each runs once
 repeat_each(1);
 
-plan tests => repeat_each() * 213;
+plan tests => repeat_each() * 240;
 
 no_root_location();
 no_shuffle();
@@ -660,5 +660,31 @@ qr/\[emerg\] .*zone "strangler" is too small/
 GET /_strangler/routes/conversations
 --- response_body_like
 "name": "conversations",
+--- no_error_log
+[error]
+
+
+
+=== TEST 28: a route name that is not UTF-8: 404 naming it as in the URL
+Every call on routes/NAME, and a call of no API, answer a JSON error
+(they answered 500 with nothing logged: the name did not fit in JSON).
+--- request eval
+[ "PUT /_strangler/routes/it%ffems\n{\"reads\": \"messages\"}",
+  "GET /_strangler/routes/it%ffems",
+  "DELETE /_strangler/routes/it%FFems",
+  "POST /_strangler/routes/it%ffems/rollback",
+  "POST /_strangler/routes/it%ffems/guard/rearm",
+  "GET /_strangler/routes/it%ffems/diffs",
+  "DELETE /_strangler/routes/it%e2%82ems/diffs",
+  "GET /_strangler/routes/it%e2%82%acms",
+  "GET /_strangler/st%c0%aftus" ]
+--- error_code eval
+[ (404) x 9 ]
+--- response_body_like eval
+[ ('\A\{\n  "error": "no route \\\\"it%FFems\\\\" in '
+   . '\\\\"[^"]*routes\.yaml\\\\""\n\}\n\z') x 6,
+  '"error": "no route \\\\"it%E2%82ems\\\\" in ',
+  '"error": "no route \\\\"it\x{e2}\x{82}\x{ac}ms\\\\" in ',
+  '\A\{\n  "error": "no such API call: \\\\"st%C0%AFtus\\\\""\n\}\n\z' ]
 --- no_error_log
 [error]

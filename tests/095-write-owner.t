@@ -51,6 +51,11 @@ my $curl_h2 = `curl --version 2>/dev/null` =~ /\bHTTP2\b/
 my @override_headers = qw(X-HTTP-Method-Override X-HTTP-Method
                           X-Method-Override);
 my $override_arg = 1;
+# ... and `_method` as the frameworks read it: encoded, bracketed, after
+# a ';', bare (W: a write method)
+my @override_args = qw(_method=W _METHOD=W %5Fmethod=W %5fmethod=W
+                       _method[]=W _method%5B%5D=W _method[x]=W
+                       x=1;_method=W _method);
 
 my @backends = qw(b0 b1 b2);
 my @dry_headers = qw(X-Dry-Run X-Shadow-Dry X-Test-Write);
@@ -286,7 +291,8 @@ sub gen_request {
     my @args;
     push @args, 'user=a' . int(rand 50) if chance(0.3);
     if ($override_arg && chance(0.1)) {
-        push @args, '_method=' . pick(@writes);
+        my $w = pick(@writes);
+        push @args, pick(@override_args) =~ s/W$/$w/r;
         $q{override} = 1;
     }
     $q{raw} .= '?' . join('&', @args) if @args;
@@ -340,7 +346,7 @@ sub send_h1 {
 
 sub send_h2 {
     my ($q) = @_;
-    my @cmd = ('curl', '-s', '--http2-prior-knowledge', '--path-as-is',
+    my @cmd = ('curl', '-s', '-g', '--http2-prior-knowledge', '--path-as-is',
                '-m', '5', '-o', "$prefix/h2.body", '-w', '%{http_code}');
     push @cmd, map { ('-H', $_) } @{ $q->{headers} };
 

@@ -36,7 +36,6 @@ static void strangler_out_diff(strangler_out_t *out,
     const strangler_diff_t *d);
 static void strangler_out_noise(strangler_out_t *out,
     const strangler_diffs_t *diffs, size_t n);
-static size_t strangler_utf8_len(const unsigned char *p, size_t len);
 
 
 /*
@@ -334,7 +333,7 @@ strangler_out_str(strangler_out_t *out, const char *s, size_t len)
 
 /* the length of the valid UTF-8 character at p, or 0 */
 
-static size_t
+size_t
 strangler_utf8_len(const unsigned char *p, size_t len)
 {
     size_t    n, i;

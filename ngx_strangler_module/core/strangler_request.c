@@ -27,6 +27,9 @@ static const char  *strangler_field_names[STRANGLER_STICKY_COUNT] = {
 
 static int strangler_method_override_find(const strangler_table_t *table,
     const strangler_accessor_t *acc, const strangler_field_t **found);
+static int strangler_arg_name_is(const char *p, const char *last,
+    const strangler_str_t *name);
+static int strangler_hex_value(int c);
 
 
 void
@@ -104,6 +107,17 @@ strangler_method_override_find(const strangler_table_t *table,
 
     for (i = 0; i < table->nmethod_overrides; i++) {
         f = &table->method_overrides[i];
+
+        if (f->from == STRANGLER_STICKY_ARG && acc->query) {
+            if (acc->query(acc->data, &value)
+                && strangler_arg_is_present(value.data, value.len, &f->name))
+            {
+                *found = f;
+                return 1;
+            }
+
+            continue;
+        }
 
         if (strangler_field_read(acc, f->from, &f->name, &value)) {
             *found = f;
@@ -261,6 +275,105 @@ strangler_arg_parse(const char *args, size_t len, const strangler_str_t *name,
     }
 
     return 0;
+}
+
+
+/*
+ * A method override is the frameworks' business, and they read arguments
+ * more loosely than ngx_http_arg(): each name between '&' or ';' (Rack,
+ * Python's parse_qs of old), percent-decoded ("%5Fmethod", "%5fmethod")
+ * with '+' a space, with or without '=' and a value (a bare "_method" is
+ * there, and so a write: the safe side of the owner rule), and with a
+ * bracket suffix ("_method[]", "_method[x]": Rack, PHP).  Names are
+ * compared case-insensitively, and where NAME has '_' PHP's '.' and ' '
+ * count too (PHP makes "_method" of ".method").  The first bytes of the
+ * name decide: a longer name ("x_method", "_methods") is another one.
+ */
+
+int
+strangler_arg_is_present(const char *args, size_t len,
+    const strangler_str_t *name)
+{
+    const char  *p, *end, *last;
+
+    /* a request without arguments has none: args may be NULL */
+
+    if (name->len == 0 || len == 0) {
+        return 0;
+    }
+
+    end = args + len;
+
+    for (p = args; p < end; p = last + 1) {
+
+        for (last = p; last < end && *last != '&' && *last != ';'; last++) {
+            /* void */
+        }
+
+        if (strangler_arg_name_is(p, last, name)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the argument at p, up to last, is NAME once decoded */
+
+static int
+strangler_arg_name_is(const char *p, const char *last,
+    const strangler_str_t *name)
+{
+    int     hi, lo;
+    size_t  i;
+    char    c, want;
+
+    for (i = 0; p < last && *p != '='; i++) {
+        c = *p++;
+
+        if (c == '+') {
+            c = ' ';
+
+        } else if (c == '%' && last - p >= 2
+                   && (hi = strangler_hex_value(p[0])) >= 0
+                   && (lo = strangler_hex_value(p[1])) >= 0)
+        {
+            c = (char) (hi << 4 | lo);
+            p += 2;
+        }
+
+        if (i == name->len) {
+            return c == '[';
+        }
+
+        want = name->data[i];
+
+        if (!strangler_is_caseless(&c, &want, 1)
+            && !(want == '_' && (c == '.' || c == ' ')))
+        {
+            return 0;
+        }
+    }
+
+    return i == name->len;
+}
+
+
+static int
+strangler_hex_value(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
 }
 
 

@@ -266,6 +266,8 @@ typedef struct {
     int                     (*arg)(void *data, const strangler_str_t *name,
                                    strangler_str_t *value);
     int                     (*addr)(void *data, strangler_str_t *value);
+    /* the whole query string, raw (for the method override's arguments) */
+    int                     (*query)(void *data, strangler_str_t *value);
     /* the route's runtime override into *ov: 1, or 0 when none */
     int                     (*override)(void *data,
                                         const strangler_route_t *route,
@@ -360,6 +362,14 @@ int strangler_cookie_parse(const char *header, size_t len,
     const strangler_str_t *name, strangler_str_t *value);
 int strangler_arg_parse(const char *args, size_t len,
     const strangler_str_t *name, strangler_str_t *value);
+/*
+ * Whether a query string carries the argument NAME as the frameworks that
+ * honour a method override may read it (see strangler_request.c): 1 or 0.
+ */
+int strangler_arg_is_present(const char *args, size_t len,
+    const strangler_str_t *name);
+/* the length of the valid UTF-8 character at p (len > 0), or 0 */
+size_t strangler_utf8_len(const unsigned char *p, size_t len);
 /* "Name: value" (or "Name:value") as nginx splits and trims it: 0 or -1 */
 int strangler_header_parse(const char *line, size_t len,
     strangler_header_t *header);

@@ -23,6 +23,7 @@ static int strangler_text_cookie(void *data, const strangler_str_t *name,
 static int strangler_text_arg(void *data, const strangler_str_t *name,
     strangler_str_t *value);
 static int strangler_text_addr(void *data, strangler_str_t *value);
+static int strangler_text_query(void *data, strangler_str_t *value);
 static int strangler_text_is(const strangler_str_t *a,
     const strangler_str_t *b);
 static int strangler_hex(int c);
@@ -40,6 +41,7 @@ strangler_text_accessor(const strangler_text_request_t *text,
     acc->cookie = strangler_text_cookie;
     acc->arg = strangler_text_arg;
     acc->addr = strangler_text_addr;
+    acc->query = strangler_text_query;
 }
 
 
@@ -97,6 +99,18 @@ strangler_text_arg(void *data, const strangler_str_t *name,
     text = data;
 
     return strangler_arg_parse(text->args.data, text->args.len, name, value);
+}
+
+
+static int
+strangler_text_query(void *data, strangler_str_t *value)
+{
+    const strangler_text_request_t  *text;
+
+    text = data;
+    *value = text->args;
+
+    return text->args.len != 0;
 }
 
 

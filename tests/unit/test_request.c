@@ -194,6 +194,59 @@ test_arg(void)
 }
 
 
+/* a method override's argument, as the frameworks read one */
+static const struct {
+    const char  *in;
+    int          present;
+} present_cases[] = {
+    { "_method=DELETE", 1 },
+    { "a=1&_METHOD=put", 1 },
+    { "%5Fmethod=DELETE", 1 },
+    { "%5fmethod=DELETE", 1 },
+    { "%5F%6D%65%74%68%6F%64=DELETE", 1 },
+    { "_method[]=DELETE", 1 },
+    { "_method%5B%5D=DELETE", 1 },
+    { "_method[x]=DELETE", 1 },
+    { "x=1;_method=DELETE", 1 },
+    { "x=1;_method", 1 },
+    { "_method", 1 },
+    { "a=1&_method&b=2", 1 },
+    { "_method=", 1 },
+    { ".method=DELETE", 1 },
+    { "+method=DELETE", 1 },
+    { "x_method=DELETE", 0 },
+    { "_methods=DELETE", 0 },
+    { "_metho=DELETE", 0 },
+    { "a=_method", 0 },
+    { "a=1%26_method=DELETE", 0 },
+    { "%255Fmethod=DELETE", 0 },
+    { "%5Gmethod=DELETE", 0 },
+    { "_method%3DDELETE", 0 },
+    { "&&;;", 0 },
+    { "", 0 },
+};
+
+
+static void
+test_present(void)
+{
+    size_t           i;
+    strangler_str_t  name = S("_method");
+
+    for (i = 0; i < sizeof(present_cases) / sizeof(present_cases[0]); i++) {
+        UNIT_CHECK(strangler_arg_is_present(present_cases[i].in,
+                                            strlen(present_cases[i].in),
+                                            &name)
+                   == present_cases[i].present,
+                   "method override argument \"%s\": %s",
+                   present_cases[i].in,
+                   present_cases[i].present ? "present" : "absent");
+    }
+
+    UNIT_CHECK(!strangler_arg_is_present(NULL, 0, &name), "no arguments");
+}
+
+
 static void
 test_target(void)
 {
@@ -385,6 +438,12 @@ test_route(void)
                && req.method_override->from == STRANGLER_STICKY_ARG,
                "_method");
 
+    route_text(t, STRANGLER_M_GET, "/c/1", "x=1;%5fmethod[]", NULL, 0, &req,
+               &d);
+    UNIT_CHECK(d.backend == 0 && d.write && req.method_override
+               && req.method_override->from == STRANGLER_STICKY_ARG,
+               "an encoded _method[], bare, after a ';'");
+
     route_text(t, STRANGLER_M_GET, "/c/1", "x_method=1", NULL, 0, &req, &d);
     UNIT_CHECK(d.backend == 1 && !d.write, "x_method is none");
 
@@ -437,6 +496,7 @@ main(void)
 {
     test_cookie();
     test_arg();
+    test_present();
     test_target();
     test_header_line();
     test_method_token();

@@ -24,7 +24,8 @@
  * when it cannot be written: nothing changed), then it is logged at
  * notice level.  DELETE also drops the override of a route no table has
  * any more (orphaned).  The API has no access control of its own: use
- * allow/deny.
+ * allow/deny; a change a browser sent from another site, or as a form, is
+ * refused (ngx_http_strangler_api_origin.c).
  */
 
 
@@ -220,6 +221,20 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
     ngx_http_strangler_main_conf_t     *smcf;
     ngx_http_strangler_api_endpoint_t  *ep;
 
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_strangler_api_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_strangler_module);
+
+    /* before the body is discarded: whether there was one matters */
+    rc = ngx_http_strangler_api_cross_site(r);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (r->method != NGX_HTTP_PUT) {
         rc = ngx_http_discard_request_body(r);
 
@@ -227,13 +242,6 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
             return rc;
         }
     }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_strangler_api_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_strangler_module);
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
     smcf = ngx_http_get_module_main_conf(r, ngx_http_strangler_module);

@@ -82,6 +82,10 @@ ngx_int_t ngx_http_strangler_etcd_write(ngx_http_request_t *r,
 ngx_int_t ngx_http_strangler_etcd_write_ignore(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *rules);
 
+/* ngx_http_strangler_api_origin.c: NGX_DECLINED, or a change from another
+ * site refused (403 answered) */
+ngx_int_t ngx_http_strangler_api_cross_site(ngx_http_request_t *r);
+
 /* ngx_http_strangler_api_reply.c */
 ngx_int_t ngx_http_strangler_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);

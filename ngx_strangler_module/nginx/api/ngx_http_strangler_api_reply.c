@@ -24,6 +24,10 @@ ngx_http_strangler_api_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t   out;
 
     if (json == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "strangler: the API's answer to \"%V\" could not be "
+                      "made (out of memory, or text that is not UTF-8)",
+                      &r->uri);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -106,13 +110,19 @@ ngx_http_strangler_api_send_chain(ngx_http_request_t *r, ngx_chain_t *out,
 }
 
 
-/* {"error": "..."}, after discarding any body left unread */
+/*
+ * {"error": "..."}, after discarding any body left unread.  What the
+ * client sent (a route name from the decoded URI, a header) may be any
+ * bytes, and JSON is UTF-8: a byte that is not part of a character is
+ * shown as %XX, as the client would write it in a URL.
+ */
 
 ngx_int_t
 ngx_http_strangler_api_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...)
 {
-    u_char   *p, msg[NGX_MAX_ERROR_STR];
+    u_char   *p, *last, *q, msg[NGX_MAX_ERROR_STR], text[3 * sizeof(msg)];
+    size_t    n;
     va_list   args;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -120,11 +130,25 @@ ngx_http_strangler_api_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     va_start(args, fmt);
-    p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    last = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
     va_end(args);
 
+    q = text;
+
+    for (p = msg; p < last; p += n) {
+        n = strangler_utf8_len(p, last - p);
+
+        if (n) {
+            q = ngx_cpymem(q, p, n);
+            continue;
+        }
+
+        q = ngx_sprintf(q, "%%%02XD", *p);
+        n = 1;
+    }
+
     return ngx_http_strangler_api_send_json(r, status,
-                                           json_pack("{s:s%}", "error", msg,
-                                                     (size_t) (p - msg)));
+                                           json_pack("{s:s%}", "error", text,
+                                                     (size_t) (q - text)));
 }
 

@@ -21,6 +21,8 @@ static int ngx_http_strangler_request_arg(void *data,
     const strangler_str_t *name, strangler_str_t *value);
 static int ngx_http_strangler_request_addr(void *data,
     strangler_str_t *value);
+static int ngx_http_strangler_request_query(void *data,
+    strangler_str_t *value);
 static int ngx_http_strangler_request_override(void *data,
     const strangler_route_t *route, strangler_override_t *ov);
 
@@ -81,6 +83,7 @@ ngx_http_strangler_request_accessor(ngx_http_strangler_source_t *src,
     acc->cookie = ngx_http_strangler_request_cookie;
     acc->arg = ngx_http_strangler_request_arg;
     acc->addr = ngx_http_strangler_request_addr;
+    acc->query = ngx_http_strangler_request_query;
     acc->override = ngx_http_strangler_request_override;
 }
 
@@ -181,6 +184,20 @@ ngx_http_strangler_request_arg(void *data, const strangler_str_t *name,
 
     return strangler_arg_parse((char *) src->r->args.data, src->r->args.len,
                                name, value);
+}
+
+
+static int
+ngx_http_strangler_request_query(void *data, strangler_str_t *value)
+{
+    ngx_http_strangler_source_t  *src;
+
+    src = data;
+
+    value->data = (char *) src->r->args.data;
+    value->len = src->r->args.len;
+
+    return value->len != 0;
 }
 
 

@@ -864,17 +864,18 @@
 
         $("confirm-ok").disabled = true;
 
+        /*
+         * JSON, always: the API takes a change (a POST too) from a page of
+         * its own origin, with a JSON body or none, never a form's
+         */
         opts = {
             method: p.method,
             cache: "no-store",
             credentials: "same-origin",
-            headers: { "Accept": "application/json" }
+            headers: { "Accept": "application/json",
+                       "Content-Type": "application/json" },
+            body: JSON.stringify(p.body ? p.body() : {})
         };
-
-        if (p.body) {
-            opts.headers["Content-Type"] = "application/json";
-            opts.body = JSON.stringify(p.body());
-        }
 
         fetch(api + p.path, opts).then(function (res) {
             return res.text().then(function (text) {

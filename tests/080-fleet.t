@@ -15,7 +15,7 @@ use MIME::Base64;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
-use StranglerNginx qw(free_port write_file read_file);
+use StranglerNginx qw(free_port write_file read_file nginx_at);
 
 # a bound on the whole script, whatever happens (END stops what it started)
 $SIG{ALRM} = sub { die "080-fleet.t: timed out\n" };
@@ -25,7 +25,6 @@ my $etcd_bin = $ENV{ETCD_BINARY} || '/usr/bin/etcd';
 plan skip_all => "no $etcd_bin (apt-get install etcd-server)"
     unless -x $etcd_bin;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
 my $servroot = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
 make_path($servroot);
@@ -183,12 +182,7 @@ END
 
 sub nginx {
     my ($name, @args) = @_;
-    my $dir = $host{$name}{dir};
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$dir/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$dir/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
+    return nginx_at($host{$name}{dir}, @args);
 }
 
 sub nginx_stop {

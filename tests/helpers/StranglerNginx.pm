@@ -23,7 +23,7 @@ use JSON::PP;
 use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(nginx_prefix free_port front write_file read_file nginx
-                 stop reload call api_json);
+                 nginx_at stop reload call api_json);
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $prefix;
@@ -75,10 +75,15 @@ sub read_file {
 # nginx with the prefix's conf/nginx.conf and these arguments; its own
 # messages go to logs/stderr.log; returns system()'s status
 sub nginx {
-    my @args = @_;
+    return nginx_at($prefix, @_);
+}
+
+# the same in another prefix (a host of several)
+sub nginx_at {
+    my ($dir, @args) = @_;
     open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
+    open STDERR, '>>', "$dir/logs/stderr.log" or die $!;
+    my $rc = system($nginx, '-p', "$dir/", '-c', 'conf/nginx.conf', @args);
     open STDERR, '>&', $saved or die $!;
     return $rc;
 }

@@ -11,10 +11,10 @@ pkgs_build="gcc make libc6-dev nginx nginx-dev libpcre2-dev libyaml-dev
 # real clients for tests/036-real-clients.t: HTTP/2 (curl, h2load),
 # WebSocket (python3-websockets), the metrics checked by promtool; a real
 # browser and Prometheus for the dashboard's tests (07x); etcd (server and
-# client) for tests/080-fleet.t
+# client) for tests/080-fleet.t, and openssl for 082's certificates
 pkgs_test="libtest-base-perl curl valgrind nghttp2-client python3-websockets
            prometheus chromium python3 fonts-dejavu-core etcd-server
-           etcd-client"
+           etcd-client openssl"
 pkgs_asan="libpcre2-dev zlib1g-dev libssl-dev"
 pkgs_bench="wrk haproxy hyperfine nghttp2-client python3-websockets"
 pkgs_fuzz="clang libclang-rt-14-dev"

@@ -50,13 +50,13 @@ __DATA__
 
 
 
-=== TEST 2: no TLS
+=== TEST 2: https verifies etcd: it needs the CA
 --- http_config
     strangler_zone strangler 1m;
     strangler_etcd https://127.0.0.1:2379;
 --- must_die
 --- error_log
-etcd endpoint "https://127.0.0.1:2379": TLS is not supported
+https:// etcd endpoints need "strangler_etcd_ssl_trusted_certificate" (the CA of etcd's certificate) to verify etcd, or "strangler_etcd_ssl_verify off"
 
 
 
@@ -91,7 +91,125 @@ invalid etcd endpoint "http://127.0.0.1:99999"
 
 
 
-=== TEST 6: etcd not there: nginx serves, the status says so
+=== TEST 6: http and https endpoints are not mixed
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd https://127.0.0.1:2379 http://127.0.0.1:2380;
+    strangler_etcd_ssl_verify off;
+--- must_die
+--- error_log
+"strangler_etcd" mixes http:// and https:// endpoints
+
+
+
+=== TEST 7: TLS directives with http:// endpoints: no clear text unnoticed
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:2379;
+    strangler_etcd_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
+--- must_die
+--- error_log
+"strangler_etcd_ssl_*" is set but the etcd endpoints are not https://
+
+
+
+=== TEST 8: a client certificate needs its key
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd https://127.0.0.1:2379;
+    strangler_etcd_ssl_verify off;
+    strangler_etcd_ssl_certificate /etc/ssl/certs/ca-certificates.crt;
+--- must_die
+--- error_log
+"strangler_etcd_ssl_certificate" and "strangler_etcd_ssl_certificate_key" go together
+
+
+
+=== TEST 9: a trusted certificate file that is not there
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd https://127.0.0.1:2379;
+    strangler_etcd_ssl_trusted_certificate /nonexistent/ca.pem;
+--- must_die
+--- error_log
+SSL_CTX_load_verify_locations("/nonexistent/ca.pem") failed
+
+
+
+=== TEST 10: TLS options without strangler_etcd
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd_ssl_verify off;
+--- must_die
+--- error_log
+"strangler_etcd_ssl_*" and "strangler_etcd_user" need "strangler_etcd"
+
+
+
+=== TEST 11: a user needs a password
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:2379;
+    strangler_etcd_user root;
+--- must_die
+--- error_log
+"strangler_etcd_user" needs "strangler_etcd_password" or "strangler_etcd_password_file"
+
+
+
+=== TEST 12: a password file that is not there
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:2379;
+    strangler_etcd_user root;
+    strangler_etcd_password_file /nonexistent/etcd-password;
+--- must_die
+--- error_log
+"strangler_etcd_password_file": open() "/nonexistent/etcd-password" failed
+
+
+
+=== TEST 13: a password and a password file
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:2379;
+    strangler_etcd_user root;
+    strangler_etcd_password pw;
+    strangler_etcd_password_file /etc/hostname;
+--- must_die
+--- error_log
+"strangler_etcd_password" and "strangler_etcd_password_file" are exclusive
+
+
+
+=== TEST 14: an unknown TLS protocol
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd https://127.0.0.1:2379;
+    strangler_etcd_ssl_verify off;
+    strangler_etcd_ssl_protocols TLSv1.2 TLSv9;
+--- must_die
+--- error_log
+invalid value "TLSv9"
+
+
+
+=== TEST 15: a password over http:// is warned about
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+    strangler_etcd_user root;
+    strangler_etcd_password pw;
+--- request
+GET /inbox
+--- response_body
+messages
+--- error_log
+the etcd password goes in clear text to http:// endpoints
+
+
+
+=== TEST 16: etcd not there: nginx serves, the status says so
 --- http_config
     strangler_zone strangler 1m;
     strangler_etcd 127.0.0.1:$TEST_NGINX_RAND_PORT_1 prefix=/fleet/;
@@ -107,7 +225,7 @@ invalid etcd endpoint "http://127.0.0.1:99999"
 
 
 
-=== TEST 7: etcd not there: a change answers 503 and changes nothing
+=== TEST 17: etcd not there: a change answers 503 and changes nothing
 --- http_config
     strangler_zone strangler 1m;
     strangler_etcd 127.0.0.1:$TEST_NGINX_RAND_PORT_1;

@@ -13,6 +13,8 @@
 #include "ngx_http_strangler_etcd.h"
 
 
+static ngx_int_t ngx_http_strangler_etcd_unreachable(ngx_http_request_t *r,
+    ngx_int_t rc);
 static void ngx_http_strangler_etcd_api_done(
     ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
 
@@ -35,14 +37,38 @@ ngx_http_strangler_etcd_write(ngx_http_request_t *r,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);
     if (ch == NULL) {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "etcd is unreachable: nothing "
-                                            "changed");
+        return ngx_http_strangler_etcd_unreachable(r, NGX_ERROR);
     }
 
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * 503: the change did not reach etcd (nothing changed), or reached it
+ * without an answer (it may apply or not: the status's fleet.outcomes
+ * says which once the watcher learns it)
+ */
+
+static ngx_int_t
+ngx_http_strangler_etcd_unreachable(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_AGAIN) {
+        return ngx_http_strangler_api_send_json(r,
+                   NGX_HTTP_SERVICE_UNAVAILABLE,
+                   json_pack("{s:s, s:s}",
+                             "error", "etcd did not answer: the change may "
+                                      "apply or not, fleet.outcomes in the "
+                                      "status says which once known",
+                             "outcome", "unknown"));
+    }
+
+    return ngx_http_strangler_api_send_json(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+               json_pack("{s:s, s:s}",
+                         "error", "etcd is unreachable: nothing changed",
+                         "outcome", "unchanged"));
 }
 
 
@@ -58,9 +84,7 @@ ngx_http_strangler_etcd_write_ignore(ngx_http_request_t *r,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);
     if (ch == NULL) {
-        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "etcd is unreachable: nothing "
-                                            "changed");
+        return ngx_http_strangler_etcd_unreachable(r, NGX_ERROR);
     }
 
     r->main->count++;
@@ -109,16 +133,16 @@ ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
                            "mod_revision", (json_int_t) ch->current_mod));
         break;
 
-    case NGX_ERROR:
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "etcd is unreachable: nothing "
-                                          "changed");
-        break;
+    case NGX_AGAIN:
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "strangler: etcd did not answer the change of route "
+                      "\"%V\" (%s): its outcome is unknown until etcd "
+                      "answers again", &ctx->name, ctx->action);
 
-    case NGX_DECLINED:
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_BAD_GATEWAY,
-                                          "etcd refused the change (see the "
-                                          "error log): nothing changed");
+        /* fall through */
+
+    case NGX_ERROR:
+        rc = ngx_http_strangler_etcd_unreachable(r, rc);
         break;
 
     default:

@@ -31,16 +31,13 @@ ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t                       i;
     ngx_http_strangler_etcd_conf_t  *ecf;
 
-    if (smcf->etcd) {
+    if (smcf->etcd && smcf->etcd->endpoints.nelts) {
         return "is duplicate";
     }
 
-    ecf = ngx_pcalloc(cf->pool, sizeof(ngx_http_strangler_etcd_conf_t));
-    if (ecf == NULL
-        || ngx_array_init(&ecf->endpoints, cf->pool, 3,
-                          sizeof(ngx_http_strangler_etcd_endpoint_t))
-           != NGX_OK)
-    {
+    /* strangler_etcd_ssl_* and _user may come first */
+    ecf = ngx_http_strangler_etcd_conf(cf, smcf);
+    if (ecf == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -94,18 +91,17 @@ ngx_http_strangler_etcd(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    smcf->etcd = ecf;
-
     return NGX_CONF_OK;
 }
 
 
-/* http://HOST:PORT or HOST:PORT (2379 by default) */
+/* http://HOST:PORT, https://HOST:PORT or HOST:PORT (2379 by default) */
 
 static ngx_int_t
 ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *value)
 {
+    ngx_str_t                            host;
     ngx_url_t                            u;
     ngx_http_strangler_etcd_endpoint_t  *ep;
 
@@ -114,15 +110,17 @@ ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     u.default_port = 2379;
 
     if (ngx_strncmp(u.url.data, "https://", 8) == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "etcd endpoint \"%V\": TLS is not supported, use "
-                           "http:// on a trusted network", value);
-        return NGX_ERROR;
-    }
+        u.url.data += 8;
+        u.url.len -= 8;
+        ecf->https = 1;
 
-    if (ngx_strncmp(u.url.data, "http://", 7) == 0) {
-        u.url.data += 7;
-        u.url.len -= 7;
+    } else {
+        if (ngx_strncmp(u.url.data, "http://", 7) == 0) {
+            u.url.data += 7;
+            u.url.len -= 7;
+        }
+
+        ecf->http = 1;
     }
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
@@ -140,6 +138,24 @@ ngx_http_strangler_etcd_endpoint(ngx_conf_t *cf,
     ep->name = u.url;
     ep->addr = u.addrs[0];
 
+    /* the name TLS verifies and sends (SNI): the host, without brackets */
+    host = u.host;
+    ep->ip = (ngx_inet_addr(host.data, host.len) != INADDR_NONE);
+
+    if (host.len > 1 && host.data[0] == '[') {
+        host.data++;
+        host.len -= 2;
+        ep->ip = 1;
+    }
+
+    ep->host.len = host.len;
+    ep->host.data = ngx_pnalloc(cf->pool, host.len + 1);
+    if (ep->host.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(ep->host.data, host.data, host.len) = '\0';
+
     return NGX_OK;
 }
 
@@ -154,6 +170,17 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
 
     if (smcf->etcd == NULL) {
         return NGX_OK;
+    }
+
+    if (smcf->etcd->endpoints.nelts == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"strangler_etcd_ssl_*\" and \"strangler_etcd_user\" "
+                      "need \"strangler_etcd\"");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_strangler_etcd_conf_ssl(cf, smcf->etcd) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     z = ngx_http_strangler_zone_ctx(smcf);
@@ -177,6 +204,8 @@ typedef struct {
     ngx_str_node_t                      sn;
     int64_t                             applied;   /* of the last event */
     int64_t                             mod;       /* 0: no key */
+    size_t                              err_len;   /* 0: a valid value */
+    u_char                              err[NGX_HTTP_STRANGLER_ETCD_ERR_MAX];
 } ngx_http_strangler_etcd_key_t;
 
 
@@ -186,6 +215,10 @@ typedef struct {
     ngx_http_strangler_override_rec_t   rec;
     const char                         *err;       /* refused */
 } ngx_http_strangler_etcd_target_t;
+
+
+static void ngx_http_strangler_etcd_key_err(ngx_http_strangler_etcd_key_t *key,
+    const char *err);
 
 
 /*
@@ -207,6 +240,9 @@ ngx_http_strangler_etcd_zone_init(ngx_http_strangler_zone_ctx_t *z,
         sh = ngx_slab_calloc_locked(z->shpool,
                                     sizeof(ngx_http_strangler_etcd_sh_t));
         if (sh) {
+            /* fence keys of this zone's changes are named after it */
+            sh->boot = (uint64_t) ngx_time() * 1000
+                       + (ngx_timeofday())->msec;
             ngx_rbtree_init(&sh->keys, &sh->sentinel,
                             ngx_str_rbtree_insert_value);
             z->sh->etcd = sh;
@@ -291,12 +327,15 @@ ngx_http_strangler_etcd_read_route(ngx_http_strangler_zone_ctx_t *z,
 /*
  * The one path by which etcd's content reaches the zone, for the watch's
  * events, its full reads and the API's own accepted writes: every table
- * with a route of that name takes the value, if it is a valid override
- * for that table, unless the name's key holds a later revision already
- * (the API applies its own writes before the watch brings them back);
- * `force` (a full read) replaces whatever it held.  The value is checked
- * first, then applied to every table in one step under the mutex.
- * Returns the number of routes changed.
+ * with a route of that name takes the value, unless the name's key holds
+ * a later revision already (the API applies its own writes before the
+ * watch brings them back); `force` (a full read) replaces whatever it
+ * held.  A value that is not a valid override for a table (or that the
+ * zone has no room for) means "no override" there, whatever the host
+ * had before, and its key is flagged (fleet.invalid): every host reaches
+ * the same decision from the same content.  The value is checked first,
+ * then applied to every table in one step under the mutex.  Returns the
+ * number of routes changed.
  */
 
 ngx_int_t
@@ -353,6 +392,8 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
 
         if (rc == NGX_DECLINED) {
             tg[i].err = err;
+            ngx_memzero(&tg[i].rec, sizeof(ngx_http_strangler_override_rec_t));
+            tg[i].rec.sample_ppm = -1;
         }
     }
 
@@ -377,11 +418,16 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
         if (key) {
             key->applied = kv->revision;
             key->mod = kv->deleted ? 0 : kv->mod_revision;
+            key->err_len = 0;
         }
 
         for (i = 0; i < smcf->tables.nelts; i++) {
-            if (tg[i].shr == NULL || tg[i].err) {
+            if (tg[i].shr == NULL) {
                 continue;
+            }
+
+            if (tg[i].err && key) {
+                ngx_http_strangler_etcd_key_err(key, tg[i].err);
             }
 
             if (tg[i].shr->override == NULL && tg[i].rec.reads.len == 0
@@ -395,8 +441,18 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
                                                        &tg[i].rec)
                 != NGX_OK)
             {
+                /* never an older decision under a newer revision */
+                ngx_memzero(&tg[i].rec,
+                            sizeof(ngx_http_strangler_override_rec_t));
+                tg[i].rec.sample_ppm = -1;
+                (void) ngx_http_strangler_override_set_locked(z, tg[i].shr,
+                                                              &tg[i].rec);
+                if (key) {
+                    ngx_http_strangler_etcd_key_err(key,
+                                            "the zone is full: no override");
+                }
+
                 full = 1;
-                continue;
             }
 
             n++;
@@ -414,7 +470,8 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
             ngx_log_error(NGX_LOG_WARN, log, 0,
                           "strangler: etcd key \"%V"
                           NGX_HTTP_STRANGLER_ETCD_ROUTES "%V\" is not a "
-                          "valid override for \"%V\": %s; ignored",
+                          "valid override for \"%V\": %s; the route has "
+                          "no override here",
                           &ecf->prefix, &kv->name, &tables[i]->file,
                           tg[i].err);
         }
@@ -423,7 +480,8 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     if (full) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "strangler_zone \"%V\" is full: the override of "
-                      "\"%V\" from etcd is not applied everywhere",
+                      "\"%V\" from etcd cannot be stored, the route has no "
+                      "override here",
                       &z->name, &kv->name);
     }
 
@@ -450,6 +508,32 @@ ngx_http_strangler_etcd_key_mod(ngx_http_strangler_zone_ctx_t *z,
 
 
 /*
+ * A route's override changed here only (a guard's trip that etcd does not
+ * hold yet): whatever etcd says of its key next applies over it, even at
+ * a revision this host had applied already (a change whose transaction
+ * deletes a key that is not there leaves the revision where it was).
+ */
+
+ngx_int_t
+ngx_http_strangler_etcd_local(ngx_http_strangler_zone_ctx_t *z,
+    ngx_str_t *name)
+{
+    ngx_http_strangler_etcd_key_t  *key;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    key = ngx_http_strangler_etcd_key_locked(z, name, 1);
+    if (key) {
+        key->applied = 0;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return key ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * PREFIX ignore/NAME: the JSON list of a route's runtime ignore rules,
  * checked by the API's own function, which replaces the rules of every
  * compared route of that name (a deleted key: none), in the same step as
@@ -466,7 +550,7 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
     json_t                            *rules;
     ngx_int_t                          n, rc;
     ngx_str_t                          name;
-    ngx_uint_t                         i;
+    ngx_uint_t                         i, invalid;
     const strangler_route_t           *route;
     ngx_http_strangler_table_t       **tables;
     ngx_http_strangler_zone_ctx_t     *z;
@@ -494,6 +578,20 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
 
     json_decref(rules);
 
+    if (kv->value.len > NGX_HTTP_STRANGLER_ETCD_VALUE_MAX) {
+        rc = NGX_HTTP_BAD_REQUEST;
+        err = (u_char *) "the value is over "
+                         ngx_value(NGX_HTTP_STRANGLER_ETCD_VALUE_MAX) " bytes";
+    }
+
+    invalid = (rc != NGX_OK);
+
+    if (invalid) {
+        /* not a list of valid rules: none, on every host alike */
+        ngx_memzero(&list, sizeof(ngx_http_strangler_ignore_list_t));
+        rc = NGX_OK;
+    }
+
     n = 0;
 
     ngx_shmtx_lock(&z->shpool->mutex);
@@ -504,10 +602,17 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
     if (key && !force && kv->revision <= key->applied) {
         /* stale: the same or a later revision applies already */
         rc = NGX_DONE;
+        invalid = 0;
 
     } else if (key) {
         key->applied = kv->revision;
         key->mod = kv->deleted ? 0 : kv->mod_revision;
+        key->err_len = 0;
+
+        if (invalid) {
+            ngx_http_strangler_etcd_key_err(key, err ? (char *) err
+                                            : "not a JSON list of rules");
+        }
     }
 
     for (i = 0; rc == NGX_OK && i < z->smcf->tables.nelts; i++) {
@@ -533,14 +638,84 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
-    if (rc != NGX_OK && rc != NGX_DONE) {
+    if (invalid) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "strangler: etcd key \"%V%V\" is not a JSON list of "
-                      "ignore rules%s%s; ignored", &ecf->prefix, &kv->name,
+                      "ignore rules%s%s; the route has no runtime rules here",
+                      &ecf->prefix, &kv->name,
                       err ? ": " : "", err ? (char *) err : "");
     }
 
     return n;
+}
+
+
+/* with the mutex held: the first reason a key's value is refused */
+
+static void
+ngx_http_strangler_etcd_key_err(ngx_http_strangler_etcd_key_t *key,
+    const char *err)
+{
+    if (key->err_len) {
+        return;
+    }
+
+    key->err_len = ngx_min(ngx_strlen(err), NGX_HTTP_STRANGLER_ETCD_ERR_MAX);
+    ngx_memcpy(key->err, err, key->err_len);
+}
+
+
+/* the keys whose value is refused here, for the status's fleet object */
+
+json_t *
+ngx_http_strangler_etcd_invalid(ngx_http_strangler_etcd_conf_t *ecf)
+{
+    u_char                          text[1024], *last;
+    json_t                         *list, *j;
+    ngx_str_t                       ignore = ngx_string(
+                                             NGX_HTTP_STRANGLER_ETCD_IGNORE);
+    ngx_rbtree_t                   *tree;
+    ngx_rbtree_node_t              *node;
+    ngx_http_strangler_zone_ctx_t  *z;
+    ngx_http_strangler_etcd_key_t  *key;
+
+    z = ecf->zone;
+    tree = &z->sh->etcd->keys;
+    list = json_array();
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    node = (tree->root == tree->sentinel)
+           ? NULL : ngx_rbtree_min(tree->root, tree->sentinel);
+
+    for ( /* void */ ; list && node; node = ngx_rbtree_next(tree, node)) {
+        key = (ngx_http_strangler_etcd_key_t *) node;
+
+        if (key->err_len == 0) {
+            continue;
+        }
+
+        /* the name is "NAME" for routes/NAME, "ignore/NAME" as it is */
+        last = ngx_snprintf(text, sizeof(text), "%V%s%V", &ecf->prefix,
+                            (key->sn.str.len > ignore.len
+                             && ngx_strncmp(key->sn.str.data, ignore.data,
+                                            ignore.len) == 0)
+                            ? "" : NGX_HTTP_STRANGLER_ETCD_ROUTES,
+                            &key->sn.str);
+
+        j = json_pack("{s:s%, s:s%}",
+                      "key", text, (size_t) (last - text),
+                      "error", key->err, key->err_len);
+
+        if (j == NULL || json_array_append_new(list, j) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return list;
 }
 
 
@@ -549,7 +724,7 @@ ngx_http_strangler_etcd_apply_ignore(ngx_http_strangler_etcd_conf_t *ecf,
 json_t *
 ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
 {
-    json_t                              *eps, *j;
+    json_t                              *eps, *err, *j;
     time_t                               at;
     ngx_uint_t                           i;
     ngx_http_strangler_etcd_sh_t        *sh;
@@ -574,7 +749,13 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
     at = (time_t) sh->event_at;
     i = sh->endpoint % ecf->endpoints.nelts;
 
-    j = json_pack("{s:o, s:s%, s:s%, s:b, s:I, s:o, s:I}",
+    ngx_shmtx_lock(&ecf->zone->shpool->mutex);
+    err = (sh->connected || sh->error_len == 0)
+          ? json_null()
+          : json_stringn((char *) sh->error, sh->error_len);
+    ngx_shmtx_unlock(&ecf->zone->shpool->mutex);
+
+    j = json_pack("{s:o, s:s%, s:s%, s:b, s:I, s:o, s:I, s:o, s:o, s:o}",
                   "endpoints", eps,
                   "endpoint", ep[i].name.data, ep[i].name.len,
                   "prefix", ecf->prefix.data, ecf->prefix.len,
@@ -582,7 +763,10 @@ ngx_http_strangler_etcd_status(ngx_http_strangler_main_conf_t *smcf)
                   "revision", (json_int_t) sh->revision,
                   "since_last_event",
                     at ? json_integer(ngx_time() - at) : json_null(),
-                  "watcher_pid", (json_int_t) sh->holder);
+                  "watcher_pid", (json_int_t) sh->holder,
+                  "error", err,
+                  "outcomes", ngx_http_strangler_etcd_fence_status(ecf),
+                  "invalid", ngx_http_strangler_etcd_invalid(ecf));
 
     return j;
 }

@@ -81,6 +81,87 @@ ngx_http_strangler_etcd_revision(json_t *answer)
 
 
 /*
+ * Whether an answer (or a watch message's result) is etcd's: an object
+ * with a header whose revision is a positive number, no error, and the
+ * list it may carry (`list`: "kvs", "events", "responses") an array if
+ * present.  An error body (`{"error": ..., "code": 14}`) is not one.
+ */
+
+ngx_uint_t
+ngx_http_strangler_etcd_is_answer(json_t *answer, const char *list)
+{
+    json_t      *header, *v;
+    const char  *s;
+
+    if (!json_is_object(answer) || json_object_get(answer, "error")
+        || json_object_get(answer, "code"))
+    {
+        return 0;
+    }
+
+    header = json_object_get(answer, "header");
+    v = json_object_get(header, "revision");
+
+    if (!json_is_object(header)) {
+        return 0;
+    }
+
+    if (json_is_integer(v)) {
+        if (json_integer_value(v) <= 0) {
+            return 0;
+        }
+
+    } else if (json_is_string(v)) {
+        s = json_string_value(v);
+
+        if (*s == '\0' || *s == '0') {
+            return 0;
+        }
+
+        for ( /* void */ ; *s; s++) {
+            if (*s < '0' || *s > '9') {
+                return 0;
+            }
+        }
+
+    } else {
+        return 0;
+    }
+
+    v = list ? json_object_get(answer, list) : NULL;
+
+    return v == NULL || json_is_array(v);
+}
+
+
+/*
+ * Bytes from etcd (or from anything that answers in its place) for the
+ * log: printable ASCII as it is, the rest as \xHH; cut where it fills.
+ */
+
+u_char *
+ngx_http_strangler_etcd_escape(u_char *dst, u_char *last, u_char *src,
+    size_t len)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    for ( /* void */ ; len && dst + 4 <= last; len--, src++) {
+        if (*src >= 0x20 && *src < 0x7f && *src != '"' && *src != '\\') {
+            *dst++ = *src;
+            continue;
+        }
+
+        *dst++ = '\\';
+        *dst++ = 'x';
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src & 0xf];
+    }
+
+    return dst;
+}
+
+
+/*
  * A key-value of etcd (of a range or of an event) under the prefix:
  * NGX_OK for PREFIX routes/NAME, NGX_DECLINED for another key.
  */
@@ -189,6 +270,12 @@ ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
         return NGX_OK;
     }
 
+    if (value->len > NGX_HTTP_STRANGLER_ETCD_VALUE_MAX) {
+        *err = "the value is over "
+               ngx_value(NGX_HTTP_STRANGLER_ETCD_VALUE_MAX) " bytes";
+        return NGX_DECLINED;
+    }
+
     root = json_loadb((char *) value->data, value->len,
                       JSON_REJECT_DUPLICATES, &e);
 
@@ -228,6 +315,14 @@ ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
             }
 
         } else if (ngx_strcmp(key, "by") == 0 && json_is_string(v)) {
+            *err = "\"by\" is over "
+                   ngx_value(NGX_HTTP_STRANGLER_ETCD_BY_MAX) " bytes";
+
+            if (json_string_length(v) > NGX_HTTP_STRANGLER_ETCD_BY_MAX) {
+                rc = NGX_DECLINED;
+                break;
+            }
+
             rec->by.len = json_string_length(v);
             rec->by.data = ngx_pnalloc(pool, rec->by.len + 1);
 

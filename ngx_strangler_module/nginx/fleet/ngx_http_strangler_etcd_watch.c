@@ -24,6 +24,8 @@
 typedef struct {
     ngx_http_strangler_etcd_conf_t     *ecf;
     ngx_http_strangler_etcd_call_t     *call;      /* range or watch */
+    ngx_http_strangler_etcd_call_t     *probe;
+    ngx_msec_t                          probed;    /* the last ended */
     ngx_event_t                         tick;
     ngx_event_t                         retry;
     ngx_msec_t                          backoff;
@@ -47,6 +49,9 @@ static void ngx_http_strangler_etcd_watch(ngx_http_strangler_etcd_watch_t *w);
 static ngx_int_t ngx_http_strangler_etcd_message(
     ngx_http_strangler_etcd_call_t *call, json_t *msg);
 static void ngx_http_strangler_etcd_watch_done(
+    ngx_http_strangler_etcd_call_t *call, ngx_int_t rc, json_t *answer);
+static void ngx_http_strangler_etcd_probe(ngx_http_strangler_etcd_watch_t *w);
+static void ngx_http_strangler_etcd_probe_done(
     ngx_http_strangler_etcd_call_t *call, ngx_int_t rc, json_t *answer);
 static void ngx_http_strangler_etcd_up(ngx_http_strangler_etcd_watch_t *w);
 static void ngx_http_strangler_etcd_lost(ngx_http_strangler_etcd_watch_t *w);
@@ -121,6 +126,11 @@ ngx_http_strangler_etcd_tick(ngx_event_t *ev)
     if (holder == ngx_pid) {
         sh->beat = ngx_current_msec;
 
+        if (w->holding) {
+            ngx_http_strangler_etcd_probe(w);
+            ngx_http_strangler_etcd_fence_tick(w->ecf, ev->log);
+        }
+
     } else if (w->holding) {
         /* this worker stalled and another took over */
         ngx_http_strangler_etcd_release(w);
@@ -158,6 +168,13 @@ ngx_http_strangler_etcd_release(ngx_http_strangler_etcd_watch_t *w)
         ngx_http_strangler_etcd_call_abort(w->call);
         w->call = NULL;
     }
+
+    if (w->probe) {
+        ngx_http_strangler_etcd_call_abort(w->probe);
+        w->probe = NULL;
+    }
+
+    ngx_http_strangler_etcd_fence_stop();
 
     if (w->retry.timer_set) {
         ngx_del_timer(&w->retry);
@@ -240,6 +257,15 @@ ngx_http_strangler_etcd_range_done(ngx_http_strangler_etcd_call_t *call,
     sh = w->ecf->zone->sh->etcd;
 
     if (rc != NGX_OK) {
+        ngx_http_strangler_etcd_lost(w);
+        return;
+    }
+
+    if (!ngx_http_strangler_etcd_is_answer(answer, "kvs")) {
+        /* an error body is not an empty store */
+        ngx_log_error(NGX_LOG_ERR, w->tick.log, 0,
+                      "strangler: etcd's answer to a read is not a valid "
+                      "range answer: the overrides stay as they are");
         ngx_http_strangler_etcd_lost(w);
         return;
     }
@@ -438,8 +464,10 @@ static ngx_int_t
 ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     json_t *msg)
 {
+    u_char                           *last, raw[256];
     json_t                           *result, *events, *ev;
     size_t                            i;
+    const char                       *text;
     int64_t                           revision;
     ngx_int_t                         rc, changed;
     ngx_pool_t                       *pool;
@@ -450,12 +478,8 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     w = ngx_http_strangler_etcd_call_data(call);
     result = json_object_get(msg, "result");
 
-    if (result == NULL) {
-        ngx_log_error(NGX_LOG_ERR, w->tick.log, 0,
-                      "strangler: etcd's watch failed: %s",
-                      json_string_value(json_object_get(json_object_get(
-                                            msg, "error"), "message")));
-        return NGX_ERROR;
+    if (!json_is_object(json_object_get(result, "header"))) {
+        goto invalid;
     }
 
     revision = ngx_http_strangler_etcd_revision(result);
@@ -477,6 +501,12 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
                       revision, w->revision);
         w->reread = 1;
         return NGX_ERROR;
+    }
+
+    /* a compaction's message may carry no revision; the others do */
+
+    if (!ngx_http_strangler_etcd_is_answer(result, "events")) {
+        goto invalid;
     }
 
     if (json_is_true(json_object_get(result, "created"))) {
@@ -526,6 +556,21 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     ngx_http_strangler_etcd_applied(w, revision, changed);
 
     return NGX_OK;
+
+invalid:
+
+    text = json_string_value(json_object_get(json_object_get(msg, "error"),
+                                             "message"));
+    if (text == NULL) {
+        text = "not a valid watch message";
+    }
+
+    last = ngx_http_strangler_etcd_escape(raw, raw + sizeof(raw),
+                                          (u_char *) text, ngx_strlen(text));
+    ngx_log_error(NGX_LOG_ERR, w->tick.log, 0,
+                  "strangler: etcd's watch failed: %*s", last - raw, raw);
+
+    return NGX_ERROR;
 }
 
 
@@ -543,6 +588,73 @@ ngx_http_strangler_etcd_watch_done(ngx_http_strangler_etcd_call_t *call,
         w->revision = 0;
         ngx_add_timer(&w->retry, NGX_HTTP_STRANGLER_ETCD_BACKOFF_MIN);
         return;
+    }
+
+    ngx_http_strangler_etcd_lost(w);
+}
+
+
+/*
+ * A frozen etcd (stopped, or a host that stands still) keeps the watch's
+ * connection open and answers nothing: while connected, the watcher asks
+ * a cheap read every NGX_HTTP_STRANGLER_ETCD_PROBE ms, and one that gets
+ * no answer within the call's timeout ends the watch, as a loss.  So a
+ * host knows it is cut off within PROBE + CALL_TIMEOUT ms, about 5 s.
+ */
+
+static void
+ngx_http_strangler_etcd_probe(ngx_http_strangler_etcd_watch_t *w)
+{
+    json_t  *body;
+
+    if (w->probe || !w->ecf->zone->sh->etcd->connected
+        || (ngx_msec_int_t) (ngx_current_msec - w->probed)
+           < NGX_HTTP_STRANGLER_ETCD_PROBE)
+    {
+        return;
+    }
+
+    body = json_pack("{s:s%, s:s%, s:b}",
+                     "key", w->ecf->range_key.data, w->ecf->range_key.len,
+                     "range_end", w->ecf->range_end.data,
+                     w->ecf->range_end.len, "count_only", 1);
+
+    w->probed = ngx_current_msec;
+    w->probe = ngx_http_strangler_etcd_call(w->ecf, "/v3/kv/range", body,
+                                         ngx_http_strangler_etcd_probe_done,
+                                         NULL, w, w->tick.log);
+}
+
+
+static void
+ngx_http_strangler_etcd_probe_done(ngx_http_strangler_etcd_call_t *call,
+    ngx_int_t rc, json_t *answer)
+{
+    ngx_http_strangler_etcd_watch_t *w;
+
+    w = ngx_http_strangler_etcd_call_data(call);
+    w->probe = NULL;
+    w->probed = ngx_current_msec;
+
+    if (rc == NGX_OK && ngx_http_strangler_etcd_is_answer(answer, "kvs")) {
+        return;
+    }
+
+    if (!w->ecf->zone->sh->etcd->connected) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, w->tick.log, 0,
+                  "strangler: etcd did not answer a probe: its watch is "
+                  "taken for lost");
+
+    if (w->call) {
+        ngx_http_strangler_etcd_call_abort(w->call);
+        w->call = NULL;
+    }
+
+    if (w->retry.timer_set) {
+        ngx_del_timer(&w->retry);
     }
 
     ngx_http_strangler_etcd_lost(w);

@@ -28,9 +28,11 @@ static void ngx_http_strangler_etcd_lost_race(
 /*
  * Starts the change of the `fields` of `patch` on the route `name` (whose
  * block is `shr`); `done` gets NGX_OK (applied here), NGX_BUSY (lost a
- * race: ch->current), NGX_ERROR (etcd unreachable) or NGX_DECLINED (etcd
- * refused it).  NULL: nothing started (etcd unreachable, or no memory).
- * The change lives in `pool`, which must outlive `done`.
+ * race: ch->current), NGX_ERROR (etcd unreachable: nothing changed) or
+ * NGX_AGAIN (it reached etcd, which gave no valid answer: the outcome is
+ * unknown, and recorded for the watcher to learn).  NULL: nothing
+ * started (etcd unreachable, or no memory).  The change lives in `pool`,
+ * which must outlive `done`.
  */
 
 ngx_http_strangler_etcd_change_t *
@@ -61,6 +63,10 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
     ch->current = json_null();
 
     ngx_http_strangler_override_merge(&ch->old, fields, patch, &ch->next);
+
+    if (ngx_http_strangler_etcd_fence_key(z, pool, &ch->fence) != NGX_OK) {
+        return NULL;
+    }
 
     body = ngx_http_strangler_etcd_txn(z->smcf->etcd, ch, mod);
     if (body == NULL) {
@@ -119,6 +125,10 @@ ngx_http_strangler_etcd_change_ignore(ngx_http_strangler_zone_ctx_t *z,
 
     mod = ngx_http_strangler_etcd_key_mod(z, &key);
 
+    if (ngx_http_strangler_etcd_fence_key(z, pool, &ch->fence) != NGX_OK) {
+        return NULL;
+    }
+
     /* the value is in ch->kv once the transaction is made */
     body = ngx_http_strangler_etcd_txn(z->smcf->etcd, ch, mod);
     ch->rules = NULL;
@@ -139,7 +149,12 @@ ngx_http_strangler_etcd_change_ignore(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
-/* put the next record (or delete the key) if its mod_revision is `mod` */
+/*
+ * Put the next record (or delete the key) if its mod_revision is `mod`
+ * and the change's fence key does not exist: a transaction that reached
+ * etcd without an answer is fenced off (_etcd_fence.c), so that it cannot
+ * apply once the host has said it did not.
+ */
 
 static json_t *
 ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
@@ -148,7 +163,24 @@ ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
     char       *text;
     json_t     *value, *op;
     u_char     *p;
-    ngx_str_t   key, k64, v64;
+    ngx_str_t   key, k64, v64, fence, f64;
+
+    ch->base = mod;
+
+    fence.len = ecf->prefix.len + ch->fence.len;
+    fence.data = ngx_pnalloc(ch->pool, fence.len);
+    if (fence.data == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(ngx_cpymem(fence.data, ecf->prefix.data, ecf->prefix.len),
+               ch->fence.data, ch->fence.len);
+
+    if (ngx_http_strangler_etcd_b64(ch->pool, &f64, fence.data, fence.len)
+        != NGX_OK)
+    {
+        return NULL;
+    }
 
     /* an ignore change's name is "ignore/NAME" already */
     key.len = ecf->prefix.len + ch->kv.name.len
@@ -214,11 +246,15 @@ ngx_http_strangler_etcd_txn(ngx_http_strangler_etcd_conf_t *ecf,
                        "value", ngx_http_strangler_etcd_json_b64(&v64));
     }
 
-    return json_pack("{s:[{s:o, s:s, s:I}], s:[o], s:[{s:{s:o}}]}",
+    return json_pack("{s:[{s:o, s:s, s:I}, {s:o, s:s, s:i}], s:[o],"
+                     " s:[{s:{s:o}}]}",
                      "compare",
                        "key", ngx_http_strangler_etcd_json_b64(&k64),
                        "target", "MOD",
                        "mod_revision", (json_int_t) mod,
+                       "key", ngx_http_strangler_etcd_json_b64(&f64),
+                       "target", "VERSION",
+                       "version", 0,
                      "success", op,
                      "failure",
                        "request_range",
@@ -234,8 +270,21 @@ ngx_http_strangler_etcd_written(ngx_http_strangler_etcd_call_t *call,
 
     ch = ngx_http_strangler_etcd_call_data(call);
 
-    if (rc == NGX_OK && !json_is_true(json_object_get(answer, "succeeded")))
+    if (rc != NGX_OK || !ngx_http_strangler_etcd_is_answer(answer,
+                                                           "responses"))
     {
+        /*
+         * Not etcd's answer, or none: if the transaction reached etcd,
+         * it may apply or not; the watcher learns which
+         */
+        rc = NGX_ERROR;
+
+        if (ngx_http_strangler_etcd_call_is_sent(call)) {
+            ngx_http_strangler_etcd_fence_record(ch);
+            rc = NGX_AGAIN;
+        }
+
+    } else if (!json_is_true(json_object_get(answer, "succeeded"))) {
         ngx_http_strangler_etcd_lost_race(ch, answer);
         rc = NGX_BUSY;
 

@@ -102,12 +102,43 @@ typedef struct {
 } ngx_http_strangler_sh_proc_t;
 
 
+/* a key's longest name under the prefix that an outcome slot keeps */
+#define NGX_HTTP_STRANGLER_ETCD_KEY_MAX  256
+#define NGX_HTTP_STRANGLER_ETCD_OUTCOMES 8
+
+
+/*
+ * A change whose transaction reached etcd without an answer: its outcome
+ * is unknown until the watcher learns it (_etcd_fence.c)
+ */
+typedef struct {
+    ngx_uint_t                          state;      /* 0: free slot */
+    u_char                              key[NGX_HTTP_STRANGLER_ETCD_KEY_MAX];
+    size_t                              key_len;    /* "routes/NAME" */
+    u_char                              fence[NGX_HTTP_STRANGLER_ETCD_KEY_MAX];
+    size_t                              fence_len;  /* "fence/..." */
+    int64_t                             base;       /* mod compared */
+    uint32_t                            crc;        /* of the value */
+    size_t                              value_len;
+    ngx_uint_t                          deleted;
+    time_t                              at;
+    int64_t                             revision;   /* learnt */
+} ngx_http_strangler_etcd_outcome_t;
+
+#define NGX_HTTP_STRANGLER_ETCD_ERR        256
+
+
 /*
  * strangler_etcd: the watching worker and what it saw (_etcd_watch.c), and
  * per route name the revisions of its key (_etcd.c); only with the
  * directive, in a block of its own
  */
 typedef struct {
+    ngx_atomic_t                        fence_seq;  /* changes made */
+    uint64_t                            boot;       /* ms: the zone's */
+    ngx_uint_t                          next;       /* outcome slot */
+    ngx_http_strangler_etcd_outcome_t   outcome[
+                                        NGX_HTTP_STRANGLER_ETCD_OUTCOMES];
     ngx_atomic_t                        holder;     /* pid; 0: none */
     ngx_atomic_t                        beat;       /* monotonic ms */
     ngx_atomic_t                        connected;
@@ -115,6 +146,9 @@ typedef struct {
     ngx_atomic_t                        revision;   /* applied */
     ngx_atomic_t                        event_at;   /* unix s; 0: none */
     ngx_atomic_t                        lost_at;    /* unix ms; 0: not */
+    /* why the last call failed (TLS, authentication, ...); 0: it did not */
+    size_t                              error_len;
+    u_char                              error[NGX_HTTP_STRANGLER_ETCD_ERR];
     ngx_rbtree_t                        keys;       /* of etcd_key_t */
     ngx_rbtree_node_t                   sentinel;
 } ngx_http_strangler_etcd_sh_t;

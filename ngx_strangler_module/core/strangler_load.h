@@ -71,6 +71,9 @@ void strangler_load_method_override(void *ctx, void *obj,
     yaml_node_t *value);
 void strangler_load_shadow(void *ctx, void *obj, yaml_node_t *value);
 void strangler_load_guard(void *ctx, void *obj, yaml_node_t *value);
+void strangler_load_readiness_table(void *ctx, void *obj,
+    yaml_node_t *value);
+void strangler_load_readiness(void *ctx, void *obj, yaml_node_t *value);
 
 
 #define strangler_nelts(a)  (sizeof(a) / sizeof((a)[0]))

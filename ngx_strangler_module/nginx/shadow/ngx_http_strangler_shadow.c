@@ -887,7 +887,8 @@ ngx_http_strangler_shadow_verdict(ngx_http_strangler_shadow_t *s)
     n = diffs->count;
     b = ngx_http_strangler_binding(s->decided.table,
                                    s->decided.decision.route);
-    real = ngx_http_strangler_fields_count(b, &s->request_id, s->conf, diffs,
+    real = ngx_http_strangler_fields_count(b, &s->request_id, s->conf,
+                                           s->decided.decision.write, diffs,
                                            noise);
 
     /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */

@@ -133,7 +133,7 @@ ngx_http_strangler_fields_bind(ngx_http_strangler_zone_ctx_t *z,
 
 ngx_uint_t
 ngx_http_strangler_fields_count(ngx_http_strangler_binding_t *b,
-    ngx_str_t *request_id, const strangler_shadow_t *conf,
+    ngx_str_t *request_id, const strangler_shadow_t *conf, ngx_uint_t write,
     strangler_diffs_t *diffs, strangler_diffs_t *noise)
 {
     ngx_uint_t                       i, n, idx, seen, real;
@@ -194,6 +194,19 @@ ngx_http_strangler_fields_count(ngx_http_strangler_binding_t *b,
 
         } else {
             real++;
+
+            /* the plan's `quiet`: since when the field is a difference */
+            if (field[i] && field[i]->differed == 0) {
+                field[i]->differed = ngx_time();
+            }
+        }
+    }
+
+    if (write) {
+        (void) ngx_atomic_fetch_add(&f->writes, 1);
+
+        if (real) {
+            (void) ngx_atomic_fetch_add(&f->writes_mismatched, 1);
         }
     }
 
@@ -447,6 +460,8 @@ ngx_http_strangler_fields_reset(ngx_http_strangler_zone_ctx_t *z,
     f->noise_compared = 0;
     f->mismatched = 0;
     f->matched_noise = 0;
+    f->writes = 0;
+    f->writes_mismatched = 0;
     f->overflow = 0;
     f->since = ngx_time();
     ngx_memzero(f->field, sizeof(f->field));

@@ -30,6 +30,7 @@ typedef struct {
     ngx_atomic_t                        differences;
     ngx_atomic_t                        noise;
     ngx_atomic_t                        examples;   /* taken, up to 5 used */
+    time_t                              differed;   /* first difference */
     u_char                              example[NGX_HTTP_STRANGLER_EXAMPLES]
                                              [NGX_HTTP_STRANGLER_EXAMPLE_LEN];
     u_char                              name[NGX_HTTP_STRANGLER_FIELD_LEN];
@@ -51,6 +52,8 @@ typedef struct ngx_http_strangler_sh_fields_s {
     ngx_atomic_t                        noise_compared;
     ngx_atomic_t                        mismatched;  /* after the verdict */
     ngx_atomic_t                        matched_noise;
+    ngx_atomic_t                        writes;      /* dry-run compared */
+    ngx_atomic_t                        writes_mismatched;
     ngx_atomic_t                        overflow;    /* fields without slot */
     ngx_atomic_t                        nfields;     /* slots taken */
     time_t                              since;       /* last reset */
@@ -76,11 +79,12 @@ typedef struct ngx_http_strangler_sh_fields_s {
 ngx_int_t ngx_http_strangler_fields_init_conf(ngx_conf_t *cf);
 
 /*
- * a shadow's comparison, counted on its route's binding (NULL: none) with
- * the table's rules (`conf`): the number of differences that are not noise
+ * a shadow's comparison (of a write: a dry run), counted on its route's
+ * binding (NULL: none) with the table's rules (`conf`): the number of
+ * differences that are not noise
  */
 ngx_uint_t ngx_http_strangler_fields_count(ngx_http_strangler_binding_t *b,
-    ngx_str_t *request_id, const strangler_shadow_t *conf,
+    ngx_str_t *request_id, const strangler_shadow_t *conf, ngx_uint_t write,
     strangler_diffs_t *diffs, strangler_diffs_t *noise);
 
 /* the API: a route's statistics as JSON, and their reset */

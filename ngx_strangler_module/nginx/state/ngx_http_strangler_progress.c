@@ -340,3 +340,29 @@ ngx_http_strangler_served_name(ngx_uint_t served)
     return (served < NGX_HTTP_STRANGLER_SERVED_COUNT)
            ? ngx_http_strangler_served_names[served] : "-";
 }
+
+
+/*
+ * The zone's init, with the mutex held: since when the table has moved a
+ * route's reads (the readiness plan's evidence), kept over reloads.
+ */
+
+void
+ngx_http_strangler_progress_bind(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, ngx_http_strangler_sh_route_t *shr)
+{
+    ngx_uint_t                         stage, split;
+    ngx_http_strangler_override_rec_t  none;
+
+    ngx_memzero(&none, sizeof(ngx_http_strangler_override_rec_t));
+    none.sample_ppm = -1;
+
+    stage = ngx_http_strangler_route_stage(t, route, &none, &split);
+
+    if (stage < NGX_HTTP_STRANGLER_STAGE_READS || split) {
+        shr->reads_moved = 0;
+
+    } else if (shr->reads_moved == 0) {
+        shr->reads_moved = ngx_time();
+    }
+}

@@ -318,11 +318,14 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z,
             shr->bound = z->gen;
             t->bindings[r].shr = shr;
 
-            if (route == NULL || z->bind == NULL) {
+            if (route == NULL) {
                 continue;
             }
 
-            need = z->bind(z, shr, route, file != NULL);
+            /* since when the table moves the route's reads */
+            ngx_http_strangler_progress_bind(t, route, shr);
+
+            need = z->bind ? z->bind(z, shr, route, file != NULL) : 0;
 
             if (need) {
                 more += need;

@@ -91,6 +91,7 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
+    time_t                              reads_moved; /* by the table; 0: not */
 } ngx_http_strangler_sh_route_t;
 
 
@@ -289,6 +290,8 @@ ngx_int_t ngx_http_strangler_override_read_locked(
     ngx_pool_t *pool);
 
 /* ngx_http_strangler_progress.c */
+void ngx_http_strangler_progress_bind(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, ngx_http_strangler_sh_route_t *shr);
 void ngx_http_strangler_progress_count(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_table_t *t, int backend);
 ngx_int_t ngx_http_strangler_progress_figures(

@@ -76,7 +76,10 @@ static void ngx_http_strangler_api_retry(ngx_event_t *ev);
 static void ngx_http_strangler_api_retry_cleanup(void *data);
 static ngx_int_t ngx_http_strangler_api_by(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
-static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
+static void ngx_http_strangler_api_discard(ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_install(ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_api_answer(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_log_change(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_send_route(ngx_http_request_t *r,
@@ -852,6 +855,10 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
         return ngx_http_strangler_api_send_route(r, ctx);
     }
 
+    ctx->discard = ngx_http_strangler_api_discard;
+    ctx->install = ngx_http_strangler_api_install;
+    ctx->answer = ngx_http_strangler_api_answer;
+
     r->main->count++;
 
     if (ngx_http_strangler_state_save(z, ctx->shr, ctx->staged, r->pool,
@@ -960,6 +967,16 @@ ngx_http_strangler_api_stage(ngx_http_request_t *r,
 static void
 ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx)
 {
+    ngx_http_strangler_api_discard(ctx);
+
+    /* a save made next outlives the request: the cycle's log */
+    ngx_http_strangler_state_unlock(ctx->zone, ngx_cycle->log);
+}
+
+
+static void
+ngx_http_strangler_api_discard(ngx_http_strangler_api_ctx_t *ctx)
+{
     ngx_shmtx_lock(&ctx->zone->shpool->mutex);
 
     if (ctx->staged) {
@@ -968,9 +985,25 @@ ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx)
     }
 
     ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+}
 
-    /* a save made next outlives the request: the cycle's log */
-    ngx_http_strangler_state_unlock(ctx->zone, ngx_cycle->log);
+
+static void
+ngx_http_strangler_api_install(ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+    ngx_http_strangler_override_install(ctx->zone, ctx->shr, ctx->staged);
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+}
+
+
+static ngx_int_t
+ngx_http_strangler_api_answer(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_api_log_change(r, ctx);
+
+    return ngx_http_strangler_api_send_route(r, ctx);
 }
 
 
@@ -1041,9 +1074,13 @@ ngx_http_strangler_api_retry_cleanup(void *data)
 }
 
 
-/* the state file holds the change, or could not be written */
+/*
+ * The state file holds a change (an override, ignore rules), or could not
+ * be written: what the change staged is installed or discarded, as its
+ * ctx says, and the request answered
+ */
 
-static void
+void
 ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
 {
     ngx_http_request_t  *r = data;
@@ -1057,7 +1094,8 @@ ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
     z = ctx->zone;
 
     if (rc != NGX_OK) {
-        ngx_http_strangler_api_unstage(ctx);
+        ctx->discard(ctx);
+        ngx_http_strangler_state_unlock(z, ngx_cycle->log);
 
         rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "writing \"%V\" failed: nothing "
@@ -1066,15 +1104,12 @@ ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
         goto done;
     }
 
-    ngx_shmtx_lock(&z->shpool->mutex);
-    ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
-    ngx_shmtx_unlock(&z->shpool->mutex);
+    ctx->install(ctx);
 
+    /* a save made next outlives the request: the cycle's log */
     ngx_http_strangler_state_unlock(z, ngx_cycle->log);
 
-    ngx_http_strangler_api_log_change(r, ctx);
-
-    rc = ngx_http_strangler_api_send_route(r, ctx);
+    rc = ctx->answer(r, ctx);
 
 done:
 

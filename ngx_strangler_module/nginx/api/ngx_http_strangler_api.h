@@ -21,7 +21,20 @@
 #define NGX_HTTP_STRANGLER_API_RETRY     10
 
 
-typedef struct {
+typedef struct ngx_http_strangler_api_ctx_s  ngx_http_strangler_api_ctx_t;
+
+/*
+ * What a change saved in the state file does once the file holds it or
+ * could not be written: discard or install what it staged, and answer
+ * (ngx_http_strangler_api_saved calls them, the state file unlocked in
+ * between)
+ */
+typedef void (*ngx_http_strangler_api_staged_pt)(
+    ngx_http_strangler_api_ctx_t *ctx);
+typedef ngx_int_t (*ngx_http_strangler_api_answer_pt)(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+struct ngx_http_strangler_api_ctx_s {
     /*
      * First, a dispatch context that says nothing was dispatched: the log
      * phase and the variables read this module's context, and leave an
@@ -53,7 +66,12 @@ typedef struct {
     ngx_http_strangler_override_rec_t   before;
     unsigned                            rollback:1;
     unsigned                            rolled_back:1;
-} ngx_http_strangler_api_ctx_t;
+
+    /* a change saved in the state file: what follows */
+    ngx_http_strangler_api_staged_pt    discard;
+    ngx_http_strangler_api_staged_pt    install;
+    ngx_http_strangler_api_answer_pt    answer;
+};
 
 
 /* the API (ngx_http_strangler_api.c) */
@@ -61,6 +79,9 @@ char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
+
+/* ngx_http_strangler_api.c: the state file's answer to a change, r's */
+void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
 
 /* ngx_http_strangler_api.c: change the override as ctx says, log, save */
 ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,

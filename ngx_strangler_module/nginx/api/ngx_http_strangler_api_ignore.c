@@ -17,7 +17,10 @@
 static void ngx_http_strangler_api_ignore_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body);
-static void ngx_http_strangler_api_ignore_saved(void *data, ngx_int_t rc);
+static void ngx_http_strangler_api_ignore_discard(
+    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_ignore_install(
+    ngx_http_strangler_api_ctx_t *ctx);
 
 
 ngx_int_t
@@ -148,11 +151,15 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
         return ngx_http_strangler_api_ignore_send(r, ctx);
     }
 
+    ctx->discard = ngx_http_strangler_api_ignore_discard;
+    ctx->install = ngx_http_strangler_api_ignore_install;
+    ctx->answer = ngx_http_strangler_api_ignore_send;
+
     r->main->count++;
 
     if (ngx_http_strangler_state_save(z, NULL, NULL, r->pool,
                                       r->connection->log,
-                                      ngx_http_strangler_api_ignore_saved, r)
+                                      ngx_http_strangler_api_saved, r)
         != NGX_OK)
     {
         r->main->count--;
@@ -169,41 +176,19 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
 }
 
 
+/* what ngx_http_strangler_api_saved does with the rules staged */
+
 static void
-ngx_http_strangler_api_ignore_saved(void *data, ngx_int_t rc)
+ngx_http_strangler_api_ignore_discard(ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_http_request_t  *r = data;
+    ngx_http_strangler_ignore_unstage(ctx->zone, ctx->binding->shr->fields);
+}
 
-    ngx_connection_t                *c;
-    ngx_http_strangler_zone_ctx_t   *z;
-    ngx_http_strangler_api_ctx_t    *ctx;
-    ngx_http_strangler_sh_fields_t  *f;
 
-    c = r->connection;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
-    z = ctx->zone;
-    f = ctx->binding->shr->fields;
-
-    if (rc != NGX_OK) {
-        ngx_http_strangler_ignore_unstage(z, f);
-        ngx_http_strangler_state_unlock(z, ngx_cycle->log);
-
-        rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "writing \"%V\" failed: nothing "
-                                          "changed (see the error log)",
-                                          &z->smcf->state_file);
-        goto done;
-    }
-
-    ngx_http_strangler_ignore_install(z, f);
-    ngx_http_strangler_state_unlock(z, ngx_cycle->log);
-
-    rc = ngx_http_strangler_api_ignore_send(r, ctx);
-
-done:
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+static void
+ngx_http_strangler_api_ignore_install(ngx_http_strangler_api_ctx_t *ctx)
+{
+    ngx_http_strangler_ignore_install(ctx->zone, ctx->binding->shr->fields);
 }
 
 

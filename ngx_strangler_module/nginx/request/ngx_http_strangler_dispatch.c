@@ -94,6 +94,8 @@ ngx_http_strangler_to_backend(ngx_http_request_t *r,
         ngx_http_strangler_shadow_start(r, ctx);
     }
 
+    ngx_http_strangler_record_start(r, ctx);
+
     return ngx_http_named_location(r, location);
 }
 

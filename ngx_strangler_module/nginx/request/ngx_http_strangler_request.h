@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_strangler_shadow.h"
+#include "ngx_http_strangler_record.h"
 #include "ngx_http_strangler_guard.h"
 
 

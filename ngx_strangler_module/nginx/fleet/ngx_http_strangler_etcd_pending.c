@@ -33,6 +33,8 @@
 
 static void ngx_http_strangler_etcd_pending_done(
     ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
+static ngx_uint_t ngx_http_strangler_etcd_pending_same(ngx_str_t *a,
+    ngx_str_t *b);
 
 
 /* the change just applied to the route here is one etcd lacks */
@@ -205,9 +207,23 @@ ngx_http_strangler_etcd_pending_keeps(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, ngx_http_strangler_sh_route_t *shr,
     ngx_http_strangler_override_rec_t *rec)
 {
-    ngx_str_t  *owner;
+    ngx_str_t                          *owner;
+    ngx_http_strangler_override_rec_t  *ov;
 
-    if (!shr->pending || shr->override == NULL) {
+    ov = shr->override;
+
+    if (!shr->pending || ov == NULL) {
+        shr->pending = 0;
+        return 0;
+    }
+
+    /* the change itself (a try whose outcome was unknown applied) */
+
+    if (ov->at == rec->at && ov->sample_ppm == rec->sample_ppm
+        && ngx_http_strangler_etcd_pending_same(&ov->reads, &rec->reads)
+        && ngx_http_strangler_etcd_pending_same(&ov->owner, &rec->owner)
+        && ngx_http_strangler_etcd_pending_same(&ov->by, &rec->by))
+    {
         shr->pending = 0;
         return 0;
     }
@@ -225,4 +241,12 @@ ngx_http_strangler_etcd_pending_keeps(ngx_http_strangler_table_t *t,
     shr->pending = 0;
 
     return 0;
+}
+
+
+static ngx_uint_t
+ngx_http_strangler_etcd_pending_same(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || ngx_memcmp(a->data, b->data, a->len) == 0);
 }

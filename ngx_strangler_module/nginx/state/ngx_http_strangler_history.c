@@ -34,6 +34,8 @@ static void ngx_http_strangler_history_save(ngx_event_t *ev);
 static void ngx_http_strangler_history_saved(void *data, ngx_int_t rc);
 static void ngx_http_strangler_history_load(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
+static ngx_http_strangler_sh_history_t *
+    ngx_http_strangler_history_block_locked(ngx_http_strangler_zone_ctx_t *z);
 
 
 static ngx_event_t                     ngx_http_strangler_history_event;
@@ -44,23 +46,39 @@ ngx_int_t
 ngx_http_strangler_history_init_zone(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log)
 {
-    ngx_http_strangler_sh_history_t  *h;
+    /*
+     * The block is made with the first entry: a zone sized to the tables
+     * starts whatever the history needs; without room, no history (the
+     * zone's fullness is logged and counted where it is found)
+     */
 
-    h = ngx_slab_calloc(z->shpool, sizeof(ngx_http_strangler_sh_history_t));
-    if (h == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "strangler_zone \"%V\" is too small for the history",
-                      &z->name);
-        return NGX_ERROR;
-    }
-
-    z->sh->history = h;
+    z->sh->history_on = 1;
 
     if (z->smcf->state_file.len) {
-        ngx_http_strangler_history_load(z, log);
+        ngx_shmtx_lock(&z->shpool->mutex);
+
+        if (ngx_http_strangler_history_block_locked(z) != NULL) {
+            ngx_http_strangler_history_load(z, log);
+        }
+
+        ngx_shmtx_unlock(&z->shpool->mutex);
     }
 
     return NGX_OK;
+}
+
+
+/* the zone's history block, made once; NULL: no room */
+
+static ngx_http_strangler_sh_history_t *
+ngx_http_strangler_history_block_locked(ngx_http_strangler_zone_ctx_t *z)
+{
+    if (z->sh->history == NULL && z->sh->history_on) {
+        z->sh->history = ngx_slab_calloc_locked(z->shpool,
+                                     sizeof(ngx_http_strangler_sh_history_t));
+    }
+
+    return z->sh->history;
 }
 
 
@@ -76,10 +94,10 @@ ngx_http_strangler_history_add_locked(ngx_http_strangler_zone_ctx_t *z,
     ngx_str_t                         via;
     ngx_http_strangler_sh_history_t  *h;
 
-    h = z->sh->history;
+    /* NULL before the state file's overrides are read: they are no change */
+    h = ngx_http_strangler_history_block_locked(z);
 
     if (h == NULL) {
-        /* the state file's overrides, read before the history */
         return;
     }
 
@@ -89,7 +107,10 @@ ngx_http_strangler_history_add_locked(ngx_http_strangler_zone_ctx_t *z,
     }
 
     if (json_object_size(changes) == 0 && result == NULL
-        && (who == NULL || who->reason.len == 0))
+        && (who == NULL || who->reason.len == 0
+            || (old && old->at == who->at && old->by.len == who->by.len
+                && ngx_strncmp(old->by.data, who->by.data, old->by.len)
+                   == 0)))
     {
         /* the same override again (etcd read anew): nothing to say */
         json_decref(changes);

@@ -183,7 +183,8 @@ typedef struct {
     ngx_http_strangler_sh_progress_t    progress;
 
     ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
-    struct ngx_http_strangler_sh_history_s  *history;
+    struct ngx_http_strangler_sh_history_s  *history;  /* NULL: none yet */
+    ngx_uint_t                          history_on;  /* state file read */
 } ngx_http_strangler_shctx_t;
 
 

@@ -163,6 +163,18 @@ typedef struct {
 } strangler_guard_t;
 
 
+/*
+ * A route's handoff of writes when its owner moves: how long the old
+ * owner's writes in flight may take to drain, how many new writes are held
+ * meanwhile; 0: the http level's `strangler_handoff`
+ */
+typedef struct {
+    uint32_t                  drain_ms;
+    uint32_t                  hold;
+    unsigned                  has_hold:1;     /* `hold: 0` is a value */
+} strangler_handoff_t;
+
+
 typedef struct {
     strangler_str_t           name;
     size_t                    index;      /* position in the table */
@@ -176,6 +188,7 @@ typedef struct {
     strangler_str_t           sticky_name; /* header, cookie or arg name */
     strangler_shadow_t        shadow;
     strangler_guard_t         guard;
+    strangler_handoff_t       handoff;
     unsigned                  line;
     unsigned                  col;
 } strangler_route_t;

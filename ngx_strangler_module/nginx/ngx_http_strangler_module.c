@@ -166,6 +166,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_handoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_handoff_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_diff_log"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_strangler_diff_log,
@@ -236,6 +243,8 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
     smcf->diff_log = NGX_CONF_UNSET_PTR;
     smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
+    smcf->handoff_drain = NGX_CONF_UNSET_MSEC;
+    smcf->handoff_hold = NGX_CONF_UNSET_UINT;
 
     return smcf;
 }

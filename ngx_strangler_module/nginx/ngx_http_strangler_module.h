@@ -72,6 +72,10 @@ typedef struct {
     size_t                          compare_max_body;
     struct ngx_http_strangler_diff_log_s  *diff_log;  /* NULL: none */
 
+    /* strangler_handoff (ngx_http_strangler_handoff.c) */
+    ngx_msec_t                      handoff_drain;
+    ngx_uint_t                      handoff_hold;
+
     /* strangler_etcd (ngx_http_strangler_etcd*.c); NULL: single host */
     struct ngx_http_strangler_etcd_conf_s  *etcd;
 } ngx_http_strangler_main_conf_t;
@@ -125,6 +129,10 @@ void ngx_http_strangler_request_accessor(ngx_http_strangler_source_t *src,
 extern ngx_conf_enum_t  ngx_http_strangler_ambiguous_path_modes[];
 ngx_int_t ngx_http_strangler_path_check(ngx_http_request_t *r,
     ngx_uint_t mode);
+
+/* owner changes (ngx_http_strangler_handoff.c) */
+char *ngx_http_strangler_handoff_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /* dispatch (ngx_http_strangler_dispatch.c), variables */
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);

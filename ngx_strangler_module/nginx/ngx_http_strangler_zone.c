@@ -33,9 +33,6 @@ static void ngx_http_strangler_zone_insert(ngx_rbtree_node_t *temp,
 static ngx_int_t ngx_http_strangler_zone_alloc_bindings(ngx_conf_t *cf,
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t);
 static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
-static ngx_http_strangler_sh_backend_t *ngx_http_strangler_backend_block(
-    ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
-    int backend);
 static ngx_msec_int_t ngx_http_strangler_upstream_time(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_count_response(
     ngx_http_strangler_counters_t *c, ngx_uint_t status, ngx_msec_int_t ms);
@@ -607,7 +604,7 @@ ngx_http_strangler_count_shadow_answer(ngx_http_strangler_ctx_t *ctx,
         return;
     }
 
-    shb = ngx_http_strangler_backend_block(b, ctx->table,
+    shb = ngx_http_strangler_zone_backend(b, ctx->table,
                                            ctx->decision.shadow_to);
     if (shb) {
         ngx_http_strangler_count_response(&shb->shadow, status, ms);
@@ -683,7 +680,7 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    shb = ngx_http_strangler_backend_block(b, ctx->table,
+    shb = ngx_http_strangler_zone_backend(b, ctx->table,
                                            ctx->decision.backend);
     if (shb == NULL) {
         return NGX_OK;
@@ -780,8 +777,8 @@ ngx_http_strangler_upstream_time(ngx_http_request_t *r)
  * before it is linked, so readers walk the list without the mutex.
  */
 
-static ngx_http_strangler_sh_backend_t *
-ngx_http_strangler_backend_block(ngx_http_strangler_binding_t *b,
+ngx_http_strangler_sh_backend_t *
+ngx_http_strangler_zone_backend(ngx_http_strangler_binding_t *b,
     ngx_http_strangler_table_t *t, int backend)
 {
     ngx_str_t                        *name;

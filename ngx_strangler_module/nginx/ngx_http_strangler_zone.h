@@ -53,6 +53,7 @@ struct ngx_http_strangler_sh_backend_s {
     ngx_http_strangler_sh_backend_t    *next;
     ngx_http_strangler_counters_t       counters;
     ngx_http_strangler_counters_t       shadow;  /* its answers to copies */
+    ngx_atomic_t                        writes;  /* in flight, every gen */
     ngx_str_t                           name;
 };
 
@@ -89,6 +90,8 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
+    /* a change of owner under way or done last; NULL: never had one */
+    struct ngx_http_strangler_sh_handoff_s  *handoff;
 } ngx_http_strangler_sh_route_t;
 
 
@@ -175,6 +178,10 @@ typedef struct {
     ngx_http_strangler_sh_progress_t    progress;
 
     ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
+
+    /* moves with each handoff's start and end (_handoff.c) */
+    ngx_atomic_t                        handoff_seq;
+    struct ngx_http_strangler_sh_handoffs_s  *handoffs;  /* NULL: none */
 } ngx_http_strangler_shctx_t;
 
 
@@ -196,6 +203,8 @@ struct ngx_http_strangler_binding_s {
     ngx_atomic_uint_t                   zone_generation; /* last checked */
     strangler_override_t                override;
     ngx_uint_t                          has_override;
+    /* this process's writes held by a handoff; NULL: never held any */
+    struct ngx_http_strangler_held_s   *held;
 };
 
 typedef struct ngx_http_strangler_binding_s  ngx_http_strangler_binding_t;
@@ -236,6 +245,9 @@ ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_lookup(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
 ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_add(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
+ngx_http_strangler_sh_backend_t *ngx_http_strangler_zone_backend(
+    ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
+    int backend);
 
 /* ngx_http_strangler_zone_reclaim.c */
 ngx_int_t ngx_http_strangler_zone_join(ngx_http_strangler_zone_ctx_t *z,

@@ -1,0 +1,111 @@
+/*
+ * Copyright (C) ngx_strangler_module authors
+ *
+ * The handoff of a route's writes when its owner moves: writes in flight
+ * per route and backend, the hold of new writes while the old owner's
+ * drain, and the change that commits the new owner in between
+ * (ngx_http_strangler_handoff*.c).
+ */
+
+
+#ifndef NGX_HTTP_STRANGLER_HANDOFF_H_INCLUDED_
+#define NGX_HTTP_STRANGLER_HANDOFF_H_INCLUDED_
+
+
+#include "ngx_http_strangler_zone.h"
+
+
+/* the defaults of `strangler_handoff` */
+#define NGX_HTTP_STRANGLER_HANDOFF_DRAIN    5000
+#define NGX_HTTP_STRANGLER_HANDOFF_HOLD     1024
+
+/* how often a worker holding writes looks at the handoff, ms */
+#define NGX_HTTP_STRANGLER_HANDOFF_POLL     2
+
+/* past its deadline by this much, a handoff is ended by any worker */
+#define NGX_HTTP_STRANGLER_HANDOFF_GRACE    1000
+
+#define NGX_HTTP_STRANGLER_HANDOFF_IDLE      0
+#define NGX_HTTP_STRANGLER_HANDOFF_DRAINING  1
+
+
+/* how a handoff ended */
+typedef enum {
+    NGX_HTTP_STRANGLER_HANDOFF_MOVED = 0,
+    /* the old owner's writes did not drain in time: the owner stays */
+    NGX_HTTP_STRANGLER_HANDOFF_TIMED_OUT,
+    /* the change could not be made (state file, zone): the owner stays */
+    NGX_HTTP_STRANGLER_HANDOFF_FAILED,
+    /* the worker driving it died: ended by another one, owner unchanged */
+    NGX_HTTP_STRANGLER_HANDOFF_ABANDONED,
+    NGX_HTTP_STRANGLER_HANDOFF_NRESULTS
+} ngx_http_strangler_handoff_result_e;
+
+extern const char  *ngx_http_strangler_handoff_results[];
+
+
+/* a route's handoff, in the zone; reused by the route's next one */
+typedef struct ngx_http_strangler_sh_handoff_s {
+    ngx_atomic_t                        state;
+    ngx_uint_t                          serial;     /* handoffs started */
+    ngx_pid_t                           pid;        /* driving it */
+    ngx_msec_t                          since;      /* monotonic ms */
+    ngx_msec_t                          deadline;   /* monotonic ms */
+    time_t                              started;    /* unix s */
+    ngx_uint_t                          hold;       /* at most held */
+    ngx_atomic_t                        held;       /* now, every worker */
+    ngx_atomic_t                        held_total; /* by this handoff */
+    ngx_uint_t                          in_flight_at_start;
+    ngx_http_strangler_sh_backend_t    *from;
+    ngx_http_strangler_sh_backend_t    *to;
+} ngx_http_strangler_sh_handoff_t;
+
+
+/* every handoff of the zone, for the metrics */
+typedef struct ngx_http_strangler_sh_handoffs_s {
+    ngx_atomic_t                        results[
+                                         NGX_HTTP_STRANGLER_HANDOFF_NRESULTS];
+    ngx_atomic_t                        held;       /* writes held */
+    ngx_atomic_t                        refused;    /* over `hold` */
+    ngx_atomic_t                        drain_sum;  /* ms */
+    ngx_atomic_t                        drain_bucket[
+                                         NGX_HTTP_STRANGLER_NBUCKETS];
+} ngx_http_strangler_sh_handoffs_t;
+
+
+/* an owner change driven by an API call (_handoff_api.c) */
+typedef struct ngx_http_strangler_handoff_s {
+    ngx_event_t                         ev;         /* drain poll */
+    ngx_http_request_t                 *r;
+    ngx_http_strangler_zone_ctx_t      *zone;
+    ngx_http_strangler_sh_route_t      *shr;
+    ngx_http_strangler_sh_handoff_t    *sh;
+    ngx_uint_t                          serial;     /* sh's, when begun */
+    ngx_str_t                           from;
+    ngx_str_t                           to;
+    ngx_msec_t                          drained_ms;
+    ngx_uint_t                          held;
+    ngx_uint_t                          in_flight_at_start;
+    ngx_uint_t                          result;
+    unsigned                            open:1;     /* writes held */
+    unsigned                            drained:1;
+} ngx_http_strangler_handoff_t;
+
+
+/* ngx_http_strangler_handoff.c: the request path */
+char *ngx_http_strangler_handoff_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+ngx_atomic_uint_t ngx_http_strangler_handoff_seq(
+    ngx_http_strangler_table_t *t);
+ngx_int_t ngx_http_strangler_handoff_write(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx, ngx_atomic_uint_t seq);
+void ngx_http_strangler_handoff_wake(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route);
+ngx_uint_t ngx_http_strangler_handoff_stale(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
+ngx_uint_t ngx_http_strangler_handoff_close(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_handoff_t *sh,
+    ngx_uint_t serial, ngx_uint_t result, ngx_msec_t drained_ms);
+
+
+#endif /* NGX_HTTP_STRANGLER_HANDOFF_H_INCLUDED_ */

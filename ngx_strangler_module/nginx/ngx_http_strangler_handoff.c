@@ -30,6 +30,25 @@ typedef struct ngx_http_strangler_held_s {
 } ngx_http_strangler_held_t;
 
 
+/*
+ * A process's share of a route's writes in flight at a backend: when the
+ * process dies (killed, crashed), its writes never end and their count is
+ * taken back from the total by whoever drains that backend next.
+ */
+typedef struct ngx_http_strangler_sh_ledger_s {
+    struct ngx_http_strangler_sh_ledger_s  *next;
+    ngx_pid_t                           pid;
+    ngx_atomic_t                        writes;
+} ngx_http_strangler_sh_ledger_t;
+
+
+/* a write counted: the cleanup that ends it */
+typedef struct {
+    ngx_http_strangler_sh_backend_t    *shb;
+    ngx_atomic_t                       *mine;
+} ngx_http_strangler_counted_t;
+
+
 typedef struct {
     ngx_queue_t                         queue;
     ngx_http_request_t                 *r;
@@ -39,7 +58,10 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_strangler_handoff_count(ngx_http_request_t *r,
-    ngx_http_strangler_sh_backend_t *shb);
+    ngx_http_strangler_sh_backend_t *shb, ngx_atomic_t *mine);
+static ngx_atomic_t *ngx_http_strangler_handoff_mine(
+    ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
+    ngx_http_strangler_sh_backend_t *shb, int backend);
 static void ngx_http_strangler_handoff_uncount(void *data);
 static ngx_int_t ngx_http_strangler_handoff_hold_write(ngx_http_request_t *r,
     ngx_http_strangler_binding_t *b, ngx_http_strangler_sh_handoff_t *sh);
@@ -149,6 +171,7 @@ ngx_int_t
 ngx_http_strangler_handoff_write(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx, ngx_atomic_uint_t seq)
 {
+    ngx_atomic_t                     *mine;
     strangler_decision_t             *d;
     ngx_http_strangler_table_t       *t;
     ngx_http_strangler_binding_t     *b;
@@ -165,21 +188,27 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
     b = &t->bindings[d->route->index];
 
     shb = ngx_http_strangler_zone_backend(b, t, d->backend);
-    if (shb == NULL) {
+    mine = (b->mine && b->mine[d->backend])
+           ? b->mine[d->backend]
+           : ngx_http_strangler_handoff_mine(b, t, shb, d->backend);
+
+    if (mine == NULL) {
         /* the zone is full (logged): the write goes uncounted */
         return NGX_OK;
     }
 
     (void) ngx_atomic_fetch_add(&shb->writes, 1);
+    (*mine)++;
 
     sh = b->shr->handoff;
 
     if (b->zone->sh->handoff_seq == seq
         && (sh == NULL || sh->state == NGX_HTTP_STRANGLER_HANDOFF_IDLE))
     {
-        return ngx_http_strangler_handoff_count(r, shb);
+        return ngx_http_strangler_handoff_count(r, shb, mine);
     }
 
+    (*mine)--;
     (void) ngx_atomic_fetch_add(&shb->writes, -1);
 
     if (sh && sh->state == NGX_HTTP_STRANGLER_HANDOFF_DRAINING) {
@@ -192,18 +221,23 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_strangler_handoff_count(ngx_http_request_t *r,
-    ngx_http_strangler_sh_backend_t *shb)
+    ngx_http_strangler_sh_backend_t *shb, ngx_atomic_t *mine)
 {
-    ngx_pool_cleanup_t  *cln;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_strangler_counted_t  *w;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_strangler_counted_t));
     if (cln == NULL) {
+        (*mine)--;
         (void) ngx_atomic_fetch_add(&shb->writes, -1);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    w = cln->data;
+    w->shb = shb;
+    w->mine = mine;
+
     cln->handler = ngx_http_strangler_handoff_uncount;
-    cln->data = shb;
 
     return NGX_OK;
 }
@@ -214,9 +248,132 @@ ngx_http_strangler_handoff_count(ngx_http_request_t *r,
 static void
 ngx_http_strangler_handoff_uncount(void *data)
 {
-    ngx_http_strangler_sh_backend_t  *shb = data;
+    ngx_http_strangler_counted_t  *w = data;
 
-    (void) ngx_atomic_fetch_add(&shb->writes, -1);
+    (*w->mine)--;
+    (void) ngx_atomic_fetch_add(&w->shb->writes, -1);
+}
+
+
+/*
+ * This process's ledger entry for a route's backend, made once: one of a
+ * dead process, with nothing left in flight, is reused.
+ */
+
+static ngx_atomic_t *
+ngx_http_strangler_handoff_mine(ngx_http_strangler_binding_t *b,
+    ngx_http_strangler_table_t *t, ngx_http_strangler_sh_backend_t *shb,
+    int backend)
+{
+    ngx_slab_pool_t                 *shpool;
+    ngx_http_strangler_sh_ledger_t  *e;
+
+    if (shb == NULL) {
+        return NULL;
+    }
+
+    if (b->mine == NULL) {
+        b->mine = ngx_pcalloc(ngx_cycle->pool,
+                              t->core->nbackends * sizeof(ngx_atomic_t *));
+        if (b->mine == NULL) {
+            return NULL;
+        }
+    }
+
+    shpool = b->zone->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (e = shb->ledger; e; e = e->next) {
+        if (e->pid == ngx_pid
+            || (e->writes == 0 && !ngx_http_strangler_zone_is_alive(e->pid)))
+        {
+            e->pid = ngx_pid;
+            break;
+        }
+    }
+
+    if (e == NULL) {
+        e = ngx_slab_calloc_locked(shpool,
+                                   sizeof(ngx_http_strangler_sh_ledger_t));
+        if (e) {
+            e->pid = ngx_pid;
+            e->next = shb->ledger;
+            shb->ledger = e;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (e == NULL) {
+        ngx_http_strangler_zone_full(b->zone,
+                     ngx_http_strangler_zone_block(
+                         sizeof(ngx_http_strangler_sh_ledger_t)),
+                     ngx_cycle->log);
+        return NULL;
+    }
+
+    b->mine[backend] = &e->writes;
+
+    return &e->writes;
+}
+
+
+/*
+ * The writes of processes that died, taken back from a backend's count:
+ * they will never end.  Returns how many.
+ */
+
+ngx_uint_t
+ngx_http_strangler_handoff_reap(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_backend_t *shb)
+{
+    ngx_uint_t                       n;
+    ngx_http_strangler_sh_ledger_t  *e;
+
+    n = 0;
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    for (e = shb->ledger; e; e = e->next) {
+        if (e->writes == 0 || e->pid == ngx_pid
+            || ngx_http_strangler_zone_is_alive(e->pid))
+        {
+            continue;
+        }
+
+        n += e->writes;
+        (void) ngx_atomic_fetch_add(&shb->writes, -e->writes);
+        e->writes = 0;
+    }
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    if (n) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "strangler: %ui writes in flight at \"%V\" belonged "
+                      "to processes that are gone: no longer waited for",
+                      n, &shb->name);
+    }
+
+    return n;
+}
+
+
+/* the route's blocks are freed: mutex held */
+
+void
+ngx_http_strangler_handoff_ledger_free(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_backend_t *shb)
+{
+    ngx_http_strangler_sh_ledger_t  *e, *next;
+
+    for (e = shb->ledger; e; e = next) {
+        next = e->next;
+        ngx_slab_free_locked(z->shpool, e);
+    }
+
+    shb->ledger = NULL;
 }
 
 

@@ -22,8 +22,8 @@
 /* how often a worker holding writes looks at the handoff, ms */
 #define NGX_HTTP_STRANGLER_HANDOFF_POLL     2
 
-/* past its deadline by this much, a handoff is ended by any worker */
-#define NGX_HTTP_STRANGLER_HANDOFF_GRACE    1000
+/* a drain looks for the writes of dead processes every this many ms */
+#define NGX_HTTP_STRANGLER_HANDOFF_REAP     50
 
 #define NGX_HTTP_STRANGLER_HANDOFF_IDLE      0
 #define NGX_HTTP_STRANGLER_HANDOFF_DRAINING  1
@@ -87,6 +87,7 @@ typedef struct ngx_http_strangler_handoff_s {
     ngx_uint_t                          held;
     ngx_uint_t                          in_flight_at_start;
     ngx_uint_t                          result;
+    ngx_uint_t                          polls;
     unsigned                            open:1;     /* writes held */
     unsigned                            drained:1;
 } ngx_http_strangler_handoff_t;
@@ -103,6 +104,8 @@ void ngx_http_strangler_handoff_wake(ngx_http_strangler_table_t *t,
     const strangler_route_t *route);
 ngx_uint_t ngx_http_strangler_handoff_stale(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
+ngx_uint_t ngx_http_strangler_handoff_reap(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_backend_t *shb);
 ngx_uint_t ngx_http_strangler_handoff_close(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_handoff_t *sh,
     ngx_uint_t serial, ngx_uint_t result, ngx_msec_t drained_ms);

@@ -281,6 +281,14 @@ ngx_http_strangler_handoff_check(ngx_http_request_t *r,
 
     ho = ctx->handoff;
 
+    /* now and then, the writes of processes that died are let go */
+
+    if (ho->polls++ % NGX_HTTP_STRANGLER_HANDOFF_REAP == 0
+        && ho->sh->from->writes)
+    {
+        (void) ngx_http_strangler_handoff_reap(ho->zone, ho->sh->from);
+    }
+
     if (ho->sh->from->writes == 0) {
         ho->drained = 1;
         ho->drained_ms = ngx_current_msec - ho->sh->since;

@@ -54,6 +54,8 @@ struct ngx_http_strangler_sh_backend_s {
     ngx_http_strangler_counters_t       counters;
     ngx_http_strangler_counters_t       shadow;  /* its answers to copies */
     ngx_atomic_t                        writes;  /* in flight, every gen */
+    /* each process's share of `writes` (_handoff.c) */
+    struct ngx_http_strangler_sh_ledger_s  *ledger;
     ngx_str_t                           name;
 };
 
@@ -205,6 +207,8 @@ struct ngx_http_strangler_binding_s {
     ngx_uint_t                          has_override;
     /* this process's writes held by a handoff; NULL: never held any */
     struct ngx_http_strangler_held_s   *held;
+    /* by backend, this process's writes in flight; NULL: none yet */
+    ngx_atomic_t                      **mine;
 };
 
 typedef struct ngx_http_strangler_binding_s  ngx_http_strangler_binding_t;
@@ -275,6 +279,10 @@ ngx_int_t ngx_http_strangler_override_set_locked(
 ngx_int_t ngx_http_strangler_override_read_locked(
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
     ngx_pool_t *pool);
+
+/* ngx_http_strangler_handoff.c */
+void ngx_http_strangler_handoff_ledger_free(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_backend_t *shb);
 
 /* ngx_http_strangler_etcd.c */
 ngx_int_t ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,

@@ -248,6 +248,7 @@ ngx_http_strangler_zone_free(ngx_http_strangler_zone_ctx_t *z,
 
     for (shb = shr->backends; shb; shb = next) {
         next = shb->next;
+        ngx_http_strangler_handoff_ledger_free(z, shb);
         ngx_slab_free_locked(z->shpool, shb);
     }
 

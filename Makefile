@@ -69,7 +69,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench soak bench-dashboard screenshots
+.PHONY: bench soak bench-dashboard screenshots bench-jcmp
 
 all: deps module cli
 
@@ -257,7 +257,7 @@ reload-load-asan: deps asan
 
 FUZZ_CC      := clang
 FUZZ_TIME    ?= 60
-FUZZ_TARGETS := load match compare
+FUZZ_TARGETS := load match compare json
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
@@ -275,6 +275,15 @@ $(BUILD)/fuzz/tables.h: fuzz/embed.pl $(FUZZ_TABLES)
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/fuzz/tables.h $(CORE_SRCS) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
+# the differential target: the jansson comparer is its reference, here only
+FUZZ_REF     := fuzz/ref_compare_json.c fuzz/ref_compare_json_numbers.c
+
+$(BUILD)/fuzz/fuzz_json: fuzz/fuzz_json.c fuzz/fuzz.h fuzz/ref_compare.h \
+                         $(FUZZ_REF) $(CORE_SRCS) $(HEADERS)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ifuzz -o $@ $< $(FUZZ_REF) $(CORE_SRCS) \
+	    $(CORE_LIBS)
+
 fuzz-build: deps
 	@mk/deps.sh fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
@@ -283,6 +292,16 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do fuzz/run.sh $$t $(FUZZ_TIME); done
 
+
+# the JSON comparer against jansson's, MB/s (bench/jcmp.c; not part of test)
+$(BUILD)/bench/jcmp: bench/jcmp.c $(FUZZ_REF) fuzz/ref_compare.h \
+                     $(CORE_SRCS) $(HEADERS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -g $(CORE_CFLAGS) -Ifuzz -o $@ $< $(FUZZ_REF) $(CORE_SRCS) \
+	    $(CORE_LIBS)
+
+bench-jcmp: $(BUILD)/bench/jcmp
+	$(BUILD)/bench/jcmp
 
 # benchmarks: nginx, nginx + strangler and HAProxy under wrk, and the
 # lookup micro-benchmark; tables in build/bench/results.md (bench/run.sh)

@@ -10,7 +10,7 @@
 #   noise-diff   the same with noise: 10
 #
 # Byte-identical bodies are compared without parsing them; a body that
-# differs is parsed (jansson), which is most of the cost of a comparison.
+# differs goes through the streaming comparer (core/strangler_json_*.c).
 #
 # Each run is wrk with keep-alive connections for a fixed time; the
 # worker's utime + stime (/proc/PID/stat) over the run, divided by the

@@ -11,9 +11,11 @@
  * Checks: a diff log line written whole is one line of valid JSON; a
  * response compared with itself has no differences; as JSON, a body and
  * its re-serialisation (other key order, spacing, number spelling) have
- * none either, and an array under an `unordered` path has none with its
- * elements reversed.  A difference's field (strangler_field_key) is what
- * a reference folding written here makes of its path, folding it again
+ * none either (without reals or repeated keys: jansson writes a real back
+ * as the nearest double, and keeps a repeated key's last value), and an
+ * array under an `unordered` path has none with its elements reversed.
+ * A difference's field (strangler_field_key) is what a reference folding
+ * written here makes of its path, folding it again
  * changes nothing, and a field cut to fit is a prefix of the whole one;
  * a line naming noise fields is JSON still.
  */
@@ -55,6 +57,7 @@ static void fuzz_field(const char *path, size_t len, size_t cut);
 static size_t fuzz_fold_reference(const char *p, size_t len, char *out);
 static void fuzz_self(const strangler_shadow_t *conf, const char *data,
     size_t len, size_t max);
+static int fuzz_has_real(json_t *j);
 static void fuzz_reversed(const strangler_shadow_t *conf, json_t *j,
     size_t max);
 static size_t fuzz_compare_bodies(const strangler_shadow_t *conf,
@@ -434,8 +437,21 @@ fuzz_self(const strangler_shadow_t *conf, const char *data, size_t len,
         return;
     }
 
-    j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    if (j == NULL) {
+    /*
+     * A repeated key pairs by occurrence, and jansson keeps the last; a
+     * real is written back as the nearest double, which is another exact
+     * value; jansson drops a raw NUL after a number or a literal, which
+     * is not JSON: none of them is re-serialised.
+     */
+
+    if (memchr(data, '\0', len) != NULL) {
+        return;
+    }
+
+    j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL
+                              | JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL || fuzz_has_real(j)) {
+        json_decref(j);
         return;
     }
 
@@ -462,6 +478,37 @@ fuzz_self(const strangler_shadow_t *conf, const char *data, size_t len,
     }
 
     free(dump);
+}
+
+
+static int
+fuzz_has_real(json_t *j)
+{
+    size_t       i;
+    json_t      *v;
+    const char  *key;
+
+    if (json_is_real(j)) {
+        return 1;
+    }
+
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            if (fuzz_has_real(v)) {
+                return 1;
+            }
+        }
+    }
+
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v) {
+            if (fuzz_has_real(v)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }
 
 

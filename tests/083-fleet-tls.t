@@ -375,8 +375,12 @@ like((etcdctl('get', '/strangler/routes/conversations'))[1],
      qr/"reads":\s*"messages"/, '... is in etcd');
 ok serves('A', "messages\n"), '... and served';
 
-# the worker's token is unused for 2 s: etcd forgets it
-sleep 3;
+# users off and on again: etcd forgets every token it gave (the watcher's
+# reads every 2 s keep the token from expiring unused)
+($rc, $out) = etcdctl('auth', 'disable');
+is $rc, 0, 'users off' or diag $out;
+($rc, $out) = etcdctl('auth', 'enable');
+is $rc, 0, '... and on: the host\'s token is gone' or diag $out;
 ($st) = api('A', 'PUT', 'routes/conversations', '{"reads": "monolith"}');
 is $st, 200, 'a change after the token expired';
 like log_of('A'), qr/refused the auth token: renewing it/,
@@ -414,8 +418,12 @@ like $why, qr/: etcdserver: authentication failed, invalid user ID or/,
 like log_of('D'),
      qr/\[error\].*strangler: etcd: authentication of user "root" at /,
      '... so does its error log';
-($st) = api('D', 'PUT', 'routes/conversations', '{"reads": "messages"}');
-is $st, 502, 'a change through host D is refused';
+my $answer;
+($st, $answer) = api('D', 'PUT', 'routes/conversations',
+                     '{"reads": "messages"}');
+is $st, 503, 'a change through host D is refused';
+is $answer->{outcome}, 'unchanged', '... and says nothing changed'
+    or diag explain $answer;
 like((etcdctl('get', '/strangler/routes/conversations'))[1],
      qr/"reads":\s*"monolith"/, '... and etcd has not changed');
 

@@ -4,8 +4,8 @@
  *
  * Comparing a response with its shadow as a route's `shadow` block says:
  * the status, the listed headers, and the body byte for byte or as JSON
- * (strangler_compare_json.c).  Bodies over the bound are compared by
- * length and SHA-256.
+ * (the streaming comparer, strangler_json_cmp.c).  Bodies over the bound
+ * are compared by length and SHA-256.
  */
 
 
@@ -32,6 +32,9 @@ static void strangler_compare_hashes(const strangler_body_t *primary,
     const strangler_body_t *shadow, strangler_diffs_t *diffs);
 static size_t strangler_body_summary(const strangler_body_t *body,
     char *buf, size_t size);
+static strangler_jcmp_t *strangler_compare_json(
+    const strangler_shadow_t *conf, const strangler_body_t *primary,
+    const strangler_body_t *shadow, strangler_diffs_t *diffs);
 
 
 size_t
@@ -39,9 +42,28 @@ strangler_compare(const strangler_shadow_t *conf,
     const strangler_response_t *primary, const strangler_response_t *shadow,
     strangler_diffs_t *diffs)
 {
+    strangler_jcmp_t  *jc;
+
+    (void) strangler_compare_start(conf, primary, shadow, diffs, &jc);
+
+    if (jc) {
+        (void) strangler_jcmp_run(jc, (size_t) -1);
+        strangler_jcmp_destroy(jc);
+    }
+
+    return diffs->count;
+}
+
+
+size_t
+strangler_compare_start(const strangler_shadow_t *conf,
+    const strangler_response_t *primary, const strangler_response_t *shadow,
+    strangler_diffs_t *diffs, strangler_jcmp_t **jc)
+{
     char  pv[16], sv[16];
 
     diffs->count = 0;
+    *jc = NULL;
 
     if (conf->compare == STRANGLER_COMPARE_OFF) {
         return 0;
@@ -64,7 +86,8 @@ strangler_compare(const strangler_shadow_t *conf,
         break;
 
     case STRANGLER_COMPARE_JSON:
-        strangler_compare_json(conf, primary->body, shadow->body, diffs);
+        *jc = strangler_compare_json(conf, primary->body, shadow->body,
+                                     diffs);
         break;
 
     default:
@@ -128,6 +151,52 @@ strangler_header_ignored(const strangler_shadow_t *conf,
     }
 
     return 0;
+}
+
+
+/*
+ * As JSON: key order and whitespace do not matter, numbers compare by
+ * exact value (1 == 1.0 == 1e0), strings after unescaping, and `ignore`
+ * paths are skipped; not JSON on one side: as bytes.  The comparer is
+ * returned to be run.
+ */
+
+static strangler_jcmp_t *
+strangler_compare_json(const strangler_shadow_t *conf,
+    const strangler_body_t *primary, const strangler_body_t *shadow,
+    strangler_diffs_t *diffs)
+{
+    strangler_jcmp_t  *jc;
+
+    /* over the bound only the digests are left */
+
+    if (primary == NULL || shadow == NULL || primary->error || shadow->error
+        || primary->sha || shadow->sha)
+    {
+        strangler_compare_bytes(primary, shadow, diffs);
+        return NULL;
+    }
+
+    /* the same bytes are the same JSON, whatever is ignored or unordered */
+
+    if (primary->len == shadow->len
+        && (primary->len == 0
+            || memcmp(primary->data, shadow->data, primary->len) == 0))
+    {
+        return NULL;
+    }
+
+    jc = strangler_jcmp_create(conf, diffs);
+
+    if (jc == NULL) {
+        strangler_compare_bytes(primary, shadow, diffs);
+        return NULL;
+    }
+
+    strangler_jcmp_feed(jc, 0, primary->data, primary->len, 1);
+    strangler_jcmp_feed(jc, 1, shadow->data, shadow->len, 1);
+
+    return jc;
 }
 
 

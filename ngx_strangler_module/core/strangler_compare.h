@@ -4,16 +4,14 @@
  *
  * Comparing a response with its shadow: the captured bodies (kept up to a
  * bound, hashed beyond it, gzip decoded), the comparison a route's `shadow`
- * block asks for, and the diff log line.  Plain C (zlib, jansson), no nginx
- * types, so that the unit tests and the fuzzers run the code nginx runs.
+ * block asks for, and the diff log line.  Plain C (zlib), no nginx types,
+ * so that the unit tests and the fuzzers run the code nginx runs.
  */
 
 
 #ifndef STRANGLER_COMPARE_H_INCLUDED_
 #define STRANGLER_COMPARE_H_INCLUDED_
 
-
-#include <jansson.h>
 
 #include "strangler_table.h"
 
@@ -87,6 +85,42 @@ size_t strangler_compare(const strangler_shadow_t *conf,
     strangler_diffs_t *diffs);
 
 
+/*
+ * The streaming JSON comparer (strangler_json_*.c): fed each side's bytes
+ * as they come, run in slices of bounded work.  No DOM: a stack of the
+ * containers it is in, and a hash of keys for an object whose keys come
+ * in another order.
+ */
+
+typedef struct strangler_jcmp_s  strangler_jcmp_t;
+
+#define STRANGLER_JCMP_DONE   0   /* the differences are in diffs */
+#define STRANGLER_JCMP_AGAIN  1   /* the budget is spent: run again */
+#define STRANGLER_JCMP_MORE   2   /* a side's next bytes are needed */
+
+/* bytes compared in about a millisecond, with room to spare */
+#define STRANGLER_JCMP_SLICE  (256 * 1024)
+
+/* NULL when out of memory; differences are added to diffs */
+strangler_jcmp_t *strangler_jcmp_create(const strangler_shadow_t *conf,
+    strangler_diffs_t *diffs);
+/* side 0: the primary, 1: the other; data: all its bytes so far */
+void strangler_jcmp_feed(strangler_jcmp_t *jc, int side, const void *data,
+    size_t len, int last);
+int strangler_jcmp_run(strangler_jcmp_t *jc, size_t budget);
+void strangler_jcmp_destroy(strangler_jcmp_t *jc);
+
+/*
+ * strangler_compare() in steps: all but a JSON body's comparison, which
+ * is returned in *jc (fed both bodies whole) to be run; *jc is NULL when
+ * there is none to run (or no memory: then the bodies are compared as
+ * bytes).  Returns the number of differences so far.
+ */
+size_t strangler_compare_start(const strangler_shadow_t *conf,
+    const strangler_response_t *primary, const strangler_response_t *shadow,
+    strangler_diffs_t *diffs, strangler_jcmp_t **jc);
+
+
 /* what a diff log line says besides the differences */
 typedef struct {
     strangler_str_t           time;       /* ISO 8601 */
@@ -146,16 +180,10 @@ int strangler_field_is_difference(const strangler_field_counts_t *c,
 /* used by the parts of the comparison; a NULL value: the side has none */
 void strangler_diff_add(strangler_diffs_t *diffs, const char *path,
     const char *pv, size_t plen, const char *sv, size_t slen);
-void strangler_compare_json(const strangler_shadow_t *conf,
-    const strangler_body_t *primary, const strangler_body_t *shadow,
-    strangler_diffs_t *diffs);
+size_t strangler_diff_copy(char *dst, size_t size, const char *src,
+    size_t len);
 void strangler_compare_bytes(const strangler_body_t *primary,
     const strangler_body_t *shadow, strangler_diffs_t *diffs);
-
-/* numbers jansson cannot hold (strangler_compare_json_numbers.c) */
-int strangler_json_is_overflow(const json_error_t *err);
-json_t *strangler_json_load_canonical(const char *text, size_t len);
-const char *strangler_json_number_text(json_t *v);
 
 
 #endif /* STRANGLER_COMPARE_H_INCLUDED_ */

@@ -22,8 +22,6 @@ typedef struct {
 } strangler_out_t;
 
 
-static size_t strangler_diff_copy(char *dst, size_t size, const char *src,
-    size_t len);
 static void strangler_out_raw(strangler_out_t *out, const char *s,
     size_t len);
 static void strangler_out_lit(strangler_out_t *out, const char *s);
@@ -76,7 +74,7 @@ strangler_diff_add(strangler_diffs_t *diffs, const char *path,
 
 /* a NUL-terminated copy of at most size - 1 bytes; returns its length */
 
-static size_t
+size_t
 strangler_diff_copy(char *dst, size_t size, const char *src, size_t len)
 {
     size_t  cut;

@@ -714,7 +714,8 @@ ngx_http_strangler_etcd_send(ngx_event_t *wev)
         call->sent += n;
     }
 
-    call->delivered = 1;
+    /* the authentication that comes first changes nothing in etcd */
+    call->delivered |= !call->authenticating;
     wev->handler = ngx_http_strangler_etcd_dummy;
 
     if (wev->timer_set) {

@@ -45,8 +45,12 @@ static void ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s);
 static void ngx_http_strangler_shadow_timeout(ngx_event_t *ev);
 static void ngx_http_strangler_shadow_over(ngx_http_strangler_shadow_t *s,
     ngx_uint_t outcome);
-static ngx_uint_t ngx_http_strangler_shadow_compare(
+static ngx_int_t ngx_http_strangler_shadow_compare(
     ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_slice(ngx_event_t *ev);
+static ngx_uint_t ngx_http_strangler_shadow_verdict(
+    ngx_http_strangler_shadow_t *s);
+static void ngx_http_strangler_shadow_jc_free(void *data);
 static void ngx_http_strangler_shadow_response(ngx_http_strangler_shadow_t *s,
     ngx_uint_t side, strangler_response_t *resp);
 
@@ -605,7 +609,7 @@ ngx_http_strangler_shadow_running(ngx_http_strangler_shadow_t *s)
 static void
 ngx_http_strangler_shadow_release(ngx_http_strangler_shadow_t *s)
 {
-    if (s->primary || ngx_http_strangler_shadow_running(s)) {
+    if (s->primary || ngx_http_strangler_shadow_running(s) || s->comparing) {
         return;
     }
 
@@ -653,7 +657,7 @@ ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s)
                                                        - s->sent));
     }
 
-    if (s->over || !s->side[NGX_HTTP_STRANGLER_SHADOW].done) {
+    if (s->over || s->comparing || !s->side[NGX_HTTP_STRANGLER_SHADOW].done) {
         return;
     }
 
@@ -665,7 +669,11 @@ ngx_http_strangler_shadow_settle(ngx_http_strangler_shadow_t *s)
             return;
         }
 
-        outcome = ngx_http_strangler_shadow_compare(s);
+        if (ngx_http_strangler_shadow_compare(s) == NGX_AGAIN) {
+            return;             /* goes on in slices */
+        }
+
+        outcome = ngx_http_strangler_shadow_verdict(s);
 
     } else {
         outcome = NGX_HTTP_STRANGLER_SHADOW_NOT_COMPARED;
@@ -709,7 +717,7 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
     s->noise_lost = 1;
     ngx_http_strangler_shadow_settle(s);
 
-    if (!s->over) {
+    if (!s->over && !s->comparing) {
         ngx_http_strangler_shadow_over(s,
                                        NGX_HTTP_STRANGLER_SHADOW_TIMED_OUT);
 
@@ -743,39 +751,134 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
  * The candidate's answer against the primary's; with a noise copy, the
  * primary's against its second answer first, so that the verdict on each
  * field (ngx_http_strangler_fields.c) weighs this request's noise too.
- * MATCHED, MISMATCHED, or FAILED when out of memory.
+ * A JSON body is compared in slices of STRANGLER_JCMP_SLICE bytes, each
+ * on a posted event, so that a large one never holds the worker for more
+ * than about a millisecond: NGX_AGAIN until the last slice.  NGX_ERROR:
+ * out of memory.
  */
 
-static ngx_uint_t
+static ngx_int_t
 ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
 {
-    ngx_uint_t                 n, real;
-    strangler_diffs_t         *diffs, *noise;
-    strangler_response_t       primary, shadow, secondary;
-    const strangler_shadow_t  *conf;
+    ngx_pool_cleanup_t    *cln;
+    strangler_response_t   primary, other;
 
-    diffs = ngx_palloc(s->pool, 2 * sizeof(strangler_diffs_t));
-    if (diffs == NULL) {
+    if (s->diffs == NULL) {
+        s->diffs = ngx_palloc(s->pool, 2 * sizeof(strangler_diffs_t));
+        cln = ngx_pool_cleanup_add(s->pool, 0);
+
+        if (s->diffs == NULL || cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_strangler_shadow_jc_free;
+        cln->data = s;
+
+        /* the table's ignore rules, and those the API added */
+        s->cmp_conf = ngx_http_strangler_ignore_conf(s);
+
+        s->slice.handler = ngx_http_strangler_shadow_slice;
+        s->slice.data = s;
+        s->slice.log = s->log;
+    }
+
+    for ( ;; ) {
+        if (s->jc) {
+            s->slices++;
+
+            if (strangler_jcmp_run(s->jc, STRANGLER_JCMP_SLICE)
+                == STRANGLER_JCMP_AGAIN)
+            {
+                s->comparing = 1;
+                ngx_post_event(&s->slice, &ngx_posted_events);
+                return NGX_AGAIN;
+            }
+
+            strangler_jcmp_destroy(s->jc);
+            s->jc = NULL;
+        }
+
+        if (s->cmp_step == 2) {
+            if (s->slices > 2) {
+                ngx_log_error(NGX_LOG_INFO, s->log, 0,
+                              "strangler: shadow of \"%V %V\" compared "
+                              "in %ui slices", &s->method, &s->uri,
+                              s->slices);
+            }
+
+            s->comparing = 0;
+            return NGX_OK;
+        }
+
+        ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_PRIMARY,
+                                           &primary);
+
+        if (s->cmp_step++ == 0) {
+            s->diffs[1].count = 0;
+
+            if (s->ncopies > 1 && s->side[NGX_HTTP_STRANGLER_SECONDARY].done)
+            {
+                s->noise_compared = 1;
+                ngx_http_strangler_shadow_response(s,
+                                     NGX_HTTP_STRANGLER_SECONDARY, &other);
+                (void) strangler_compare_start(s->cmp_conf, &primary, &other,
+                                               &s->diffs[1], &s->jc);
+            }
+
+            continue;
+        }
+
+        ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SHADOW,
+                                           &other);
+        (void) strangler_compare_start(s->cmp_conf, &primary, &other,
+                                       &s->diffs[0], &s->jc);
+    }
+}
+
+
+static void
+ngx_http_strangler_shadow_slice(ngx_event_t *ev)
+{
+    ngx_http_strangler_shadow_t  *s;
+
+    s = ev->data;
+
+    if (ngx_http_strangler_shadow_compare(s) == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_strangler_shadow_over(s, ngx_http_strangler_shadow_verdict(s));
+    ngx_http_strangler_shadow_detach(s);
+    ngx_http_strangler_shadow_release(s);
+}
+
+
+static void
+ngx_http_strangler_shadow_jc_free(void *data)
+{
+    ngx_http_strangler_shadow_t  *s = data;
+
+    strangler_jcmp_destroy(s->jc);
+    s->jc = NULL;
+}
+
+
+/* MATCHED or MISMATCHED once compared, FAILED when out of memory */
+
+static ngx_uint_t
+ngx_http_strangler_shadow_verdict(ngx_http_strangler_shadow_t *s)
+{
+    ngx_uint_t          n, real;
+    strangler_diffs_t  *diffs, *noise;
+
+    if (s->diffs == NULL || s->cmp_step != 2) {
         return NGX_HTTP_STRANGLER_SHADOW_FAILED;
     }
 
-    ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_PRIMARY,
-                                       &primary);
-    ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SHADOW, &shadow);
+    diffs = &s->diffs[0];
+    noise = s->noise_compared ? &s->diffs[1] : NULL;
 
-    /* the table's ignore rules, and those the API added */
-    conf = ngx_http_strangler_ignore_conf(s);
-
-    noise = NULL;
-
-    if (s->ncopies > 1 && s->side[NGX_HTTP_STRANGLER_SECONDARY].done) {
-        noise = &diffs[1];
-        ngx_http_strangler_shadow_response(s, NGX_HTTP_STRANGLER_SECONDARY,
-                                           &secondary);
-        (void) strangler_compare(conf, &primary, &secondary, noise);
-    }
-
-    n = strangler_compare(conf, &primary, &shadow, diffs);
+    n = diffs->count;
     real = ngx_http_strangler_fields_count(s, diffs, noise);
 
     /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */

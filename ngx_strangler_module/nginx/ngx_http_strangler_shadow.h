@@ -74,6 +74,14 @@ struct ngx_http_strangler_shadow_s {
     ngx_event_t                     run;      /* posted: starts them */
     ngx_event_t                     timer;    /* strangler_shadow_timeout */
 
+    /* a JSON comparison in slices: each slice on a posted event */
+    ngx_event_t                     slice;
+    strangler_jcmp_t               *jc;
+    const strangler_shadow_t       *cmp_conf;  /* with runtime ignores */
+    strangler_diffs_t              *diffs;     /* the candidate's, noise */
+    ngx_uint_t                      cmp_step;  /* 0: noise, 1: candidate */
+    ngx_uint_t                      slices;
+
     /* for the diff log line */
     ngx_str_t                       method;
     ngx_str_t                       uri;
@@ -93,6 +101,8 @@ struct ngx_http_strangler_shadow_s {
     unsigned                        body_wait:1;  /* sent when it is in */
     unsigned                        answered:1;   /* its answer counted */
     unsigned                        noise_lost:1; /* no noise to compare */
+    unsigned                        comparing:1;  /* slices to go */
+    unsigned                        noise_compared:1;
 };
 
 

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * JSON numbers that jansson cannot hold: integers beyond 64 bits and reals
+ * For the reference comparer (fuzz only).  JSON numbers that jansson
+ * cannot hold: integers beyond 64 bits and reals
  * beyond a double (1e400) make it refuse the whole document.  For a
  * comparison, such a body is rewritten with every number as a string
  * holding its canonical decimal form, marked by a leading NUL and "#", so
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "strangler_compare.h"
+#include "ref_compare.h"
 
 
 /* a bigger exponent is taken as this one: no real document has one */
@@ -49,6 +51,13 @@ strangler_json_is_overflow(const json_error_t *err)
 
 json_t *
 strangler_json_load_canonical(const char *text, size_t len)
+{
+    return ref_json_load_canonical(text, len, 0);
+}
+
+
+json_t *
+ref_json_load_canonical(const char *text, size_t len, size_t flags)
 {
     size_t            i, j, n;
     json_t           *json;
@@ -104,8 +113,8 @@ strangler_json_load_canonical(const char *text, size_t len)
     json = NULL;
 
     if (!b.failed) {
-        json = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                          &err);
+        json = json_loadb(b.data, b.len,
+                          JSON_DECODE_ANY | JSON_ALLOW_NUL | flags, &err);
     }
 
     free(b.data);

@@ -2,6 +2,12 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
+ * The reference for the differential fuzzer (fuzz_json.c): the jansson
+ * comparer that ran on the request path before the streaming one, kept
+ * here only.  Numbers always go through the canonical rewrite
+ * (ref_compare_json_numbers.c), so that they compare by exact decimal
+ * value as the streaming comparer's do.
+ *
  * Comparing two bodies as JSON (jansson): key order and whitespace do not
  * matter, numbers compare by value (1 == 1.0 == 1e0), and the `ignore`
  * paths ($.a.b, $.items[*].id, $['a.b'], $.list[0]) are skipped whole.
@@ -17,9 +23,14 @@
 #include <jansson.h>
 
 #include "strangler_compare.h"
+#include "ref_compare.h"
 
 
 #define STRANGLER_JSON_PATH_LEN  512
+
+
+/* 0: as on the request path before (numbers as doubles), for bench/jcmp */
+int  ref_exact_numbers = 1;
 
 /* longer `unordered` arrays compare in order: matching is quadratic */
 #define STRANGLER_JSON_MULTISET_MAX  1024
@@ -75,7 +86,7 @@ static char *strangler_json_dump(json_t *v, size_t flags);
 
 
 void
-strangler_compare_json(const strangler_shadow_t *conf,
+ref_compare_json(const strangler_shadow_t *conf,
     const strangler_body_t *primary, const strangler_body_t *shadow,
     strangler_diffs_t *diffs)
 {
@@ -128,6 +139,9 @@ strangler_compare_json(const strangler_shadow_t *conf,
 
     b = json_loadb(sd, shadow->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     overflow |= (b == NULL && strangler_json_is_overflow(&err));
+
+    /* exact decimal values, as the streaming comparer's */
+    overflow |= (a != NULL && b != NULL && ref_exact_numbers);
 
     /* a number beyond jansson's on one side: both compare as decimals */
 

@@ -166,7 +166,8 @@ ok($calls{$_}, "API call $doc_calls{$_} of the reference exists")
 # route-table keys: the loader's field tables -------------------------------
 
 my %prefix = (top => '', backend => 'backends.NAME.', route => 'routes[].',
-              shadow => 'shadow.', guard => 'guard.');
+              shadow => 'shadow.', guard => 'guard.',
+              handoff => 'handoff.');
 my %keys;
 
 for my $file (grep { m{/strangler_load\w*\.c$} } sort keys %code) {

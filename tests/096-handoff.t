@@ -7,7 +7,7 @@
 # DELETE, rollback).  No write of one backend may overlap a write of the
 # other, no client write fails, none is lost or served twice.  Also: a
 # drain that times out (a write hung at the old owner) aborts and leaves
-# the owner; reads are never held; a write over `hold` gets 503; a worker
+# the owner; reloads whose new table moves the owner are handoffs too; reads are never held; a write over `hold` gets 503; a worker
 # killed while it drives a handoff does not leave the writes held.
 #
 # Plain Test::More: nginx with a master and two workers, Perl backends.
@@ -213,7 +213,8 @@ sub writers {
     for my $k (1 .. $n) {
         my $pid = fork // die $!;
         if ($pid) { push @pids, $pid; next }
-        my $h = HTTP::Tiny->new(timeout => 20);
+        # a connection each: a reload closes idle keep-alive connections
+        my $h = HTTP::Tiny->new(timeout => 20, keep_alive => 0);
         open my $out, '>', "$prefix/logs/client-$tag-$k" or die $!;
         for (my $i = 1; !-e "$prefix/stop"; $i++) {
             my $id = "$tag-$k-$i";
@@ -506,6 +507,34 @@ wait_port($port{$_}) for qw(front monolith messages);
     is($j2->{handoff}{result}, 'moved', 'as a handoff');
     like(read_file('logs/error.log'), qr/was abandoned by process \Q$pid\E/,
          'the abandoned handoff is logged') if $pid;
+}
+
+
+# 5. reloads whose table moves the owner -------------------------------------
+
+{
+    my ($st) = api('DELETE', 'routes/orders');
+    is($st, 200, 'the override goes: the table says who owns');
+    is(owner(), 'monolith', 'monolith');
+
+    my $stop = writers(8, 'reload');
+    sleep 0.7;
+
+    my @owners = qw(messages monolith messages monolith);
+    for my $to (@owners) {
+        write_file('conf/routes.yaml', table($to));
+        nginx('-s', 'reload');
+        sleep 1.2;
+    }
+
+    $stop->();
+    is(owner(), 'monolith', 'after 4 reloads the table\'s owner');
+
+    my ($mono, $msgs) = check_writes('reload', 'owner moved by 4 reloads');
+    ok($mono > 10 && $msgs > 10, 'both owners served writes');
+    my $log = read_file('logs/error.log');
+    my $done = () = $log =~ /handoff from "\w+" to "\w+" of the reload done/g;
+    is($done, 4, 'each reload\'s handoff is logged');
 }
 
 unlike(read_file('logs/error.log') =~ s/^.*exited on signal 9\n//mgr,

@@ -57,6 +57,10 @@ typedef struct {
 } ngx_http_strangler_held_req_t;
 
 
+static ngx_uint_t ngx_http_strangler_handoff_is_older(
+    ngx_http_strangler_binding_t *b, ngx_http_strangler_sh_handoff_t *sh);
+static ngx_int_t ngx_http_strangler_handoff_reroute(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_binding_t *b);
 static ngx_int_t ngx_http_strangler_handoff_count(ngx_http_request_t *r,
     ngx_http_strangler_sh_backend_t *shb, ngx_atomic_t *mine);
 static ngx_atomic_t *ngx_http_strangler_handoff_mine(
@@ -171,7 +175,9 @@ ngx_int_t
 ngx_http_strangler_handoff_write(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx, ngx_atomic_uint_t seq)
 {
+    ngx_int_t                         rc;
     ngx_atomic_t                     *mine;
+    ngx_atomic_uint_t                 prev;
     strangler_decision_t             *d;
     ngx_http_strangler_table_t       *t;
     ngx_http_strangler_binding_t     *b;
@@ -187,6 +193,13 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
 
     b = &t->bindings[d->route->index];
 
+    if (b->shr->handoff) {
+        rc = ngx_http_strangler_handoff_reroute(r, ctx, b);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
     shb = ngx_http_strangler_zone_backend(b, t, d->backend);
     mine = (b->mine && b->mine[d->backend])
            ? b->mine[d->backend]
@@ -197,13 +210,15 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    (void) ngx_atomic_fetch_add(&shb->writes, 1);
+    prev = ngx_atomic_fetch_add(&shb->writes, 1);
     (*mine)++;
 
     sh = b->shr->handoff;
 
     if (b->zone->sh->handoff_seq == seq
-        && (sh == NULL || sh->state == NGX_HTTP_STRANGLER_HANDOFF_IDLE))
+        && !(prev & NGX_HTTP_STRANGLER_HANDOFF_FENCE)
+        && (sh == NULL || sh->state == NGX_HTTP_STRANGLER_HANDOFF_IDLE
+            || ngx_http_strangler_handoff_is_older(b, sh)))
     {
         return ngx_http_strangler_handoff_count(r, shb, mine);
     }
@@ -212,10 +227,85 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
     (void) ngx_atomic_fetch_add(&shb->writes, -1);
 
     if (sh && sh->state == NGX_HTTP_STRANGLER_HANDOFF_DRAINING) {
+
+        /* a reload's handoff is ended by the workers that see it */
+        if (sh->pid == 0 && ngx_http_strangler_handoff_settle(b->zone, b->shr)
+            && !(prev & NGX_HTTP_STRANGLER_HANDOFF_FENCE))
+        {
+            return NGX_AGAIN;
+        }
+
         return ngx_http_strangler_handoff_hold_write(r, b, sh);
     }
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * A worker of an older configuration than the reload whose table moved
+ * the owner: while the handoff drains, its writes go on to the owner its
+ * table names, counted, and the drain waits for them; once committed,
+ * they go to the new owner.  1: go on as decided.
+ */
+
+static ngx_uint_t
+ngx_http_strangler_handoff_is_older(ngx_http_strangler_binding_t *b,
+    ngx_http_strangler_sh_handoff_t *sh)
+{
+    return sh->pid == 0 && sh->gen > b->zone->gen;
+}
+
+
+/*
+ * After a reload's handoff, a worker of an older configuration sends the
+ * route's writes to the owner of the newer table: NGX_OK, or a status
+ * when its table has no such backend.
+ */
+
+static ngx_int_t
+ngx_http_strangler_handoff_reroute(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_binding_t *b)
+{
+    size_t                            i;
+    ngx_str_t                        *name;
+    ngx_table_elt_t                  *h;
+    ngx_http_strangler_table_t       *t;
+    ngx_http_strangler_sh_handoff_t  *sh;
+
+    sh = b->shr->handoff;
+
+    if (sh == NULL || sh->pid != 0 || sh->gen <= b->zone->gen
+        || sh->state != NGX_HTTP_STRANGLER_HANDOFF_IDLE)
+    {
+        return NGX_OK;
+    }
+
+    t = ctx->table;
+
+    for (i = 0; i < t->core->nbackends; i++) {
+        name = &t->backend_names[i];
+
+        if (name->len == sh->to->name.len
+            && ngx_strncmp(name->data, sh->to->name.data, name->len) == 0)
+        {
+            ctx->decision.backend = (int) i;
+            return NGX_OK;
+        }
+    }
+
+    /* this old worker's table does not know the new owner: retry */
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    return NGX_HTTP_SERVICE_UNAVAILABLE;
 }
 
 
@@ -533,7 +623,9 @@ ngx_http_strangler_handoff_poll(ngx_event_t *ev)
     sh = shr->handoff;
 
     if (sh && sh->state == NGX_HTTP_STRANGLER_HANDOFF_DRAINING
-        && !ngx_http_strangler_handoff_stale(h->binding->zone, shr))
+        && !(sh->pid == 0
+             ? ngx_http_strangler_handoff_settle(h->binding->zone, shr)
+             : ngx_http_strangler_handoff_stale(h->binding->zone, shr)))
     {
         ngx_add_timer(ev, NGX_HTTP_STRANGLER_HANDOFF_POLL);
         return;
@@ -624,7 +716,9 @@ ngx_http_strangler_handoff_stale(ngx_http_strangler_zone_ctx_t *z,
     pid = sh->pid;
     serial = sh->serial;
 
-    if (pid == ngx_pid || ngx_http_strangler_zone_is_alive(pid)) {
+    /* a reload's has no driver (pid 0): see _handoff_reload.c */
+
+    if (pid == 0 || pid == ngx_pid || ngx_http_strangler_zone_is_alive(pid)) {
         return 0;
     }
 
@@ -690,4 +784,30 @@ ngx_http_strangler_handoff_close(ngx_http_strangler_zone_ctx_t *z,
     }
 
     return closed;
+}
+
+
+/* the route's handoff block, and the zone's counters; mutex held */
+
+ngx_int_t
+ngx_http_strangler_handoff_alloc_locked(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr)
+{
+    if (z->sh->handoffs == NULL) {
+        z->sh->handoffs = ngx_slab_calloc_locked(z->shpool,
+                                    sizeof(ngx_http_strangler_sh_handoffs_t));
+        if (z->sh->handoffs == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (shr->handoff == NULL) {
+        shr->handoff = ngx_slab_calloc_locked(z->shpool,
+                                     sizeof(ngx_http_strangler_sh_handoff_t));
+        if (shr->handoff == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

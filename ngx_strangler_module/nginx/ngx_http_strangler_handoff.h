@@ -58,7 +58,14 @@ typedef struct ngx_http_strangler_sh_handoff_s {
     ngx_uint_t                          in_flight_at_start;
     ngx_http_strangler_sh_backend_t    *from;
     ngx_http_strangler_sh_backend_t    *to;
+    /* a reload's (pid 0): the configuration whose table moved the owner */
+    ngx_uint_t                          gen;
 } ngx_http_strangler_sh_handoff_t;
+
+
+/* set in a backend's count of writes while a reload's handoff commits */
+#define NGX_HTTP_STRANGLER_HANDOFF_FENCE                                     \
+    ((ngx_atomic_uint_t) 1 << (sizeof(ngx_atomic_uint_t) * 8 - 2))
 
 
 /* every handoff of the zone, for the metrics */
@@ -103,6 +110,16 @@ ngx_int_t ngx_http_strangler_handoff_write(ngx_http_request_t *r,
 void ngx_http_strangler_handoff_wake(ngx_http_strangler_table_t *t,
     const strangler_route_t *route);
 ngx_uint_t ngx_http_strangler_handoff_stale(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
+ngx_msec_t ngx_http_strangler_handoff_drain(
+    ngx_http_strangler_main_conf_t *smcf, const strangler_route_t *route);
+ngx_uint_t ngx_http_strangler_handoff_hold(
+    ngx_http_strangler_main_conf_t *smcf, const strangler_route_t *route);
+ngx_int_t ngx_http_strangler_handoff_alloc_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
+ngx_int_t ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+ngx_uint_t ngx_http_strangler_handoff_settle(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
 ngx_uint_t ngx_http_strangler_handoff_reap(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_backend_t *shb);

@@ -21,8 +21,6 @@ static int ngx_http_strangler_handoff_owner(ngx_http_strangler_table_t *t,
 static ngx_int_t ngx_http_strangler_handoff_start(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_handoff_t *ho,
     ngx_http_strangler_sh_backend_t **shbs);
-static ngx_int_t ngx_http_strangler_handoff_alloc(
-    ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
 static ngx_int_t ngx_http_strangler_handoff_check(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_handoff_drain_poll(ngx_event_t *ev);
@@ -152,7 +150,7 @@ ngx_http_strangler_handoff_start(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_strangler_handoff_alloc(z, ctx->shr) != NGX_OK) {
+    if (ngx_http_strangler_handoff_alloc_locked(z, ctx->shr) != NGX_OK) {
         ngx_shmtx_unlock(&z->shpool->mutex);
         ngx_http_strangler_zone_full(z, sizeof(*sh), r->connection->log);
 
@@ -186,6 +184,7 @@ ngx_http_strangler_handoff_start(ngx_http_request_t *r,
     sh->held_total = 0;
     sh->from = shbs[from];
     sh->to = shbs[to];
+    sh->gen = 0;
 
     /* draining first, then the sequence, then the count: see _handoff.c */
     (void) ngx_atomic_fetch_add(&sh->state, 1);
@@ -242,32 +241,6 @@ ngx_http_strangler_handoff_owner(ngx_http_strangler_table_t *t,
     }
 
     return route->owner;
-}
-
-
-/* the route's handoff block, and the zone's counters; mutex held */
-
-static ngx_int_t
-ngx_http_strangler_handoff_alloc(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_route_t *shr)
-{
-    if (z->sh->handoffs == NULL) {
-        z->sh->handoffs = ngx_slab_calloc_locked(z->shpool,
-                                    sizeof(ngx_http_strangler_sh_handoffs_t));
-        if (z->sh->handoffs == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (shr->handoff == NULL) {
-        shr->handoff = ngx_slab_calloc_locked(z->shpool,
-                                     sizeof(ngx_http_strangler_sh_handoff_t));
-        if (shr->handoff == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -483,7 +456,8 @@ ngx_http_strangler_handoff_json(ngx_http_request_t *r,
                      "state", "draining",
                      "from", sh->from->name.data, sh->from->name.len,
                      "to", sh->to->name.data, sh->to->name.len,
-                     "in_flight", (json_int_t) sh->from->writes,
+                     "in_flight", (json_int_t) (sh->from->writes
+                                   & ~NGX_HTTP_STRANGLER_HANDOFF_FENCE),
                      "held", (json_int_t) sh->held,
                      "since",
                        ngx_http_strangler_report_time(r->pool, sh->started),
@@ -566,7 +540,7 @@ ngx_http_strangler_handoff_metrics(ngx_http_strangler_text_t *out,
             ngx_http_strangler_text(out,
                 "strangler_writes_in_flight{route=\"%V\",backend=\"%V\"} "
                 "%uA\n", &t->bindings[i].shr->name, &shb->name,
-                shb->writes);
+                shb->writes & ~NGX_HTTP_STRANGLER_HANDOFF_FENCE);
         }
     }
 }

@@ -379,6 +379,11 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
         return NGX_ERROR;
     }
 
+    /* a table that moves an owner: a handoff of the route's writes */
+    if (ngx_http_strangler_handoff_reload(z, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_strangler_etcd_init_zone(z, log);
 }
 

@@ -92,6 +92,8 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
+    /* the owner the newest table names, for a reload's handoff */
+    ngx_http_strangler_sh_backend_t    *table_owner;
     /* a change of owner under way or done last; NULL: never had one */
     struct ngx_http_strangler_sh_handoff_s  *handoff;
 } ngx_http_strangler_sh_route_t;
@@ -280,7 +282,9 @@ ngx_int_t ngx_http_strangler_override_read_locked(
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
     ngx_pool_t *pool);
 
-/* ngx_http_strangler_handoff.c */
+/* ngx_http_strangler_handoff*.c */
+ngx_int_t ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
 void ngx_http_strangler_handoff_ledger_free(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_backend_t *shb);
 

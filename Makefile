@@ -34,6 +34,7 @@ WARN         := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS       ?= -O2 -g
 CORE_CFLAGS  := -std=gnu99 $(WARN) -I$(SRC_DIR)/core
 CORE_LIBS    := -lyaml -lpcre2-8 -ljansson -lz
+CLI_LIBS     := -lcurl
 
 CORE_SRCS    := $(wildcard $(SRC_DIR)/core/*.c)
 CLI_SRCS     := $(wildcard $(SRC_DIR)/cli/*.c)
@@ -115,7 +116,7 @@ $(MODULE_SO): $(NGINX_TREE)/objs/Makefile $(CORE_SRCS) $(NGX_SRCS) $(HEADERS) \
 $(CLI): $(CORE_SRCS) $(CLI_SRCS) $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(CORE_CFLAGS) -I$(SRC_DIR)/cli -o $@ $(CORE_SRCS) \
-	    $(CLI_SRCS) $(CORE_LIBS)
+	    $(CLI_SRCS) $(CORE_LIBS) $(CLI_LIBS)
 
 $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_SRCS) $(HEADERS)
 	@mkdir -p $(BUILD)/unit

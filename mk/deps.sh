@@ -6,8 +6,9 @@
 
 set -e
 
+# libcurl: `strangler plan` reads the API of one host or several
 pkgs_build="gcc make libc6-dev nginx nginx-dev libpcre2-dev libyaml-dev
-            libjansson-dev zlib1g-dev libssl-dev"
+            libjansson-dev zlib1g-dev libssl-dev libcurl4-openssl-dev"
 # real clients for tests/036-real-clients.t: HTTP/2 (curl, h2load),
 # WebSocket (python3-websockets), the metrics checked by promtool; a real
 # browser and Prometheus for the dashboard's tests (07x); etcd (server and

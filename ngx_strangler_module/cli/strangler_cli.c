@@ -10,6 +10,7 @@
  *   strangler test TABLE CASES... [options]       strangler_cli_test.c
  *   strangler diff OLD NEW [--json]               strangler_cli_diff.c
  *   strangler report [options] DIFF.jsonl...      strangler_report.c
+ *   strangler plan [options] URL...               strangler_cli_plan.c
  *
  * Exit status, as diff(1): 0 all is well, 1 a finding (an invalid table,
  * a failed case, a difference), 2 trouble (usage, an unreadable file).
@@ -34,6 +35,7 @@ static const strangler_cli_command_t  strangler_cli_commands[] = {
     { "test",    strangler_cli_test },
     { "diff",    strangler_cli_diff },
     { "report",  strangler_report },
+    { "plan",    strangler_cli_plan },
 };
 
 
@@ -107,6 +109,7 @@ strangler_cli_usage(FILE *f)
         "       strangler diff OLD NEW [--json]\n"
         "       strangler report [--route NAME] [--json] [--top N] "
         "DIFF.jsonl...\n"
+        "       strangler plan [--json] [--route NAME] URL...\n"
         "       strangler --version\n"
         "\n"
         "check    validates route tables\n"
@@ -114,6 +117,7 @@ strangler_cli_usage(FILE *f)
         "test     runs test cases against a table, with coverage\n"
         "diff     what a change of the table does to traffic\n"
         "report   sums diff logs up per route and field\n"
+        "plan     which route to move next, from hosts' evidence\n"
         "\n"
         "\"strangler COMMAND --help\" tells more.  FILE \"-\" is standard "
         "input.\n"

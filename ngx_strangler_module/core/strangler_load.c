@@ -46,6 +46,8 @@ static const strangler_yaml_field_t  strangler_top_fields[] = {
     { "version",  strangler_load_version,  1 },
     { "backends", strangler_load_backends, 1 },
     { "default",  strangler_load_default,  1 },
+    /* before the routes: they start from the table's */
+    { "readiness", strangler_load_readiness_table, 0 },
     { "routes",   strangler_load_routes,   0 },
     { "method_override", strangler_load_method_override, 0 },
 };

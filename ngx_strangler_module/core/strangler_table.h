@@ -175,6 +175,19 @@ typedef struct {
 } strangler_handoff_t;
 
 
+/*
+ * What the next step of a route needs (`readiness`, strangler_plan.h): the
+ * table's, with the keys a route sets of its own
+ */
+typedef struct {
+    uint64_t                  min_compared;
+    uint64_t                  max_differences;   /* difference fields */
+    double                    max_error_ratio;   /* new 5xx % / legacy's */
+    double                    max_latency_ratio; /* new p99 / legacy's */
+    int64_t                   quiet;             /* seconds */
+} strangler_readiness_t;
+
+
 typedef struct {
     strangler_str_t           name;
     size_t                    index;      /* position in the table */
@@ -189,6 +202,7 @@ typedef struct {
     strangler_shadow_t        shadow;
     strangler_guard_t         guard;
     strangler_handoff_t       handoff;
+    strangler_readiness_t     readiness;
     unsigned                  line;
     unsigned                  col;
 } strangler_route_t;
@@ -211,6 +225,8 @@ typedef struct {
     /* a read carrying one of these is a write (`method_override`) */
     const strangler_field_t  *method_overrides;
     size_t                    nmethod_overrides;
+
+    strangler_readiness_t     readiness;  /* routes have their own copy */
 
     strangler_index_t        *index;      /* private */
     strangler_arena_t        *arena;      /* private: owns everything */

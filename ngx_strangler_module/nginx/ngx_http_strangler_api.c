@@ -8,6 +8,7 @@
  *     GET    status[?route=NAME | ?limit=N&offset=M], metrics,
  *            explain?method=M&path=P[&header=K:V]
  *     GET    progress, progress/routes (every route, compact: polled),
+ *            plan (which route to move next, and why not the others),
  *            dashboard (also the location itself, for a browser)
  *     GET    access?method=M    whether this client may write (M: POST)
  *     GET    routes/NAME
@@ -104,6 +105,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("progress/routes"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_progress_routes },
+
+    { ngx_string("plan"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_plan },
 
     { ngx_string("dashboard"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_dashboard },

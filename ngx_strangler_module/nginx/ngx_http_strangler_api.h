@@ -157,6 +157,10 @@ ngx_int_t ngx_http_strangler_api_progress(ngx_http_request_t *r,
 ngx_int_t ngx_http_strangler_api_progress_routes(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api_plan.c */
+ngx_int_t ngx_http_strangler_api_plan(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
 /* ngx_http_strangler_dashboard.c */
 ngx_int_t ngx_http_strangler_dashboard_init_conf(ngx_conf_t *cf);
 ngx_int_t ngx_http_strangler_dashboard_wanted(ngx_http_request_t *r);

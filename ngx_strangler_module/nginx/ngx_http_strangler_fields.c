@@ -141,6 +141,19 @@ ngx_http_strangler_fields_count(ngx_http_strangler_shadow_t *s,
 
         } else {
             real++;
+
+            /* the plan's `quiet`: since when the field is a difference */
+            if (field[i] && field[i]->differed == 0) {
+                field[i]->differed = ngx_time();
+            }
+        }
+    }
+
+    if (s->decided.decision.write) {
+        (void) ngx_atomic_fetch_add(&f->writes, 1);
+
+        if (real) {
+            (void) ngx_atomic_fetch_add(&f->writes_mismatched, 1);
         }
     }
 
@@ -394,6 +407,8 @@ ngx_http_strangler_fields_reset(ngx_http_strangler_zone_ctx_t *z,
     f->noise_compared = 0;
     f->mismatched = 0;
     f->matched_noise = 0;
+    f->writes = 0;
+    f->writes_mismatched = 0;
     f->overflow = 0;
     f->since = ngx_time();
     ngx_memzero(f->field, sizeof(f->field));

@@ -30,6 +30,7 @@ typedef struct {
     ngx_atomic_t                        differences;
     ngx_atomic_t                        noise;
     ngx_atomic_t                        examples;   /* taken, up to 5 used */
+    time_t                              differed;   /* first difference */
     u_char                              example[NGX_HTTP_STRANGLER_EXAMPLES]
                                              [NGX_HTTP_STRANGLER_EXAMPLE_LEN];
     u_char                              name[NGX_HTTP_STRANGLER_FIELD_LEN];
@@ -51,6 +52,8 @@ typedef struct ngx_http_strangler_sh_fields_s {
     ngx_atomic_t                        noise_compared;
     ngx_atomic_t                        mismatched;  /* after the verdict */
     ngx_atomic_t                        matched_noise;
+    ngx_atomic_t                        writes;      /* dry-run compared */
+    ngx_atomic_t                        writes_mismatched;
     ngx_atomic_t                        overflow;    /* fields without slot */
     ngx_atomic_t                        nfields;     /* slots taken */
     time_t                              since;       /* last reset */

@@ -763,6 +763,7 @@ ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g)
     z = ngx_http_strangler_guard_zone;
 
     (void) ngx_atomic_fetch_add(&g->binding->shr->guard->trips, 1);
+    g->binding->shr->guard->tripped_at = ngx_time();
 
     /*
      * Unlike an API change, a trip applies first: it protects users, and

@@ -17,6 +17,7 @@
 
 #include "ngx_http_strangler_guard.h"
 #include "ngx_http_strangler_fields.h"
+#include "ngx_http_strangler_plan.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -341,6 +342,8 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
             if (route == NULL) {
                 continue;
             }
+
+            ngx_http_strangler_plan_bind(t, route, shr);
 
             if (!route->guard.enabled || shr->guard) {
                 (void) ngx_http_strangler_guard_bind(z, shr, route);

@@ -96,6 +96,7 @@ typedef struct {
     ngx_http_strangler_sh_backend_t    *table_owner;
     /* a change of owner under way or done last; NULL: never had one */
     struct ngx_http_strangler_sh_handoff_s  *handoff;
+    time_t                              reads_moved; /* by the table; 0: not */
 } ngx_http_strangler_sh_route_t;
 
 

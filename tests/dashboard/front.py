@@ -29,7 +29,7 @@ def free_port():
 
 class Front:
     def __init__(self, routes=os.path.join(TOP, "routes", "demo.yaml"),
-                 prefix=None):
+                 prefix=None, zone="1m"):
         self.nginx = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
         self.modules = os.environ.get(
             "TEST_NGINX_LOAD_MODULES",
@@ -54,7 +54,7 @@ pid logs/nginx.pid;
 events { worker_connections 256; accept_mutex off; }
 http {
     access_log off;
-    strangler_zone  strangler 1m;
+    strangler_zone  strangler %(zone)s;
     strangler_state state/strangler.state;
 
     server {
@@ -88,7 +88,7 @@ http {
     }
 }
 """ % dict(load=load, user=user, mono=self.mono, msgs=self.msgs,
-           port=self.port))
+           port=self.port, zone=zone))
 
     def start(self):
         subprocess.run([self.nginx, "-p", self.prefix + "/", "-c",

@@ -20,6 +20,13 @@
     var RATE_WINDOW = 10;       /* seconds the rates are taken over */
     var MIN_INTERVAL = 1000;    /* ms between refreshes, at least */
     var STATUS_EVERY = 15000;   /* ms: the full status, at most this old */
+    var PLAN_EVERY = 5000;      /* ms between two GET plan */
+    var PLAN_ROWS = 10;         /* routes "Next to move" shows */
+    var STEP_LABEL = {
+        shadow: "start shadowing",
+        reads: "move the reads",
+        owner: "move the owner"
+    };
 
     var api = location.pathname.replace(/[^\/]*$/, "");
 
@@ -43,6 +50,7 @@
         canPut: false,
         accessKnown: false,
         timer: null,
+        planAt: 0,
         cost: 0
     };
 
@@ -912,6 +920,69 @@
     }
 
 
+    /* "Next to move": GET plan, the first PLAN_ROWS routes ------------- */
+
+    function showPlan(plan) {
+        var body = $("plan-rows"), routes = plan.routes;
+
+        $("plan-summary").textContent = plan.ready + " of " + routes.length
+            + " route" + (routes.length === 1 ? "" : "s")
+            + " not yet moved " + (plan.ready === 1 ? "is" : "are")
+            + " ready for their next step"
+            + (routes.length > PLAN_ROWS ? "; the first " + PLAN_ROWS
+                                           + " are shown" : "")
+            + ".";
+
+        body.textContent = "";
+
+        routes.slice(0, PLAN_ROWS).forEach(function (r) {
+            var tr = el("tr", r.ready ? "plan-ready" : "plan-wait"),
+                why = el("td"), list;
+
+            tr.dataset.route = r.route;
+            tr.appendChild(el("th", null, r.route)).scope = "row";
+            tr.appendChild(el("td")).appendChild(
+                el("span", "badge " + r.stage,
+                   STAGE_LABEL[r.stage] || r.stage));
+            tr.appendChild(el("td", null, STEP_LABEL[r.next] || r.next));
+
+            if (r.ready) {
+                why.appendChild(el("span", "ready", "ready"));
+
+            } else {
+                list = el("ul", "reasons");
+
+                r.reasons.forEach(function (x) {
+                    var li = el("li", null, x.text);
+
+                    li.dataset.code = x.code;
+                    list.appendChild(li);
+                });
+
+                why.appendChild(list);
+            }
+
+            tr.appendChild(why);
+            tr.appendChild(el("td", "num", String(r.requests)));
+            body.appendChild(tr);
+        });
+    }
+
+    /* at most every PLAN_EVERY ms, on its own: the page never waits for it */
+    function refreshPlan(t0) {
+        if (t0 - st.planAt < PLAN_EVERY) {
+            return;
+        }
+
+        st.planAt = t0;
+
+        getJSON("plan").then(showPlan, function (err) {
+            $("plan-summary").textContent = "cannot read the plan: "
+                                            + err.message;
+        });
+    }
+
+
     /* refreshing ---------------------------------------------------------- */
 
     /*
@@ -924,6 +995,7 @@
         var t0 = performance.now(), wants;
 
         clearTimeout(st.timer);
+        refreshPlan(t0);
 
         return Promise.all([getJSON("progress"), getJSON("progress/routes")])
             .then(function (a) {

@@ -44,7 +44,7 @@ typedef struct ngx_http_strangler_sh_ledger_s {
 
 /* a write counted: the cleanup that ends it */
 typedef struct {
-    ngx_http_strangler_sh_backend_t    *shb;
+    ngx_http_strangler_sh_writes_t    *shb;
     ngx_atomic_t                       *mine;
 } ngx_http_strangler_counted_t;
 
@@ -62,10 +62,10 @@ static ngx_uint_t ngx_http_strangler_handoff_is_older(
 static ngx_int_t ngx_http_strangler_handoff_reroute(ngx_http_request_t *r,
     ngx_http_strangler_ctx_t *ctx, ngx_http_strangler_binding_t *b);
 static ngx_int_t ngx_http_strangler_handoff_count(ngx_http_request_t *r,
-    ngx_http_strangler_sh_backend_t *shb, ngx_atomic_t *mine);
+    ngx_http_strangler_sh_writes_t *shb, ngx_atomic_t *mine);
 static ngx_atomic_t *ngx_http_strangler_handoff_mine(
     ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
-    ngx_http_strangler_sh_backend_t *shb, int backend);
+    ngx_http_strangler_sh_writes_t *shb, int backend);
 static void ngx_http_strangler_handoff_uncount(void *data);
 static ngx_int_t ngx_http_strangler_handoff_hold_write(ngx_http_request_t *r,
     ngx_http_strangler_binding_t *b, ngx_http_strangler_sh_handoff_t *sh);
@@ -181,7 +181,7 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
     strangler_decision_t             *d;
     ngx_http_strangler_table_t       *t;
     ngx_http_strangler_binding_t     *b;
-    ngx_http_strangler_sh_backend_t  *shb;
+    ngx_http_strangler_sh_writes_t  *shb;
     ngx_http_strangler_sh_handoff_t  *sh;
 
     d = &ctx->decision;
@@ -200,7 +200,7 @@ ngx_http_strangler_handoff_write(ngx_http_request_t *r,
         }
     }
 
-    shb = ngx_http_strangler_zone_backend(b, t, d->backend);
+    shb = ngx_http_strangler_handoff_block(b, t, d->backend);
     mine = (b->mine && b->mine[d->backend])
            ? b->mine[d->backend]
            : ngx_http_strangler_handoff_mine(b, t, shb, d->backend);
@@ -311,7 +311,7 @@ ngx_http_strangler_handoff_reroute(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_strangler_handoff_count(ngx_http_request_t *r,
-    ngx_http_strangler_sh_backend_t *shb, ngx_atomic_t *mine)
+    ngx_http_strangler_sh_writes_t *shb, ngx_atomic_t *mine)
 {
     ngx_pool_cleanup_t            *cln;
     ngx_http_strangler_counted_t  *w;
@@ -352,7 +352,7 @@ ngx_http_strangler_handoff_uncount(void *data)
 
 static ngx_atomic_t *
 ngx_http_strangler_handoff_mine(ngx_http_strangler_binding_t *b,
-    ngx_http_strangler_table_t *t, ngx_http_strangler_sh_backend_t *shb,
+    ngx_http_strangler_table_t *t, ngx_http_strangler_sh_writes_t *shb,
     int backend)
 {
     ngx_slab_pool_t                 *shpool;
@@ -416,7 +416,7 @@ ngx_http_strangler_handoff_mine(ngx_http_strangler_binding_t *b,
 
 ngx_uint_t
 ngx_http_strangler_handoff_reap(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_backend_t *shb)
+    ngx_http_strangler_sh_writes_t *shb)
 {
     ngx_uint_t                       n;
     ngx_http_strangler_sh_ledger_t  *e;
@@ -450,20 +450,124 @@ ngx_http_strangler_handoff_reap(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
+/*
+ * A route's block of writes in flight at a backend: found in this
+ * process's cache, else found or added in the zone once (under the mutex),
+ * filled in before it is linked.
+ */
+
+ngx_http_strangler_sh_writes_t *
+ngx_http_strangler_handoff_block(ngx_http_strangler_binding_t *b,
+    ngx_http_strangler_table_t *t, int backend)
+{
+    size_t                           n;
+    ngx_http_strangler_sh_writes_t  *w;
+
+    if (backend < 0 || (size_t) backend >= t->core->nbackends) {
+        return NULL;
+    }
+
+    if (b->writes && b->writes[backend]) {
+        return b->writes[backend];
+    }
+
+    w = ngx_http_strangler_handoff_find(b, &t->backend_names[backend]);
+
+    if (w == NULL || ngx_process != NGX_PROCESS_WORKER) {
+        /* the master's cycle changes: no cache there */
+        return w;
+    }
+
+    if (b->writes == NULL) {
+        /* this process's, for its life */
+        n = t->core->nbackends;
+        b->writes = ngx_pcalloc(ngx_cycle->pool, n * sizeof(void *));
+
+        if (b->writes == NULL) {
+            return w;
+        }
+    }
+
+    b->writes[backend] = w;
+
+    return w;
+}
+
+
+/* the block for a backend's name, found or added; not cached */
+
+ngx_http_strangler_sh_writes_t *
+ngx_http_strangler_handoff_find(ngx_http_strangler_binding_t *b,
+    ngx_str_t *name)
+{
+    size_t                           size;
+    ngx_slab_pool_t                 *shpool;
+    ngx_http_strangler_sh_writes_t  *w;
+
+    shpool = b->zone->shpool;
+    size = sizeof(ngx_http_strangler_sh_writes_t) + name->len;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (w = b->shr->writes; w; w = w->next) {
+        if (w->name.len == name->len
+            && ngx_strncmp(w->name.data, name->data, name->len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (w == NULL) {
+        w = ngx_slab_calloc_locked(shpool, size);
+        if (w) {
+            w->name.data = (u_char *) (w + 1);
+            w->name.len = name->len;
+            ngx_memcpy(w->name.data, name->data, name->len);
+
+            w->next = b->shr->writes;
+            ngx_memory_barrier();
+            b->shr->writes = w;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (w == NULL) {
+        ngx_http_strangler_zone_full(b->zone,
+                                     ngx_http_strangler_zone_block(size),
+                                     ngx_cycle->log);
+    }
+
+    return w;
+}
+
+
 /* the route's blocks are freed: mutex held */
 
 void
-ngx_http_strangler_handoff_ledger_free(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_backend_t *shb)
+ngx_http_strangler_handoff_free(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr)
 {
-    ngx_http_strangler_sh_ledger_t  *e, *next;
+    ngx_http_strangler_sh_writes_t  *w, *wn;
+    ngx_http_strangler_sh_ledger_t  *e, *en;
 
-    for (e = shb->ledger; e; e = next) {
-        next = e->next;
-        ngx_slab_free_locked(z->shpool, e);
+    for (w = shr->writes; w; w = wn) {
+        wn = w->next;
+
+        for (e = w->ledger; e; e = en) {
+            en = e->next;
+            ngx_slab_free_locked(z->shpool, e);
+        }
+
+        ngx_slab_free_locked(z->shpool, w);
     }
 
-    shb->ledger = NULL;
+    shr->writes = NULL;
+
+    if (shr->handoff) {
+        ngx_slab_free_locked(z->shpool, shr->handoff);
+        shr->handoff = NULL;
+    }
 }
 
 

@@ -44,6 +44,20 @@ typedef enum {
 extern const char  *ngx_http_strangler_handoff_results[];
 
 
+/*
+ * A route's writes in flight at a backend, over every process (each one's
+ * share in its ledger entry, _handoff.c); never freed while the route is
+ */
+typedef struct ngx_http_strangler_sh_writes_s  ngx_http_strangler_sh_writes_t;
+
+struct ngx_http_strangler_sh_writes_s {
+    ngx_http_strangler_sh_writes_t     *next;
+    ngx_atomic_t                        writes;
+    struct ngx_http_strangler_sh_ledger_s  *ledger;
+    ngx_str_t                           name;
+};
+
+
 /* a route's handoff, in the zone; reused by the route's next one */
 typedef struct ngx_http_strangler_sh_handoff_s {
     ngx_atomic_t                        state;
@@ -56,8 +70,8 @@ typedef struct ngx_http_strangler_sh_handoff_s {
     ngx_atomic_t                        held;       /* now, every worker */
     ngx_atomic_t                        held_total; /* by this handoff */
     ngx_uint_t                          in_flight_at_start;
-    ngx_http_strangler_sh_backend_t    *from;
-    ngx_http_strangler_sh_backend_t    *to;
+    ngx_http_strangler_sh_writes_t    *from;
+    ngx_http_strangler_sh_writes_t    *to;
     /* a reload's (pid 0): the configuration whose table moved the owner */
     ngx_uint_t                          gen;
 } ngx_http_strangler_sh_handoff_t;
@@ -115,14 +129,17 @@ ngx_msec_t ngx_http_strangler_handoff_drain(
     ngx_http_strangler_main_conf_t *smcf, const strangler_route_t *route);
 ngx_uint_t ngx_http_strangler_handoff_hold(
     ngx_http_strangler_main_conf_t *smcf, const strangler_route_t *route);
+ngx_http_strangler_sh_writes_t *ngx_http_strangler_handoff_block(
+    ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
+    int backend);
+ngx_http_strangler_sh_writes_t *ngx_http_strangler_handoff_find(
+    ngx_http_strangler_binding_t *b, ngx_str_t *name);
 ngx_int_t ngx_http_strangler_handoff_alloc_locked(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
-ngx_int_t ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log);
 ngx_uint_t ngx_http_strangler_handoff_settle(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_route_t *shr);
 ngx_uint_t ngx_http_strangler_handoff_reap(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_backend_t *shb);
+    ngx_http_strangler_sh_writes_t *shb);
 ngx_uint_t ngx_http_strangler_handoff_close(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_sh_handoff_t *sh,
     ngx_uint_t serial, ngx_uint_t result, ngx_msec_t drained_ms);

@@ -20,12 +20,15 @@ static int ngx_http_strangler_handoff_owner(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, ngx_http_strangler_override_rec_t *ov);
 static ngx_int_t ngx_http_strangler_handoff_start(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_handoff_t *ho,
-    ngx_http_strangler_sh_backend_t **shbs);
+    ngx_http_strangler_sh_writes_t **shbs);
 static ngx_int_t ngx_http_strangler_handoff_check(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_handoff_drain_poll(ngx_event_t *ev);
 static ngx_int_t ngx_http_strangler_handoff_timed_out(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+static ngx_int_t ngx_http_strangler_handoff_follow(ngx_http_request_t *r,
+    ngx_http_strangler_handoff_t *ho, ngx_pool_cleanup_t *cln);
+static void ngx_http_strangler_handoff_follow_poll(ngx_event_t *ev);
 static void ngx_http_strangler_handoff_cleanup(void *data);
 static json_t *ngx_http_strangler_handoff_result(
     ngx_http_strangler_handoff_t *ho);
@@ -69,7 +72,7 @@ ngx_http_strangler_handoff_begin(ngx_http_request_t *r,
     size_t                             i, nb;
     ngx_http_strangler_table_t        *t;
     ngx_http_strangler_handoff_t      *ho;
-    ngx_http_strangler_sh_backend_t  **shbs;
+    ngx_http_strangler_sh_writes_t  **shbs;
 
     if (ctx->handoff || ctx->route == NULL || ctx->orphan
         || !(ctx->fields & NGX_HTTP_STRANGLER_OV_OWNER))
@@ -90,7 +93,7 @@ ngx_http_strangler_handoff_begin(ngx_http_request_t *r,
     /* every backend's block: the mutex is not taken for them below */
 
     for (i = 0; i < nb; i++) {
-        shbs[i] = ngx_http_strangler_zone_backend(ctx->binding, t, i);
+        shbs[i] = ngx_http_strangler_handoff_block(ctx->binding, t, i);
 
         if (shbs[i] == NULL) {
             return ngx_http_strangler_api_error(r,
@@ -112,7 +115,7 @@ ngx_http_strangler_handoff_begin(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_strangler_handoff_start(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, ngx_http_strangler_handoff_t *ho,
-    ngx_http_strangler_sh_backend_t **shbs)
+    ngx_http_strangler_sh_writes_t **shbs)
 {
     int                                from, to;
     ngx_pool_cleanup_t                *cln;
@@ -161,6 +164,17 @@ ngx_http_strangler_handoff_start(ngx_http_request_t *r,
     }
 
     sh = ctx->shr->handoff;
+
+    if (sh->state == NGX_HTTP_STRANGLER_HANDOFF_DRAINING
+        && sh->to == shbs[to] && sh->pid)
+    {
+        /* the same move: made once that one is done */
+        ho->sh = sh;
+        ho->serial = sh->serial;
+        ngx_shmtx_unlock(&z->shpool->mutex);
+
+        return ngx_http_strangler_handoff_follow(r, ho, cln);
+    }
 
     if (sh->state == NGX_HTTP_STRANGLER_HANDOFF_DRAINING) {
         ngx_shmtx_unlock(&z->shpool->mutex);
@@ -216,6 +230,56 @@ ngx_http_strangler_handoff_start(ngx_http_request_t *r,
                   &ctx->name, &ho->from, &ho->to, ho->in_flight_at_start);
 
     return ngx_http_strangler_handoff_check(r, ctx);
+}
+
+
+/*
+ * A change to the owner a handoff under way moves to (the same call sent
+ * twice, two operators): it waits for that handoff, then is made as any
+ * change, which moves nothing then.
+ */
+
+static ngx_int_t
+ngx_http_strangler_handoff_follow(ngx_http_request_t *r,
+    ngx_http_strangler_handoff_t *ho, ngx_pool_cleanup_t *cln)
+{
+    cln->handler = ngx_http_strangler_handoff_cleanup;
+    cln->data = ho;
+
+    ho->ev.handler = ngx_http_strangler_handoff_follow_poll;
+    ho->ev.data = r;
+    ho->ev.log = r->connection->log;
+
+    ngx_add_timer(&ho->ev, NGX_HTTP_STRANGLER_HANDOFF_POLL);
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_strangler_handoff_follow_poll(ngx_event_t *ev)
+{
+    ngx_http_request_t  *r = ev->data;
+
+    ngx_connection_t              *c;
+    ngx_http_strangler_handoff_t  *ho;
+    ngx_http_strangler_api_ctx_t  *ctx;
+
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    ho = (ngx_http_strangler_handoff_t *) ev;
+
+    if (ho->sh->serial == ho->serial
+        && ho->sh->state == NGX_HTTP_STRANGLER_HANDOFF_DRAINING
+        && !ngx_http_strangler_handoff_stale(ho->zone, ho->shr))
+    {
+        ngx_add_timer(ev, NGX_HTTP_STRANGLER_HANDOFF_POLL);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_strangler_api_apply(r, ctx));
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -474,7 +538,7 @@ ngx_http_strangler_handoff_metrics(ngx_http_strangler_text_t *out,
     size_t                             i, k;
     ngx_msec_t                         le;
     ngx_atomic_uint_t                  n;
-    ngx_http_strangler_sh_backend_t   *shb;
+    ngx_http_strangler_sh_writes_t   *shb;
     ngx_http_strangler_sh_handoffs_t  *s, none;
 
     s = z->sh->handoffs;
@@ -536,7 +600,7 @@ ngx_http_strangler_handoff_metrics(ngx_http_strangler_text_t *out,
         s->drain_sum / 1000, s->drain_sum % 1000, n);
 
     for (i = 0; i < t->core->nroutes; i++) {
-        for (shb = t->bindings[i].shr->backends; shb; shb = shb->next) {
+        for (shb = t->bindings[i].shr->writes; shb; shb = shb->next) {
             ngx_http_strangler_text(out,
                 "strangler_writes_in_flight{route=\"%V\",backend=\"%V\"} "
                 "%uA\n", &t->bindings[i].shr->name, &shb->name,

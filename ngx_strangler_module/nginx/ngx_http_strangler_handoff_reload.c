@@ -19,22 +19,31 @@
 #include "ngx_http_strangler_handoff.h"
 
 
+static ngx_str_t *ngx_http_strangler_handoff_old_owner(
+    ngx_http_strangler_zone_ctx_t *oz, ngx_http_strangler_table_t *t,
+    const strangler_route_t *route);
 static void ngx_http_strangler_handoff_reload_route(
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_binding_t *b,
-    const strangler_route_t *route, ngx_http_strangler_sh_backend_t *to,
-    ngx_log_t *log);
+    const strangler_route_t *route, ngx_http_strangler_sh_writes_t *from,
+    ngx_http_strangler_sh_writes_t *to, ngx_log_t *log);
 
+
+/*
+ * The zone is bound to the new configuration; `oz`, the old one's, still
+ * has its tables: a route whose table owner differs is handed off.
+ */
 
 ngx_int_t
 ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log)
+    ngx_http_strangler_zone_ctx_t *oz, ngx_log_t *log)
 {
     size_t                             r;
+    ngx_str_t                         *old, *now;
     ngx_uint_t                         i;
     strangler_route_t                 *route;
     ngx_http_strangler_table_t       **tables, *t;
     ngx_http_strangler_binding_t      *b;
-    ngx_http_strangler_sh_backend_t   *to;
+    ngx_http_strangler_sh_writes_t    *from, *to;
 
     tables = z->smcf->tables.elts;
 
@@ -45,13 +54,28 @@ ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
             route = &t->core->routes[r];
             b = &t->bindings[r];
 
-            to = ngx_http_strangler_zone_backend(b, t, route->owner);
-            if (to == NULL) {
+            old = ngx_http_strangler_handoff_old_owner(oz, t, route);
+            now = &t->backend_names[route->owner];
+
+            if (old == NULL
+                || (old->len == now->len
+                    && ngx_strncmp(old->data, now->data, now->len) == 0))
+            {
+                continue;
+            }
+
+            /* blocks only for the routes whose owner moves */
+
+            from = ngx_http_strangler_handoff_find(b, old);
+            to = ngx_http_strangler_handoff_find(b, now);
+
+            if (from == NULL || to == NULL) {
                 /* the zone is full: said already */
                 return NGX_ERROR;
             }
 
-            ngx_http_strangler_handoff_reload_route(z, b, route, to, log);
+            ngx_http_strangler_handoff_reload_route(z, b, route, from, to,
+                                                    log);
         }
     }
 
@@ -59,25 +83,50 @@ ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
+/* the owner the old configuration's table names for the route, or NULL */
+
+static ngx_str_t *
+ngx_http_strangler_handoff_old_owner(ngx_http_strangler_zone_ctx_t *oz,
+    ngx_http_strangler_table_t *t, const strangler_route_t *route)
+{
+    ngx_uint_t                    i;
+    const strangler_route_t      *old;
+    ngx_http_strangler_table_t  **tables;
+
+    tables = oz->smcf->tables.elts;
+
+    for (i = 0; i < oz->smcf->tables.nelts; i++) {
+        if (tables[i]->file.len != t->file.len
+            || ngx_strncmp(tables[i]->file.data, t->file.data, t->file.len))
+        {
+            continue;
+        }
+
+        old = strangler_route_find(tables[i]->core, route->name.data,
+                                   route->name.len);
+
+        return old ? &tables[i]->backend_names[old->owner] : NULL;
+    }
+
+    return NULL;
+}
+
+
 static void
 ngx_http_strangler_handoff_reload_route(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_binding_t *b, const strangler_route_t *route,
-    ngx_http_strangler_sh_backend_t *to, ngx_log_t *log)
+    ngx_http_strangler_sh_writes_t *from, ngx_http_strangler_sh_writes_t *to,
+    ngx_log_t *log)
 {
     ngx_http_strangler_sh_route_t    *shr;
     ngx_http_strangler_sh_handoff_t  *sh;
-    ngx_http_strangler_sh_backend_t  *from;
 
     shr = b->shr;
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    from = shr->table_owner;
-    shr->table_owner = to;
-
-    if (from == NULL || from == to
-        || (shr->override && shr->override->owner.len))
-    {
+    if (shr->override && shr->override->owner.len) {
+        /* the override's owner gets the writes, before and after */
         ngx_shmtx_unlock(&z->shpool->mutex);
         return;
     }

@@ -34,6 +34,9 @@ static void ngx_http_strangler_zone_insert(ngx_rbtree_node_t *temp,
 static ngx_int_t ngx_http_strangler_zone_alloc_bindings(ngx_conf_t *cf,
     ngx_http_strangler_zone_ctx_t *z, ngx_http_strangler_table_t *t);
 static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
+static ngx_http_strangler_sh_backend_t *ngx_http_strangler_backend_block(
+    ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
+    int backend);
 static ngx_msec_int_t ngx_http_strangler_upstream_time(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_count_response(
     ngx_http_strangler_counters_t *c, ngx_uint_t status, ngx_msec_int_t ms);
@@ -226,7 +229,12 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
         (void) ngx_http_strangler_zone_reclaim(z, oz->gen, shm_zone->shm.log);
 
-        return ngx_http_strangler_zone_bind(z, shm_zone->shm.log);
+        if (ngx_http_strangler_zone_bind(z, shm_zone->shm.log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* a table that moves an owner: a handoff of the route's writes */
+        return ngx_http_strangler_handoff_reload(z, oz, shm_zone->shm.log);
     }
 
     z->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -379,11 +387,6 @@ ngx_http_strangler_zone_bind(ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log)
                       "and guards of \"%V\": it needs at least %uzk",
                       &z->name, file,
                       ngx_http_strangler_zone_need(z, more) / 1024);
-        return NGX_ERROR;
-    }
-
-    /* a table that moves an owner: a handoff of the route's writes */
-    if (ngx_http_strangler_handoff_reload(z, log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -612,7 +615,7 @@ ngx_http_strangler_count_shadow_answer(ngx_http_strangler_ctx_t *ctx,
         return;
     }
 
-    shb = ngx_http_strangler_zone_backend(b, ctx->table,
+    shb = ngx_http_strangler_backend_block(b, ctx->table,
                                            ctx->decision.shadow_to);
     if (shb) {
         ngx_http_strangler_count_response(&shb->shadow, status, ms);
@@ -688,7 +691,7 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    shb = ngx_http_strangler_zone_backend(b, ctx->table,
+    shb = ngx_http_strangler_backend_block(b, ctx->table,
                                            ctx->decision.backend);
     if (shb == NULL) {
         return NGX_OK;
@@ -785,8 +788,8 @@ ngx_http_strangler_upstream_time(ngx_http_request_t *r)
  * before it is linked, so readers walk the list without the mutex.
  */
 
-ngx_http_strangler_sh_backend_t *
-ngx_http_strangler_zone_backend(ngx_http_strangler_binding_t *b,
+static ngx_http_strangler_sh_backend_t *
+ngx_http_strangler_backend_block(ngx_http_strangler_binding_t *b,
     ngx_http_strangler_table_t *t, int backend)
 {
     ngx_str_t                        *name;

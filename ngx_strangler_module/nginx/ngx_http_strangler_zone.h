@@ -53,9 +53,6 @@ struct ngx_http_strangler_sh_backend_s {
     ngx_http_strangler_sh_backend_t    *next;
     ngx_http_strangler_counters_t       counters;
     ngx_http_strangler_counters_t       shadow;  /* its answers to copies */
-    ngx_atomic_t                        writes;  /* in flight, every gen */
-    /* each process's share of `writes` (_handoff.c) */
-    struct ngx_http_strangler_sh_ledger_s  *ledger;
     ngx_str_t                           name;
 };
 
@@ -92,8 +89,8 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
-    /* the owner the newest table names, for a reload's handoff */
-    ngx_http_strangler_sh_backend_t    *table_owner;
+    /* writes in flight per backend (_handoff.c); NULL: none yet */
+    struct ngx_http_strangler_sh_writes_s  *writes;
     /* a change of owner under way or done last; NULL: never had one */
     struct ngx_http_strangler_sh_handoff_s  *handoff;
     time_t                              reads_moved; /* by the table; 0: not */
@@ -210,7 +207,8 @@ struct ngx_http_strangler_binding_s {
     ngx_uint_t                          has_override;
     /* this process's writes held by a handoff; NULL: never held any */
     struct ngx_http_strangler_held_s   *held;
-    /* by backend, this process's writes in flight; NULL: none yet */
+    /* by backend: the route's writes in flight, and this process's */
+    struct ngx_http_strangler_sh_writes_s  **writes;
     ngx_atomic_t                      **mine;
 };
 
@@ -252,9 +250,6 @@ ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_lookup(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
 ngx_http_strangler_sh_route_t *ngx_http_strangler_zone_add(
     ngx_http_strangler_zone_ctx_t *z, ngx_str_t *file, ngx_str_t *name);
-ngx_http_strangler_sh_backend_t *ngx_http_strangler_zone_backend(
-    ngx_http_strangler_binding_t *b, ngx_http_strangler_table_t *t,
-    int backend);
 
 /* ngx_http_strangler_zone_reclaim.c */
 ngx_int_t ngx_http_strangler_zone_join(ngx_http_strangler_zone_ctx_t *z,
@@ -285,9 +280,9 @@ ngx_int_t ngx_http_strangler_override_read_locked(
 
 /* ngx_http_strangler_handoff*.c */
 ngx_int_t ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
-    ngx_log_t *log);
-void ngx_http_strangler_handoff_ledger_free(ngx_http_strangler_zone_ctx_t *z,
-    ngx_http_strangler_sh_backend_t *shb);
+    ngx_http_strangler_zone_ctx_t *oz, ngx_log_t *log);
+void ngx_http_strangler_handoff_free(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr);
 
 /* ngx_http_strangler_etcd.c */
 ngx_int_t ngx_http_strangler_etcd_init_zone(ngx_http_strangler_zone_ctx_t *z,

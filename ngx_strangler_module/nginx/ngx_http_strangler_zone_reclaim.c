@@ -248,7 +248,6 @@ ngx_http_strangler_zone_free(ngx_http_strangler_zone_ctx_t *z,
 
     for (shb = shr->backends; shb; shb = next) {
         next = shb->next;
-        ngx_http_strangler_handoff_ledger_free(z, shb);
         ngx_slab_free_locked(z->shpool, shb);
     }
 
@@ -260,9 +259,7 @@ ngx_http_strangler_zone_free(ngx_http_strangler_zone_ctx_t *z,
         ngx_slab_free_locked(z->shpool, shr->fields);
     }
 
-    if (shr->handoff) {
-        ngx_slab_free_locked(z->shpool, shr->handoff);
-    }
+    ngx_http_strangler_handoff_free(z, shr);
 
     ngx_rbtree_delete(&z->sh->rbtree, &shr->node);
     ngx_queue_remove(&shr->queue);

@@ -219,13 +219,15 @@ sub writers {
         open my $out, '>', "$prefix/logs/client-$tag-$k" or die $!;
         for (my $i = 1; !-e "$prefix/stop"; $i++) {
             my $id = "$tag-$k-$i";
+            my $t0 = time;
             my $res = $h->request('POST',
                                   "http://127.0.0.1:$port{front}/orders/$i",
                                   { headers => { 'X-Req-Id' => $id },
                                     content => "n=$i" });
             my $body = $res->{content} // '';
             chomp $body;
-            syswrite $out, "$id\t$res->{status}\t$body\n";
+            syswrite $out, sprintf("%s\t%s\t%s\t%.3f\n", $id, $res->{status},
+                                   $body, time - $t0);
         }
         close $out;
         POSIX::_exit(0);
@@ -239,14 +241,15 @@ sub writers {
 # the oracle, over the backends' logs and the clients' answers
 sub check_writes {
     my ($tag, $what) = @_;
-    my (%sent, @problems, @writes, %seen);
+    my (%sent, @problems, @writes, %seen, $slowest);
 
     for my $f (glob "$prefix/logs/client-$tag-*") {
         open my $fh, '<', $f or die;
         while (<$fh>) {
             chomp;
-            my ($id, $status, $body) = split /\t/, $_, 3;
+            my ($id, $status, $body, $took) = split /\t/, $_, 4;
             $sent{$id} = [$status, $body];
+            $slowest = $took if !defined $slowest || $took > $slowest;
             push @problems, "write $id: $status $body"
                 unless $status == 200
                        && $body =~ /^(monolith|messages) \Q$id\E$/;
@@ -298,7 +301,7 @@ sub check_writes {
                    . "failed, lost or served twice")
         or diag(join "\n", @problems[0 .. ($#problems < 14 ? $#problems
                                                            : 14)]);
-    return ($mono, $msgs);
+    return ($mono, $msgs, $slowest);
 }
 
 
@@ -354,8 +357,12 @@ wait_port($port{$_}) for qw(front monolith messages);
               . 'handoff that moved') or diag(join "\n", @bad);
     note($_) for @results;
 
-    my ($mono, $msgs) = check_writes('move', 'owner moved 8 times');
+    my ($mono, $msgs, $slowest) = check_writes('move', 'owner moved 8 times');
     ok($mono > 20 && $msgs > 20, 'both owners served writes');
+
+    # held at most as long as the old owner's longest write (300 ms), plus
+    # its own 300 ms, plus a margin for a machine shared with other work
+    ok($slowest < 0.9, "the slowest write took $slowest s");
 
     my (undef, $j) = api('GET', 'status');
     my ($route) = grep { $_->{name} eq 'orders' } @{ $j->{routes} || [] };

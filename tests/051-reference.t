@@ -168,7 +168,7 @@ ok($calls{$_}, "API call $doc_calls{$_} of the reference exists")
 my %prefix = (top => '', backend => 'backends.NAME.', route => 'routes[].',
               shadow => 'shadow.', guard => 'guard.',
               handoff => 'handoff.',
-              readiness => 'readiness.');
+              readiness => 'readiness.', capture => 'capture.');
 my %keys;
 
 for my $file (grep { m{/strangler_load\w*\.c$} } sort keys %code) {

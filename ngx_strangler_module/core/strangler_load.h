@@ -78,6 +78,7 @@ int strangler_load_duration(const strangler_str_t *s, uint64_t *ms);
 void strangler_load_readiness_table(void *ctx, void *obj,
     yaml_node_t *value);
 void strangler_load_readiness(void *ctx, void *obj, yaml_node_t *value);
+void strangler_load_capture(void *ctx, void *obj, yaml_node_t *value);
 
 
 #define strangler_nelts(a)  (sizeof(a) / sizeof((a)[0]))

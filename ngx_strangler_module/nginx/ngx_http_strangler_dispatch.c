@@ -8,7 +8,7 @@
  */
 
 
-#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_record.h"
 #include "ngx_http_strangler_handoff.h"
 
 
@@ -111,6 +111,8 @@ ngx_http_strangler_to_backend(ngx_http_request_t *r,
     if (ctx->decision.shadow_to != STRANGLER_NONE) {
         ngx_http_strangler_shadow_start(r, ctx);
     }
+
+    ngx_http_strangler_record_start(r, ctx);
 
     return ngx_http_named_location(r, location);
 }

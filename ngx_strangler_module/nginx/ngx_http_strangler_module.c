@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_record.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -180,6 +181,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_capture"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_capture_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -242,6 +250,7 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->shadow_timeout = NGX_CONF_UNSET_MSEC;
     smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
     smcf->diff_log = NGX_CONF_UNSET_PTR;
+    smcf->record_log = NGX_CONF_UNSET_PTR;
     smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
     smcf->handoff_drain = NGX_CONF_UNSET_MSEC;
     smcf->handoff_hold = NGX_CONF_UNSET_UINT;
@@ -418,7 +427,8 @@ ngx_http_strangler_init(ngx_conf_t *cf)
         || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK
-        || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
+        || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_record_init_conf(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -454,6 +464,7 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_strangler_shadow_init_process(cycle, smcf);
+    ngx_http_strangler_record_init_process(cycle);
 
     z = ngx_http_strangler_zone_ctx(smcf);
     if (z == NULL) {
@@ -482,6 +493,8 @@ static void
 ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_strangler_zone_ctx_t  *z;
+
+    ngx_http_strangler_record_exit(cycle);
 
     z = ngx_http_strangler_process_zone(cycle);
 

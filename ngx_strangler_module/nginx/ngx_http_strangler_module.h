@@ -76,6 +76,9 @@ typedef struct {
     ngx_msec_t                      handoff_drain;
     ngx_uint_t                      handoff_hold;
 
+    /* strangler_capture (ngx_http_strangler_record*.c); NULL: none */
+    struct ngx_http_strangler_record_log_s  *record_log;
+
     /* strangler_etcd (ngx_http_strangler_etcd*.c); NULL: single host */
     struct ngx_http_strangler_etcd_conf_s  *etcd;
 } ngx_http_strangler_main_conf_t;
@@ -83,6 +86,7 @@ typedef struct {
 
 typedef struct ngx_http_strangler_shadow_s     ngx_http_strangler_shadow_t;
 typedef struct ngx_http_strangler_diff_log_s   ngx_http_strangler_diff_log_t;
+typedef struct ngx_http_strangler_record_s     ngx_http_strangler_record_t;
 
 
 /* the decision for one request; survives the internal redirect */
@@ -96,6 +100,7 @@ typedef struct {
     unsigned                        is_shadow:1;  /* the shadow's copy */
     unsigned                        is_secondary:1;  /* its noise copy */
     ngx_http_strangler_shadow_t    *shadow;  /* comparing this response */
+    ngx_http_strangler_record_t    *record;  /* captured for replay */
 } ngx_http_strangler_ctx_t;
 
 

@@ -19,7 +19,7 @@ sub slurp {
     return <$fh>;
 }
 
-my %code = map { $_ => slurp($_) } glob "$src/*/*.c";
+my %code = map { $_ => slurp($_) } glob "$src/*/*.c $src/nginx/*/*.c";
 my $glue = join "\n", map { $code{$_} } grep { m{/ngx_http_} } keys %code;
 
 
@@ -141,7 +141,7 @@ ok($variables{$_}, "variable $_ of the reference exists")
 # API calls: the endpoint table, with the methods its Allow header lists ----
 
 my %calls;
-my ($endpoints) = $code{"$src/nginx/ngx_http_strangler_api.c"}
+my ($endpoints) = $code{"$src/nginx/api/ngx_http_strangler_api.c"}
     =~ /ngx_http_strangler_api_endpoints\[\]\s*=\s*\{(.*?)ngx_null_string/s;
 
 while ($endpoints =~ /\{\s*ngx_string\("([^"]+)"\),\s*[^,]+,

@@ -6,8 +6,11 @@
  */
 
 
-#include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_request.h"
+#include "ngx_http_strangler_etcd.h"
 #include "ngx_http_strangler_record.h"
+#include "ngx_http_strangler_handoff.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -423,7 +426,12 @@ ngx_http_strangler_init(ngx_conf_t *cf)
         }
     }
 
+    /* the zone first: the others register their hooks with it */
+
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_state_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_fields_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_log_init_conf(cf) != NGX_OK
         || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK

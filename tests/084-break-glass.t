@@ -149,7 +149,8 @@ sub forward_start {
         $SIG{CHLD} = 'IGNORE';
         while (my $c = $l->accept) {
             next if fork;
-            my $u = IO::Socket::INET->new("127.0.0.1:$f->{to}") or POSIX::_exit(0);
+            my $u = IO::Socket::INET->new("127.0.0.1:$f->{to}")
+                or POSIX::_exit(0);
             my $sel = IO::Select->new($c, $u);
             while (my @ready = $sel->can_read) {
                 for my $s (@ready) {

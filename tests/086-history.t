@@ -135,7 +135,8 @@ sub call {
 sub api_json {
     my ($method, $path, $body) = @_;
     my $res = call($method, "/_strangler/$path", $body);
-    return eval { decode_json($res->{content}) } // { status => $res->{status} };
+    return eval { decode_json($res->{content}) }
+           // { status => $res->{status} };
 }
 
 
@@ -187,17 +188,23 @@ is $res->{status}, 200, 'a change after the restart';
 is history()->{history}[0]{id}, 3, '... numbered after the ones kept';
 
 # bounded: 300 more changes keep the newest 256
+# (a 503 "another change is being written" on a busy machine: again)
+my $refused = 0;
 for my $i (1 .. 300) {
     my $r = $i % 2 ? 'monolith' : 'messages';
-    call('PUT', '/_strangler/routes/conversations',
-         qq({"reads": "$r", "reason": "n$i"}));
+    for (1 .. 5) {
+        last if call('PUT', '/_strangler/routes/conversations',
+                     qq({"reads": "$r", "reason": "n$i"}))->{status} == 200;
+        $refused++;
+    }
 }
+diag "changes refused and made again: $refused" if $refused;
 $h = history('?limit=256');
 is scalar @{ $h->{history} }, 256, 'the history keeps 256 entries';
 is $h->{history}[0]{reason}, 'n300', '... the newest';
 is $h->{next}, undef, '... and no more';
 my $oldest = $h->{history}[255]{id};
-is $oldest, 303 - 255, '... the oldest dropped first';
+is $oldest, $h->{history}[0]{id} - 255, '... the oldest dropped first';
 
 # pages of 100: every entry once
 my (%seen, $before, $pages);

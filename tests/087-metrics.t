@@ -67,7 +67,8 @@ __DATA__
 '"a": 1',
 '(?m)^# TYPE strangler_shadow_requests_total counter\n'
 . 'strangler_shadow_requests_total\{route="conversations",result="sent"\} 1\n'
-. 'strangler_shadow_requests_total\{route="conversations",result="dropped"\} 0\n'
+. 'strangler_shadow_requests_total\{route="conversations",'
+. 'result="dropped"\} 0\n'
 . '(?s:.*)^# TYPE strangler_shadow_total counter\n'
 . '(?:strangler_shadow_total\{route="conversations",'
 . 'outcome="(?:timed_out|matched|failed|not_compared)"\} 0\n'
@@ -83,8 +84,12 @@ __DATA__
 === TEST 2: which build and table the host runs, each route's stage
 --- request
 GET /_strangler/metrics
---- response_body_like
-(?m)^strangler_build_info\{version="\d+\.\d+\.\d+",nginx="1\.\d+\.\d+"\} 1$(?s:.*)^strangler_table_info\{file="[^"]+/routes\.yaml",sha256="[0-9a-f]{64}"\} 1$(?s:.*)^strangler_route_stage\{route="conversations",stage="shadowing"\} 1\nstrangler_route_stage\{route="items",stage="reads"\} 1$
+--- response_body_like eval
+'(?m)^strangler_build_info\{version="\d+\.\d+\.\d+",nginx="1\.\d+\.\d+"\} 1$'
+. '(?s:.*)^strangler_table_info\{file="[^"]+/routes\.yaml",'
+. 'sha256="[0-9a-f]{64}"\} 1$'
+. '(?s:.*)^strangler_route_stage\{route="conversations",stage="shadowing"\} 1\n'
+. 'strangler_route_stage\{route="items",stage="reads"\} 1$'
 --- no_error_log
 [error]
 

@@ -9,6 +9,7 @@
 #   make test-valgrind  the suite under valgrind memcheck
 #   make reload-load    50 reloads under wrk load (tests/reload-under-load.sh)
 #   make reload-load-asan   the same against the ASan/UBSan build
+#   make layers     each folder of the glue built with the folders below it
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (default 60)
 #   make bench      benchmarks against nginx and HAProxy (not part of test)
 #   make soak       1 M shadowed requests, memory and fds flat (SOAK_QUICK=1)
@@ -38,10 +39,10 @@ CLI_LIBS     := -lcurl
 
 CORE_SRCS    := $(wildcard $(SRC_DIR)/core/*.c)
 CLI_SRCS     := $(wildcard $(SRC_DIR)/cli/*.c)
-NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c)
-HEADERS      := $(wildcard $(SRC_DIR)/*/*.h)
+NGX_SRCS     := $(wildcard $(SRC_DIR)/nginx/*.c $(SRC_DIR)/nginx/*/*.c)
+HEADERS      := $(wildcard $(SRC_DIR)/*/*.h $(SRC_DIR)/nginx/*/*.h)
 # the dashboard page: config makes objs/ngx_http_strangler_dashboard_page.h
-DASH_DIR     := $(SRC_DIR)/nginx/dashboard
+DASH_DIR     := $(SRC_DIR)/nginx/api/dashboard
 DASH_SRCS    := $(wildcard $(DASH_DIR)/*)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -61,13 +62,17 @@ ASAN_NGX_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 TEST_FILES   ?= tests/*.t
 PROVE        := prove
 TEST_PORT    ?= $(or $(TEST_NGINX_SERVER_PORT),1984)
+# tests/helpers: the suite's own Perl helpers, always; tests/lib: a
+# stand-in for Test::Nginx, only where the real one is not installed
 TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
                 TEST_NGINX_SERVROOT=$(CURDIR)/$(BUILD)/servroot-$(TEST_PORT) \
                 PATH=/usr/sbin:$$PATH \
-                PERL5LIB=$$(perl -MTest::Nginx::Socket -e1 2>/dev/null \
-                            || echo $(CURDIR)/tests/lib)
+                PERL5LIB=$(CURDIR)/tests/helpers$$(perl \
+                    -MTest::Nginx::Socket -e1 2>/dev/null \
+                    || echo :$(CURDIR)/tests/lib)
 
-.PHONY: all deps module cli unit test test-nginx asan test-asan demo clean
+.PHONY: all deps module cli unit layers test test-nginx asan test-asan demo
+.PHONY: clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
 .PHONY: bench soak bench-dashboard screenshots bench-jcmp
@@ -127,17 +132,24 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 
 
+# calls between the glue's folders go one way: each folder compiles with
+# the include paths of the folders below it only (mk/layers.sh)
+layers: $(NGINX_TREE)/objs/Makefile $(MODULE_SO)
+	@mk/layers.sh $(SRC_DIR)/nginx $(SRC_DIR)/core $(NGINX_TREE) $(CC)
+
+
 # Test::Nginx ---------------------------------------------------------------
 
 test: deps
 	@mk/deps.sh test
-	@$(MAKE) --no-print-directory module cli unit
+	@$(MAKE) --no-print-directory module cli unit layers
 	@$(MAKE) --no-print-directory test-nginx
 
 test-nginx:
 	$(TEST_ENV) TEST_NGINX_BINARY=$${TEST_NGINX_BINARY:-/usr/sbin/nginx} \
 	    TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE_SO) \
 	    STRANGLER_CLI=$(CURDIR)/$(CLI) \
+	    STRANGLER_NGINX_TREE=$(abspath $(NGINX_TREE)) \
 	    $(PROVE) $(TEST_FILES)
 
 

@@ -5,33 +5,15 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+use StranglerNginx;
+
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
-my $prefix = tempdir(CLEANUP => 1);
-
-mkdir "$prefix/$_" for qw(conf logs);
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+my $prefix = nginx_prefix();
 
 my ($front, $mono, $msgs) = (free_port(), free_port(), free_port());
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$prefix/$name" or die "$name: $!";
-    print $fh $text;
-    close $fh;
-}
 
 sub table {
     my ($reads) = @_;
@@ -75,16 +57,6 @@ http {
     }
 }
 END
-
-# runs the nginx binary; what it prints goes to logs/stderr.log
-sub nginx {
-    my @args = @_;
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
-}
 
 sub stderr_log {
     open my $fh, '<', "$prefix/logs/stderr.log" or return '';

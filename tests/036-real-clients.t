@@ -8,13 +8,14 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
 use IO::Select;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
+
+use StranglerNginx;
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
@@ -29,32 +30,9 @@ plan skip_all => 'python3-websockets is missing (mk/deps.sh test)'
 plan skip_all => "$nginx has no HTTP/2 (--with-http_v2_module)"
     unless `$nginx -V 2>&1` =~ /--with-http_v2_module/;
 
-my $prefix = tempdir(CLEANUP => 1);
-mkdir "$prefix/$_" for qw(conf logs);
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+my $prefix = nginx_prefix();
 
 my %port = map { $_ => free_port() } qw(front h2 mono users slow ws owner);
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$prefix/$name" or die "$name: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', "$prefix/$name" or return '';
-    local $/;
-    return <$fh>;
-}
 
 my @children;
 
@@ -220,15 +198,6 @@ http {
     }
 }
 END
-
-sub nginx {
-    my @args = @_;
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
-}
 
 sub nginx_conf {
     my ($extra) = @_;

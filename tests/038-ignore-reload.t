@@ -6,42 +6,16 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
-use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+use StranglerNginx;
+
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
-my $prefix = tempdir(CLEANUP => 1);
-
-mkdir "$prefix/$_" for qw(conf logs state);
-chmod 0777, "$prefix/state";    # workers may run as another user
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+my $prefix = nginx_prefix();
 
 my ($front, $mono, $msgs) = (free_port(), free_port(), free_port());
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$prefix/$name" or die "$name: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', "$prefix/$name" or return '';
-    local $/;
-    return <$fh>;
-}
+front($front);
 
 write_file('conf/routes.yaml', <<'END');
 version: 1
@@ -90,41 +64,6 @@ http {
     }
 }
 END
-}
-
-# runs the nginx binary; what it prints goes to logs/stderr.log
-sub nginx {
-    my @args = @_;
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
-}
-
-sub stop {
-    nginx('-s', 'quit');
-    for (1 .. 100) { last unless -e "$prefix/logs/nginx.pid"; sleep 0.05 }
-}
-
-sub reload {
-    my $rc = nginx('-s', 'reload');
-    sleep 0.5;      # the new workers start, the old ones leave
-    return $rc;
-}
-
-my $http = HTTP::Tiny->new(timeout => 3);
-
-sub call {
-    my ($method, $path, $body) = @_;
-    return $http->request($method, "http://127.0.0.1:$front$path",
-                          defined $body ? { content => $body } : {});
-}
-
-sub api_json {
-    my ($method, $path, $body) = @_;
-    my $res = call($method, "/_strangler/$path", $body);
-    return eval { decode_json($res->{content}) } // { status => $res->{status} };
 }
 
 # the route's shadow outcomes after n more requests (each worker serves some)

@@ -9,52 +9,28 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
+
+use StranglerNginx;
 
 # a bound on the whole script, whatever happens; nginx is stopped on the
 # way out, even after a failure
 $SIG{ALRM} = sub { die "045-guards.t: timed out\n" };
 alarm 180;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
-my $prefix = tempdir(CLEANUP => 1);
-
-mkdir "$prefix/$_" for qw(conf logs state);
-chmod 0777, "$prefix/state";    # workers may run as another user
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+my $prefix = nginx_prefix();
 
 my ($front, $mono, $msgs) = (free_port(), free_port(), free_port());
+front($front);
 
 # accepts connections and never answers: the slow service's upstream
 my $hole = IO::Socket::INET->new(Listen => 1024, LocalAddr => '127.0.0.1',
                                  LocalPort => 0, ReuseAddr => 1) or die $!;
 my $hole_port = $hole->sockport;
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$prefix/$name" or die "$name: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', "$prefix/$name" or return '';
-    local $/;
-    return <$fh>;
-}
 
 # owner monolith, reads messages, and a guard; shadowed when asked
 sub route {
@@ -158,34 +134,11 @@ http {
 }
 END
 
-# runs the nginx binary; what it prints goes to logs/stderr.log
-sub nginx {
-    my @args = @_;
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
-}
-
-sub stop {
-    nginx('-s', 'quit');
-    for (1 .. 100) { last unless -e "$prefix/logs/nginx.pid"; sleep 0.05 }
-}
-
 my $main = $$;
 
 END {
     local $?;
     stop() if $$ == $main && -e "$prefix/logs/nginx.pid";    # not a child
-}
-
-# a new connection for every request: both workers serve (reuseport)
-sub call {
-    my ($method, $path, $body) = @_;
-    my $http = HTTP::Tiny->new(timeout => 3, keep_alive => 0);
-    return $http->request($method, "http://127.0.0.1:$front$path",
-                          defined $body ? { content => $body } : {});
 }
 
 # which backend served: the X-Backend header
@@ -208,14 +161,6 @@ sub traffic {
 sub fails {
     my ($n) = @_;
     return $n % 20 ? '' : '?fail=1';
-}
-
-sub api_json {
-    my ($method, $path) = @_;
-    my $res = call($method, "/_strangler/$path");
-    my $json = eval { decode_json($res->{content}) } // {};
-    $json->{_status} = $res->{status};
-    return $json;
 }
 
 sub guard_of {

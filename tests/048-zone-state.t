@@ -8,43 +8,19 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+use StranglerNginx;
+
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
-my $prefix = tempdir(CLEANUP => 1);
-
-mkdir "$prefix/$_" for qw(conf logs state);
-chmod 0777, "$prefix/state";    # workers may run as another user
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
+my $prefix = nginx_prefix();
 
 my ($front, $mono, $msgs, $nowhere)
     = (free_port(), free_port(), free_port(), free_port());
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$prefix/$name" or die "$name: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', "$prefix/$name" or return '';
-    local $/;
-    return <$fh>;
-}
+front($front);
 
 # "conversations", then $n routes named "${stem}1".."${stem}$n", then $raw
 sub table {
@@ -111,16 +87,6 @@ http {
 END
 }
 
-# runs the nginx binary; what it prints goes to logs/stderr.log
-sub nginx {
-    my @args = @_;
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
-}
-
 sub master_pid {
     my $pid = read_file('logs/nginx.pid');
     chomp $pid;
@@ -143,38 +109,7 @@ sub read_file_abs {
     return <$fh>;
 }
 
-sub stop {
-    nginx('-s', 'quit');
-    for (1 .. 100) { last unless -e "$prefix/logs/nginx.pid"; sleep 0.05 }
-}
-
-# a reload, then until the old workers are gone
-sub reload {
-    my @old = workers();
-    my $rc = nginx('-s', 'reload');
-    for (1 .. 100) {
-        last unless grep { kill 0, $_ } @old;
-        sleep 0.05;
-    }
-    sleep 0.2;      # the new workers start
-    return $rc;
-}
-
 my $http = HTTP::Tiny->new(timeout => 3);
-
-sub call {
-    my ($method, $path, $body) = @_;
-    return $http->request($method, "http://127.0.0.1:$front$path",
-                          defined $body ? { content => $body } : {});
-}
-
-sub api_json {
-    my ($method, $path, $body) = @_;
-    my $res = call($method, "/_strangler/$path", $body);
-    my $json = eval { decode_json($res->{content}) } // {};
-    $json->{_status} = $res->{status};
-    return $json;
-}
 
 sub get {
     my ($path) = @_;
@@ -251,7 +186,7 @@ my @used;
 my $renames_ok = 1;
 for my $gen (1 .. 20) {
     write_file('conf/routes.yaml', table("g${gen}r", 500));
-    if (reload() != 0) {
+    if (reload(workers()) != 0) {
         $renames_ok = 0;
         diag "reload $gen failed";
         last;
@@ -323,7 +258,7 @@ write_file('conf/routes.yaml', table('o', 0, <<'END'));
     owner: monolith
     reads: messages
 END
-is reload(), 0, 'a reload with a table without o1';
+is reload(workers()), 0, 'a reload with a table without o1';
 for (1 .. 20) { last if saved_overrides()->{o1}{orphaned_at}; sleep 0.1 }
 ok saved_overrides()->{o1}{orphaned_at}, 'the state file keeps it, orphaned';
 my $orphans = api_json('GET', 'status')->{orphaned};
@@ -337,7 +272,7 @@ is api_json('GET', 'status')->{orphaned}[0]{route}, 'o1',
    'the orphaned override is read back from the state file';
 
 write_file('conf/routes.yaml', table('o', 2));
-is reload(), 0, 'a reload with o1 back';
+is reload(workers()), 0, 'a reload with o1 back';
 ok settles_on('/api/o1/x', "monolith\n"), 'its override applies again';
 like read_file('logs/error.log'),
      qr/route "o1" of ".*" is back, its override applies again/,

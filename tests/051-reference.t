@@ -19,7 +19,7 @@ sub slurp {
     return <$fh>;
 }
 
-my %code = map { $_ => slurp($_) } glob "$src/*/*.c";
+my %code = map { $_ => slurp($_) } glob "$src/*/*.c $src/nginx/*/*.c";
 my $glue = join "\n", map { $code{$_} } grep { m{/ngx_http_} } keys %code;
 
 
@@ -141,7 +141,7 @@ ok($variables{$_}, "variable $_ of the reference exists")
 # API calls: the endpoint table, with the methods its Allow header lists ----
 
 my %calls;
-my ($endpoints) = $code{"$src/nginx/ngx_http_strangler_api.c"}
+my ($endpoints) = $code{"$src/nginx/api/ngx_http_strangler_api.c"}
     =~ /ngx_http_strangler_api_endpoints\[\]\s*=\s*\{(.*?)ngx_null_string/s;
 
 while ($endpoints =~ /\{\s*ngx_string\("([^"]+)"\),\s*[^,]+,
@@ -167,7 +167,7 @@ ok($calls{$_}, "API call $doc_calls{$_} of the reference exists")
 
 my %prefix = (top => '', backend => 'backends.NAME.', route => 'routes[].',
               shadow => 'shadow.', guard => 'guard.',
-              readiness => 'readiness.');
+              readiness => 'readiness.', capture => 'capture.');
 my %keys;
 
 for my $file (grep { m{/strangler_load\w*\.c$} } sort keys %code) {

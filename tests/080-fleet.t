@@ -10,11 +10,12 @@ use Test::More;
 use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
+
+use StranglerNginx qw(free_port write_file read_file nginx_at);
 
 # a bound on the whole script, whatever happens (END stops what it started)
 $SIG{ALRM} = sub { die "080-fleet.t: timed out\n" };
@@ -24,35 +25,12 @@ my $etcd_bin = $ENV{ETCD_BINARY} || '/usr/bin/etcd';
 plan skip_all => "no $etcd_bin (apt-get install etcd-server)"
     unless -x $etcd_bin;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
 my $servroot = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
 make_path($servroot);
 my $root = tempdir('fleet-XXXX', DIR => $servroot, CLEANUP => 1);
 $root = File::Spec->rel2abs($root);
 my $http = HTTP::Tiny->new(timeout => 5);
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<', $path or return '';
-    local $/;
-    return <$fh>;
-}
 
 # polls until $cond->() is true, at most $secs seconds
 sub eventually {
@@ -204,12 +182,7 @@ END
 
 sub nginx {
     my ($name, @args) = @_;
-    my $dir = $host{$name}{dir};
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$dir/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$dir/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
+    return nginx_at($host{$name}{dir}, @args);
 }
 
 sub nginx_stop {

@@ -21,12 +21,13 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
+
+use StranglerNginx;
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my $modules = $ENV{TEST_NGINX_LOAD_MODULES} || '';
@@ -38,8 +39,7 @@ my $nrequests = 60;
 srand($seed);
 note("seed $seed (replay: STRANGLER_PROP_SEED=$seed)");
 
-my $prefix = tempdir(CLEANUP => 1);
-mkdir "$prefix/$_" for qw(conf logs);
+my $prefix = nginx_prefix();
 
 # HTTP/2 when both this nginx (the ASan and 1.26 builds have no
 # http_v2_module) and curl have it
@@ -67,29 +67,7 @@ my @writes = qw(POST PUT PATCH DELETE PROPFIND PROPPATCH MKCOL COPY MOVE
                 LOCK UNLOCK FOO PURGE BREW M-SEARCH TRACE CONNECT);
 my @reads = qw(GET HEAD OPTIONS);
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
 my %port = map { $_ => free_port() } qw(front h2 b0 b1 b2);
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $fh, '>', "$prefix/$name" or die "$name: $!";
-    print $fh $text;
-    close $fh;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', "$prefix/$name" or return '';
-    local $/;
-    return <$fh>;
-}
 
 sub pick { return $_[int rand @_] }
 sub chance { return rand() < $_[0] }
@@ -230,20 +208,6 @@ $locations
 END
 }
 
-sub nginx {
-    my @args = @_;
-    open my $saved, '>&', \*STDERR or die $!;
-    open STDERR, '>>', "$prefix/logs/stderr.log" or die $!;
-    my $rc = system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf', @args);
-    open STDERR, '>&', $saved or die $!;
-    return $rc;
-}
-
-sub stop {
-    nginx('-s', 'stop');
-    for (1 .. 200) { last unless -e "$prefix/logs/nginx.pid"; sleep 0.05 }
-}
-
 # nginx with the table; the ports again when another process took one
 sub start {
     my ($t) = @_;
@@ -258,7 +222,7 @@ sub start {
     return $rc;
 }
 
-END { stop() if $prefix && -e "$prefix/logs/nginx.pid" }
+END { stop('stop') if $prefix && -e "$prefix/logs/nginx.pid" }
 
 sub wait_port {
     my ($port) = @_;
@@ -567,7 +531,7 @@ for my $n (1 .. $ntables) {
         $last = $size;
     }
 
-    stop();
+    stop('stop');
 
     my %by_id = map { $_->{id} => $_ } @sent;
     my %arrived;

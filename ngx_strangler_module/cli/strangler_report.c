@@ -31,27 +31,13 @@
 #define STRANGLER_REPORT_FIELD_LEN 512
 
 
-typedef struct {
-    const char           *route;      /* NULL: every route */
-    size_t                top;
-    int                   json;
-    json_t               *routes;     /* name -> {mismatched, fields} */
-    size_t                lines;      /* diff log lines read */
-    size_t                skipped;    /* lines that were not */
-} strangler_report_t;
-
-
 static int strangler_report_usage(const char *why);
 static int strangler_report_file(strangler_report_t *rp, const char *file);
-static void strangler_report_line(strangler_report_t *rp, const char *file,
-    size_t lineno, const char *line, size_t len);
 static int strangler_report_is_noise_only(json_t *diffs, json_t *noise,
     json_t *line);
 static void strangler_report_diff(json_t *fields, json_t *seen,
     json_t *diff, const char *example, json_t *noise);
-static json_t *strangler_report_build(strangler_report_t *rp);
 static int strangler_report_cmp(const void *a, const void *b);
-static void strangler_report_print(json_t *out);
 static int strangler_report_is_listed(json_t *list, const char *field);
 static const char *strangler_report_noise_text(json_int_t n);
 
@@ -64,8 +50,7 @@ strangler_report(int argc, char **argv)
     json_t              *out;
     strangler_report_t   rp;
 
-    memset(&rp, 0, sizeof(strangler_report_t));
-    rp.top = STRANGLER_REPORT_TOP;
+    strangler_report_init(&rp);
 
     for (i = 0, nfiles = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -98,7 +83,6 @@ strangler_report(int argc, char **argv)
         return strangler_report_usage("");
     }
 
-    rp.routes = json_object();
     rc = 0;
 
     for (i = 0; i < nfiles && rc == 0; i++) {
@@ -152,6 +136,15 @@ strangler_report_usage(const char *why)
 }
 
 
+void
+strangler_report_init(strangler_report_t *rp)
+{
+    memset(rp, 0, sizeof(strangler_report_t));
+    rp->top = STRANGLER_REPORT_TOP;
+    rp->routes = json_object();
+}
+
+
 static int
 strangler_report_file(strangler_report_t *rp, const char *file)
 {
@@ -189,7 +182,7 @@ strangler_report_file(strangler_report_t *rp, const char *file)
 }
 
 
-static void
+void
 strangler_report_line(strangler_report_t *rp, const char *file,
     size_t lineno, const char *line, size_t len)
 {
@@ -369,7 +362,7 @@ strangler_report_is_listed(json_t *list, const char *field)
 
 /* {"lines", "skipped", "routes": [{route, mismatched, fields: [...]}]} */
 
-static json_t *
+json_t *
 strangler_report_build(strangler_report_t *rp)
 {
     size_t        i, n;
@@ -456,7 +449,7 @@ strangler_report_noise_text(json_int_t n)
 }
 
 
-static void
+void
 strangler_report_print(json_t *out)
 {
     size_t       i, j, k;

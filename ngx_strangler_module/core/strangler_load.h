@@ -74,6 +74,7 @@ void strangler_load_guard(void *ctx, void *obj, yaml_node_t *value);
 void strangler_load_readiness_table(void *ctx, void *obj,
     yaml_node_t *value);
 void strangler_load_readiness(void *ctx, void *obj, yaml_node_t *value);
+void strangler_load_capture(void *ctx, void *obj, yaml_node_t *value);
 
 
 #define strangler_nelts(a)  (sizeof(a) / sizeof((a)[0]))

@@ -53,6 +53,7 @@ static const strangler_yaml_field_t  strangler_route_fields[] = {
     { "shadow",   strangler_load_shadow,   0 },
     { "guard",    strangler_load_guard,    0 },
     { "readiness", strangler_load_readiness, 0 },
+    { "capture",  strangler_load_capture,  0 },
     { "paths",    strangler_load_paths,    1 },
 };
 

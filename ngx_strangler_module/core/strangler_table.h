@@ -176,6 +176,18 @@ typedef struct {
 } strangler_readiness_t;
 
 
+/*
+ * A route's `capture`: the share of its requests recorded with the
+ * owner's answer (strangler_capture), and what the records hide besides
+ * the default secret headers: "header:Name", "arg:name", "$.json.path".
+ */
+typedef struct {
+    unsigned                  enabled:1;
+    uint32_t                  sample_ppm; /* 0 .. STRANGLER_SAMPLE_SCALE */
+    strangler_strs_t          redact;
+} strangler_capture_t;
+
+
 typedef struct {
     strangler_str_t           name;
     size_t                    index;      /* position in the table */
@@ -190,6 +202,7 @@ typedef struct {
     strangler_shadow_t        shadow;
     strangler_guard_t         guard;
     strangler_readiness_t     readiness;
+    strangler_capture_t       capture;
     unsigned                  line;
     unsigned                  col;
 } strangler_route_t;

@@ -6,7 +6,10 @@
  */
 
 
-#include "ngx_http_strangler_guard.h"
+#include "ngx_http_strangler_api.h"
+#include "ngx_http_strangler_request.h"
+#include "ngx_http_strangler_etcd.h"
+#include "ngx_http_strangler_record.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -173,6 +176,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_capture"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_capture_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -235,6 +245,7 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->shadow_timeout = NGX_CONF_UNSET_MSEC;
     smcf->compare_max_body = NGX_CONF_UNSET_SIZE;
     smcf->diff_log = NGX_CONF_UNSET_PTR;
+    smcf->record_log = NGX_CONF_UNSET_PTR;
     smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
 
     return smcf;
@@ -405,11 +416,17 @@ ngx_http_strangler_init(ngx_conf_t *cf)
         }
     }
 
+    /* the zone first: the others register their hooks with it */
+
     if (ngx_http_strangler_zone_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_state_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_fields_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_log_init_conf(cf) != NGX_OK
         || ngx_http_strangler_guard_init_conf(cf, smcf) != NGX_OK
         || ngx_http_strangler_api_init_conf(cf) != NGX_OK
         || ngx_http_strangler_etcd_init_conf(cf) != NGX_OK
-        || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK)
+        || ngx_http_strangler_shadow_init_conf(cf) != NGX_OK
+        || ngx_http_strangler_record_init_conf(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -445,6 +462,7 @@ ngx_http_strangler_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_strangler_shadow_init_process(cycle, smcf);
+    ngx_http_strangler_record_init_process(cycle);
 
     z = ngx_http_strangler_zone_ctx(smcf);
     if (z == NULL) {
@@ -473,6 +491,8 @@ static void
 ngx_http_strangler_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_strangler_zone_ctx_t  *z;
+
+    ngx_http_strangler_record_exit(cycle);
 
     z = ngx_http_strangler_process_zone(cycle);
 

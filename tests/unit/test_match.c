@@ -181,221 +181,287 @@ now_ns(void)
 }
 
 
-static void
-test_precedence(void)
-{
-    tbl_t  t;
+/*
+ * The matching rules as tables: each case adds its routes in order (the
+ * "wrong" order, some of them, on purpose), then checks what a method and
+ * a path match, and by which rule ("-": none, the default).
+ */
 
-    tbl_init(&t, 16);
+typedef struct {
+    const char                 *name;
+    uint32_t                    methods;
+    const char                 *p1;
+    const char                 *p2;          /* NULL: one pattern */
+} route_def_t;
 
-    route(&t, "prefix", 0, "/api/*", "/other/*");
-    route(&t, "regex", 0, "~ ^/api/", NULL);
-    route(&t, "template", 0, "/api/{x}", NULL);
-    route(&t, "exact", 0, "/api/users", NULL);
+typedef struct {
+    strangler_method_t          method;
+    const char                 *path;
+    const char                 *want;
+    strangler_rule_t            rule;
+} expect_def_t;
 
-    tbl_finish(&t);
+typedef struct {
+    const char                 *what;
+    size_t                      cap;
+    const route_def_t          *routes;
+    const expect_def_t         *expects;
+} match_case_t;
 
-    expect(&t, STRANGLER_M_GET, "/api/users", "exact", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_GET, "/api/foo", "template",
-           STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/api/foo/bar", "regex",
-           STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/api/", "regex", STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/other/x", "prefix", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/other", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "/nothing", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "api/users", "-", STRANGLER_RULE_DEFAULT);
-
-    tbl_done(&t);
-}
+#define R(name, methods, p1, p2)  { name, methods, p1, p2 }
+#define X(m, path, want, rule)                                              \
+    { STRANGLER_M_##m, path, want, STRANGLER_RULE_##rule }
 
 
-static void
-test_templates(void)
-{
-    tbl_t  t;
+static const route_def_t  precedence_routes[] = {
+    R("prefix", 0, "/api/*", "/other/*"),
+    R("regex", 0, "~ ^/api/", NULL),
+    R("template", 0, "/api/{x}", NULL),
+    R("exact", 0, "/api/users", NULL),
+    { NULL, 0, NULL, NULL }
+};
 
-    tbl_init(&t, 16);
+static const expect_def_t  precedence_expects[] = {
+    X(GET, "/api/users", "exact", EXACT),
+    X(GET, "/api/foo", "template", TEMPLATE),
+    X(GET, "/api/foo/bar", "regex", REGEX),
+    X(GET, "/api/", "regex", REGEX),
+    X(GET, "/other/x", "prefix", PREFIX),
+    X(GET, "/other", "-", DEFAULT),
+    X(GET, "/nothing", "-", DEFAULT),
+    X(GET, "", "-", DEFAULT),
+    X(GET, "api/users", "-", DEFAULT),
+    { 0, NULL, NULL, 0 }
+};
 
+
+static const route_def_t  templates_routes[] = {
     /* added in the "wrong" order on purpose */
-    route(&t, "y_c", 0, "/a/{y}/c", NULL);
-    route(&t, "b_x", 0, "/a/b/{x}", NULL);
-    route(&t, "y_c_d", 0, "/t/{y}/c/d", NULL);
-    route(&t, "b_x_e", 0, "/t/b/{x}/e", NULL);
-    route(&t, "two", 0, "/{p}/{q}", NULL);
-    route(&t, "mid", 0, "/u/{id}/v", NULL);
+    R("y_c", 0, "/a/{y}/c", NULL),
+    R("b_x", 0, "/a/b/{x}", NULL),
+    R("y_c_d", 0, "/t/{y}/c/d", NULL),
+    R("b_x_e", 0, "/t/b/{x}/e", NULL),
+    R("two", 0, "/{p}/{q}", NULL),
+    R("mid", 0, "/u/{id}/v", NULL),
+    { NULL, 0, NULL, NULL }
+};
 
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_GET, "/a/b/c", "b_x", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/a/z/c", "y_c", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/a/b/d", "b_x", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/a/z/d", "-", STRANGLER_RULE_DEFAULT);
+static const expect_def_t  templates_expects[] = {
+    X(GET, "/a/b/c", "b_x", TEMPLATE),
+    X(GET, "/a/z/c", "y_c", TEMPLATE),
+    X(GET, "/a/b/d", "b_x", TEMPLATE),
+    X(GET, "/a/z/d", "-", DEFAULT),
 
     /* the literal branch fails deep down: the walk backtracks */
-    expect(&t, STRANGLER_M_GET, "/t/b/c/d", "y_c_d",
-           STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/t/b/c/e", "b_x_e",
-           STRANGLER_RULE_TEMPLATE);
+    X(GET, "/t/b/c/d", "y_c_d", TEMPLATE),
+    X(GET, "/t/b/c/e", "b_x_e", TEMPLATE),
 
     /* a parameter is one non-empty segment */
-    expect(&t, STRANGLER_M_GET, "/x/y", "two", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/a/b", "two", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/x/", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "//y", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "/x/y/z", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "/u//v", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "/u/7/v", "mid", STRANGLER_RULE_TEMPLATE);
+    X(GET, "/x/y", "two", TEMPLATE),
+    X(GET, "/a/b", "two", TEMPLATE),
+    X(GET, "/x/", "-", DEFAULT),
+    X(GET, "//y", "-", DEFAULT),
+    X(GET, "/x/y/z", "-", DEFAULT),
+    X(GET, "/u//v", "-", DEFAULT),
+    X(GET, "/u/7/v", "mid", TEMPLATE),
+    { 0, NULL, NULL, 0 }
+};
 
-    tbl_done(&t);
-}
 
+static const route_def_t  regex_order_routes[] = {
+    R("letters", 0, "~ ^/r/[a-z]+$", NULL),
+    R("any_r", 0, "~^/r/", NULL),
+    R("root_x", 0, "~ x$", NULL),
+    R("deep_x", 0, "~ ^/deep/path/x$", NULL),
+    R("deep2", 0, "~ ^/deep2/path/y$", NULL),
+    R("root_y", 0, "~ path/y$", NULL),
+    { NULL, 0, NULL, NULL }
+};
 
-static void
-test_regex_order(void)
-{
-    tbl_t  t;
-
-    tbl_init(&t, 16);
-
-    route(&t, "letters", 0, "~ ^/r/[a-z]+$", NULL);
-    route(&t, "any_r", 0, "~^/r/", NULL);
-    route(&t, "root_x", 0, "~ x$", NULL);
-    route(&t, "deep_x", 0, "~ ^/deep/path/x$", NULL);
-    route(&t, "deep2", 0, "~ ^/deep2/path/y$", NULL);
-    route(&t, "root_y", 0, "~ path/y$", NULL);
-
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_GET, "/r/abc", "letters", STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/r/123", "any_r", STRANGLER_RULE_REGEX);
+static const expect_def_t  regex_order_expects[] = {
+    X(GET, "/r/abc", "letters", REGEX),
+    X(GET, "/r/123", "any_r", REGEX),
 
     /* an earlier regex on the root beats a later one under a prefix */
-    expect(&t, STRANGLER_M_GET, "/deep/path/x", "root_x",
-           STRANGLER_RULE_REGEX);
+    X(GET, "/deep/path/x", "root_x", REGEX),
 
     /* and an earlier one under a prefix beats a later one on the root */
-    expect(&t, STRANGLER_M_GET, "/deep2/path/y", "deep2",
-           STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/elsewhere/path/y", "root_y",
-           STRANGLER_RULE_REGEX);
-
-    tbl_done(&t);
-}
+    X(GET, "/deep2/path/y", "deep2", REGEX),
+    X(GET, "/elsewhere/path/y", "root_y", REGEX),
+    { 0, NULL, NULL, 0 }
+};
 
 
-static void
-test_prefix(void)
-{
-    tbl_t  t;
+static const route_def_t  prefix_routes[] = {
+    R("p", 0, "/p/*", NULL),
+    R("pq", 0, "/p/q/*", NULL),
+    R("pid", 0, "/p/{id}/*", NULL),
+    R("pqr", 0, "/p/q/r/*", NULL),
+    R("t_id", 0, "/t/{id}/*", NULL),
+    R("t_q", 0, "/t/q/*", NULL),
+    R("t_id_z", 0, "/t/{id}/z/*", NULL),
+    { NULL, 0, NULL, NULL }
+};
 
-    tbl_init(&t, 16);
-
-    route(&t, "p", 0, "/p/*", NULL);
-    route(&t, "pq", 0, "/p/q/*", NULL);
-    route(&t, "pid", 0, "/p/{id}/*", NULL);
-    route(&t, "pqr", 0, "/p/q/r/*", NULL);
-    route(&t, "t_id", 0, "/t/{id}/*", NULL);
-    route(&t, "t_q", 0, "/t/q/*", NULL);
-    route(&t, "t_id_z", 0, "/t/{id}/z/*", NULL);
-
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_GET, "/p/q/r/s", "pqr", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p/q/r/", "pqr", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p/q/r", "pq", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p/q/x", "pq", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p/z/x", "pid", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p/x", "p", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p/", "p", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/p", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_GET, "/px", "-", STRANGLER_RULE_DEFAULT);
+static const expect_def_t  prefix_expects[] = {
+    X(GET, "/p/q/r/s", "pqr", PREFIX),
+    X(GET, "/p/q/r/", "pqr", PREFIX),
+    X(GET, "/p/q/r", "pq", PREFIX),
+    X(GET, "/p/q/x", "pq", PREFIX),
+    X(GET, "/p/z/x", "pid", PREFIX),
+    X(GET, "/p/x", "p", PREFIX),
+    X(GET, "/p/", "p", PREFIX),
+    X(GET, "/p", "-", DEFAULT),
+    X(GET, "/px", "-", DEFAULT),
 
     /* same depth: the literal segment first; a deeper param one wins */
-    expect(&t, STRANGLER_M_GET, "/t/q/x", "t_q", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/t/w/x", "t_id", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/t/q/z/1", "t_id_z",
-           STRANGLER_RULE_PREFIX);
-
-    tbl_done(&t);
-}
+    X(GET, "/t/q/x", "t_q", PREFIX),
+    X(GET, "/t/w/x", "t_id", PREFIX),
+    X(GET, "/t/q/z/1", "t_id_z", PREFIX),
+    { 0, NULL, NULL, 0 }
+};
 
 
-static void
-test_carve(void)
-{
-    tbl_t  t;
+static const route_def_t  carve_routes[] = {
+    R("legacy", 0, "/api/*", NULL),
+    R("inbox", 0, "~ ^/api/users/[0-9]+/inbox$", NULL),
+    { NULL, 0, NULL, NULL }
+};
 
-    tbl_init(&t, 16);
-
-    route(&t, "legacy", 0, "/api/*", NULL);
-    route(&t, "inbox", 0, "~ ^/api/users/[0-9]+/inbox$", NULL);
-
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_GET, "/api/users/12/inbox", "inbox",
-           STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/api/users/12", "legacy",
-           STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/api/users/x/inbox", "legacy",
-           STRANGLER_RULE_PREFIX);
-
-    tbl_done(&t);
-}
+static const expect_def_t  carve_expects[] = {
+    X(GET, "/api/users/12/inbox", "inbox", REGEX),
+    X(GET, "/api/users/12", "legacy", PREFIX),
+    X(GET, "/api/users/x/inbox", "legacy", PREFIX),
+    { 0, NULL, NULL, 0 }
+};
 
 
-static void
-test_methods(void)
-{
-    tbl_t  t;
+static const route_def_t  methods_routes[] = {
+    R("m_all", 0, "/m", "/mt/{id}"),
+    R("m_post", M(POST) | M(PUT), "/m", "/mt/{x}"),
+    R("mp_all", 0, "/mp/*", NULL),
+    R("mp_del", M(DELETE), "/mp/*", NULL),
+    R("f_get", M(GET), "/f", NULL),
+    R("f_tpl", 0, "/{x}", NULL),
+    R("g_get", M(GET), "/g/h", NULL),
+    R("h_post", M(POST), "~ ^/h/", NULL),
+    R("h_any", 0, "~ ^/h/", NULL),
+    R("h_pfx", M(PATCH), "/h/*", NULL),
+    R("k_get", M(GET), "/k/{a}", NULL),
+    R("k_all", 0, "/k/*", NULL),
+    { NULL, 0, NULL, NULL }
+};
 
-    tbl_init(&t, 32);
-
-    route(&t, "m_all", 0, "/m", "/mt/{id}");
-    route(&t, "m_post", M(POST) | M(PUT), "/m", "/mt/{x}");
-    route(&t, "mp_all", 0, "/mp/*", NULL);
-    route(&t, "mp_del", M(DELETE), "/mp/*", NULL);
-
-    route(&t, "f_get", M(GET), "/f", NULL);
-    route(&t, "f_tpl", 0, "/{x}", NULL);
-
-    route(&t, "g_get", M(GET), "/g/h", NULL);
-
-    route(&t, "h_post", M(POST), "~ ^/h/", NULL);
-    route(&t, "h_any", 0, "~ ^/h/", NULL);
-    route(&t, "h_pfx", M(PATCH), "/h/*", NULL);
-
-    route(&t, "k_get", M(GET), "/k/{a}", NULL);
-    route(&t, "k_all", 0, "/k/*", NULL);
-
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_POST, "/m", "m_post", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_PUT, "/m", "m_post", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_GET, "/m", "m_all", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_OTHER, "/m", "m_all", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_POST, "/mt/1", "m_post",
-           STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/mt/1", "m_all", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_DELETE, "/mp/1", "mp_del", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/mp/1", "mp_all", STRANGLER_RULE_PREFIX);
+static const expect_def_t  methods_expects[] = {
+    X(POST, "/m", "m_post", EXACT),
+    X(PUT, "/m", "m_post", EXACT),
+    X(GET, "/m", "m_all", EXACT),
+    X(OTHER, "/m", "m_all", EXACT),
+    X(POST, "/mt/1", "m_post", TEMPLATE),
+    X(GET, "/mt/1", "m_all", TEMPLATE),
+    X(DELETE, "/mp/1", "mp_del", PREFIX),
+    X(GET, "/mp/1", "mp_all", PREFIX),
 
     /* a method mismatch falls through to the next candidate */
-    expect(&t, STRANGLER_M_GET, "/f", "f_get", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_POST, "/f", "f_tpl", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_GET, "/g/h", "g_get", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_POST, "/g/h", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_OTHER, "/g/h", "-", STRANGLER_RULE_DEFAULT);
-    expect(&t, STRANGLER_M_POST, "/h/1", "h_post", STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/h/1", "h_any", STRANGLER_RULE_REGEX);
-    expect(&t, STRANGLER_M_GET, "/k/1", "k_get", STRANGLER_RULE_TEMPLATE);
-    expect(&t, STRANGLER_M_HEAD, "/k/1", "k_all", STRANGLER_RULE_PREFIX);
+    X(GET, "/f", "f_get", EXACT),
+    X(POST, "/f", "f_tpl", TEMPLATE),
+    X(GET, "/g/h", "g_get", EXACT),
+    X(POST, "/g/h", "-", DEFAULT),
+    X(OTHER, "/g/h", "-", DEFAULT),
+    X(POST, "/h/1", "h_post", REGEX),
+    X(GET, "/h/1", "h_any", REGEX),
+    X(GET, "/k/1", "k_get", TEMPLATE),
+    X(HEAD, "/k/1", "k_all", PREFIX),
 
     /* an out of range method is "another method" */
-    expect(&t, (strangler_method_t) 99, "/m", "m_all", STRANGLER_RULE_EXACT);
+    { (strangler_method_t) 99, "/m", "m_all", STRANGLER_RULE_EXACT },
+    { 0, NULL, NULL, 0 }
+};
 
-    tbl_done(&t);
+
+static const route_def_t  slashes_routes[] = {
+    R("root", 0, "/", NULL),
+    R("all", 0, "/*", NULL),
+    R("ts", 0, "/ts", NULL),
+    R("ts_slash", 0, "/ts/", NULL),
+    { NULL, 0, NULL, NULL }
+};
+
+static const expect_def_t  slashes_expects[] = {
+    X(GET, "/", "root", EXACT),
+    X(GET, "/x", "all", PREFIX),
+    X(GET, "/x/y/z/", "all", PREFIX),
+    X(GET, "//", "all", PREFIX),
+    X(GET, "/ts", "ts", EXACT),
+    X(GET, "/ts/", "ts_slash", EXACT),
+    X(GET, "/ts//", "all", PREFIX),
+    X(GET, "/e/f", "all", PREFIX),
+    { 0, NULL, NULL, 0 }
+};
+
+
+static const route_def_t  slashes_root_routes[] = {
+    R("all", 0, "/*", NULL),
+    { NULL, 0, NULL, NULL }
+};
+
+static const expect_def_t  slashes_root_expects[] = {
+    X(GET, "/", "all", PREFIX),
+    X(GET, "/a", "all", PREFIX),
+    { 0, NULL, NULL, 0 }
+};
+
+
+static const match_case_t  match_cases[] = {
+    { "exact, then templates, then regexes, then prefixes",
+      16, precedence_routes, precedence_expects },
+    { "templates: literal segments first, backtracking, a parameter",
+      16, templates_routes, templates_expects },
+    { "regexes in the order of the table, wherever they hang",
+      16, regex_order_routes, regex_order_expects },
+    { "the longest prefix; at one depth the literal segment first",
+      16, prefix_routes, prefix_expects },
+    { "a regex carves a path out of a prefix",
+      16, carve_routes, carve_expects },
+    { "methods: a mismatch falls through to the next candidate",
+      32, methods_routes, methods_expects },
+    { "the root, trailing and doubled slashes",
+      16, slashes_routes, slashes_expects },
+    { "a lone root prefix catches every path, \"/\" included",
+      4, slashes_root_routes, slashes_root_expects },
+};
+
+
+static void
+test_match_cases(void)
+{
+    size_t               i;
+    tbl_t                t;
+    unsigned             failed;
+    const route_def_t   *r;
+    const expect_def_t  *e;
+
+    for (i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
+        failed = unit_failed;
+
+        tbl_init(&t, match_cases[i].cap);
+
+        for (r = match_cases[i].routes; r->name; r++) {
+            route(&t, r->name, r->methods, r->p1, r->p2);
+        }
+
+        tbl_finish(&t);
+
+        for (e = match_cases[i].expects; e->path; e++) {
+            expect(&t, e->method, e->path, e->want, e->rule);
+        }
+
+        tbl_done(&t);
+
+        if (unit_failed != failed) {
+            fprintf(stderr, "  in the case: %s\n", match_cases[i].what);
+        }
+    }
 }
 
 
@@ -555,44 +621,6 @@ test_regex_limits(void)
     strangler_index_match(t.index, STRANGLER_M_GET, "/other", 6, &match);
     UNIT_CHECK(match.route == &t.routes[2] && match.limited == NULL,
                "another path");
-
-    tbl_done(&t);
-}
-
-
-static void
-test_slashes(void)
-{
-    tbl_t  t;
-
-    tbl_init(&t, 16);
-
-    route(&t, "root", 0, "/", NULL);
-    route(&t, "all", 0, "/*", NULL);
-    route(&t, "ts", 0, "/ts", NULL);
-    route(&t, "ts_slash", 0, "/ts/", NULL);
-
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_GET, "/", "root", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_GET, "/x", "all", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/x/y/z/", "all", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "//", "all", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/ts", "ts", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_GET, "/ts/", "ts_slash", STRANGLER_RULE_EXACT);
-    expect(&t, STRANGLER_M_GET, "/ts//", "all", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/e/f", "all", STRANGLER_RULE_PREFIX);
-
-    tbl_done(&t);
-
-    /* a lone root prefix catches every path, "/" included */
-
-    tbl_init(&t, 4);
-    route(&t, "all", 0, "/*", NULL);
-    tbl_finish(&t);
-
-    expect(&t, STRANGLER_M_GET, "/", "all", STRANGLER_RULE_PREFIX);
-    expect(&t, STRANGLER_M_GET, "/a", "all", STRANGLER_RULE_PREFIX);
 
     tbl_done(&t);
 }
@@ -1165,15 +1193,9 @@ main(void)
 {
     no_timing = (getenv("UNIT_NO_TIMING") != NULL);
 
-    test_precedence();
-    test_templates();
-    test_regex_order();
-    test_prefix();
-    test_carve();
-    test_methods();
+    test_match_cases();
     test_conflicts();
     test_bad_patterns();
-    test_slashes();
     test_regex_limits();
     test_regex_index();
     test_long_paths();

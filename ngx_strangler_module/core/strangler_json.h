@@ -33,6 +33,7 @@
 #define SJ_MULTISET_MAX      1024   /* longer unordered arrays: in order */
 #define SJ_PATH_LEN          512
 #define SJ_OPEN_MAX          64     /* containers a failed run remembers */
+#define SJ_FRAME_WORK        16     /* a value's frame, in bytes' work */
 
 #define SJ_A                 0      /* the primary */
 #define SJ_B                 1      /* the other side */
@@ -149,7 +150,7 @@ struct strangler_jcmp_s {
     size_t                    same_from;
     size_t                    same_until;   /* a == b on [from, until) */
 
-    sj_scan_t                 scan[2];
+    sj_scan_t                 scan[3];  /* a's, b's, the run's in a */
 
     /* where the containers open at the end of the run start, in a */
     size_t                    open[SJ_OPEN_MAX];
@@ -169,6 +170,8 @@ struct strangler_jcmp_s {
 /* strangler_json_scan.c */
 int sj_token(strangler_jcmp_t *jc, int s, size_t pos, sj_tok_t *t);
 int sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth,
+    size_t limit, size_t *end);
+int sj_skip_same(strangler_jcmp_t *jc, size_t pos, size_t depth,
     size_t limit, size_t *end);
 int sj_num_equal(const unsigned char *a, size_t alen,
     const unsigned char *b, size_t blen);

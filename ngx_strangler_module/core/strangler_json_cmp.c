@@ -93,8 +93,10 @@ strangler_jcmp_feed(strangler_jcmp_t *jc, int side, const void *data,
     jc->side[side].len = len;
     jc->side[side].last = last ? 1 : 0;
 
-    /* the run of equal bytes may go further now */
+    /* the run of equal bytes may go further now (-1 is a delta too) */
     jc->same_delta = (size_t) -1;
+    jc->same_from = 1;
+    jc->same_until = 0;
 }
 
 
@@ -251,6 +253,9 @@ sj_push(strangler_jcmp_t *jc, size_t a, size_t b)
 
     f = &jc->stack[jc->top++];
     memset(f, 0, sizeof(sj_frame_t));
+
+    /* a frame costs as much as scanning a few dozen bytes (bench/jslice) */
+    jc->work += SJ_FRAME_WORK;
 
     f->kind = SJ_F_VALUE;
     f->pos[SJ_A] = a;
@@ -536,7 +541,7 @@ sj_same(strangler_jcmp_t *jc, size_t fi, size_t *ea, size_t *eb)
         limit--;
     }
 
-    rc = sj_skip(jc, SJ_A, a, fi + 1, limit, ea);
+    rc = sj_skip_same(jc, a, fi + 1, limit, ea);
 
     if (rc == SJ_MORE) {
         return SJ_LIMIT;        /* not known yet: token by token */

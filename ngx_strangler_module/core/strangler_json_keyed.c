@@ -50,7 +50,8 @@ typedef struct {
     uint32_t                  walk_k;
     uint32_t                  walk_prev;
 
-    size_t                    rest;     /* other side's keys reported */
+    size_t                    rest;     /* keys left to chain, then the
+                                           other side's keys reported */
 } sj_keys_t;
 
 
@@ -77,7 +78,7 @@ typedef struct {
 } sj_mset_t;
 
 
-enum { SJ_K_COUNT = 0, SJ_K_FILL, SJ_K_CMP };
+enum { SJ_K_COUNT = 0, SJ_K_FILL, SJ_K_CHAIN, SJ_K_CMP };
 enum { SJ_M_READ = 0, SJ_M_PAIR, SJ_M_REST };
 
 
@@ -131,7 +132,7 @@ static int
 sj_keyed_read(strangler_jcmp_t *jc, size_t fi, sj_keys_t *keys)
 {
     int          rc, s;
-    size_t       i, m, size;
+    size_t       i, m, n, size;
     uint32_t     b;
     sj_frame_t  *f;
     sj_entry_t  *e;
@@ -170,22 +171,34 @@ sj_keyed_read(strangler_jcmp_t *jc, size_t fi, sj_keys_t *keys)
         keys->over[SJ_B] = 0;
     }
 
-    rc = sj_members(jc, SJ_B, fi + 2, keys, keys->entry);
-    if (rc != SJ_OK) {
-        return rc;
+    if (keys->phase == SJ_K_FILL) {
+        rc = sj_members(jc, SJ_B, fi + 2, keys, keys->entry);
+        if (rc != SJ_OK) {
+            return rc;
+        }
+
+        keys->phase = SJ_K_CHAIN;
+        keys->rest = keys->n;
     }
 
     /* chained in reverse, so that a bucket lists its keys in order */
 
     e = keys->entry;
 
-    for (i = keys->n; i-- > 0; /* void */ ) {
-        b = e[i].hash & keys->mask;
-        e[i].next = keys->bucket[b];
-        keys->bucket[b] = (uint32_t) i + 1;
-    }
+    while (keys->rest > 0) {
+        if (jc->work >= jc->budget) {
+            return SJ_AGAIN;
+        }
 
-    jc->work += keys->n;
+        for (n = 0; n < 64 && keys->rest > 0; n++) {
+            i = --keys->rest;
+            b = e[i].hash & keys->mask;
+            e[i].next = keys->bucket[b];
+            keys->bucket[b] = (uint32_t) i + 1;
+        }
+
+        jc->work += n;
+    }
 
     keys->phase = SJ_K_CMP;
     f->last[SJ_A] = keys->end[SJ_A];
@@ -206,11 +219,15 @@ sj_members(strangler_jcmp_t *jc, int s, size_t depth, sj_keys_t *keys,
     sj_entry_t *entry)
 {
     int          rc;
-    size_t       value, vend;
+    size_t       value, vend, n;
     sj_tok_t     key;
     sj_entry_t  *e;
 
-    while (!keys->over[s]) {
+    for (n = 0; !keys->over[s]; n++) {
+        if (n && jc->work >= jc->budget) {
+            return SJ_AGAIN;
+        }
+
         rc = sj_member(jc, s, keys->pos[s], keys->first[s], &key, &value);
         if (rc != SJ_OK) {
             return rc;
@@ -521,7 +538,7 @@ static int
 sj_elements(strangler_jcmp_t *jc, int s, size_t depth, sj_mset_t *ms)
 {
     int        rc, k;
-    size_t     end, cap, *el;
+    size_t     end, cap, n, *el;
     sj_tok_t   t, first;
 
     if (ms->state[s] == 0) {
@@ -545,7 +562,10 @@ sj_elements(strangler_jcmp_t *jc, int s, size_t depth, sj_mset_t *ms)
         ms->state[s] = 1;
     }
 
-    while (ms->state[s] == 1) {
+    for (n = 0; ms->state[s] == 1; n++) {
+        if (n && jc->work >= jc->budget) {
+            return SJ_AGAIN;
+        }
 
         if (ms->count[s] <= SJ_MULTISET_MAX) {
             if (ms->count[s] == ms->cap) {

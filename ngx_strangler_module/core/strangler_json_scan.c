@@ -43,6 +43,8 @@ static int sj_number(strangler_jcmp_t *jc, sj_side_t *sd, size_t i,
 static void sj_overflow(strangler_jcmp_t *jc, const unsigned char *p,
     size_t n, int real);
 static int sj_literal(sj_side_t *sd, size_t i, const char *lit, size_t n);
+static int sj_scan(strangler_jcmp_t *jc, sj_scan_t *sc, int s, size_t pos,
+    size_t depth, size_t limit, size_t *end);
 static int sj_skip_result(strangler_jcmp_t *jc, sj_scan_t *sc, size_t *end);
 static int sj_hex4(const unsigned char *p, uint32_t *cp);
 static size_t sj_utf8(const unsigned char *p, size_t n);
@@ -503,13 +505,31 @@ int
 sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
     size_t *end)
 {
+    return sj_scan(jc, &jc->scan[s], s, pos, depth, limit, end);
+}
+
+
+/*
+ * The same for the run of equal bytes (strangler_json_cmp.c), with a scan
+ * of its own: the step that follows may scan the same side again.
+ */
+
+int
+sj_skip_same(strangler_jcmp_t *jc, size_t pos, size_t depth, size_t limit,
+    size_t *end)
+{
+    return sj_scan(jc, &jc->scan[2], SJ_A, pos, depth, limit, end);
+}
+
+
+static int
+sj_scan(strangler_jcmp_t *jc, sj_scan_t *sc, int s, size_t pos,
+    size_t depth, size_t limit, size_t *end)
+{
     int        rc, state;
     size_t     nest, n;
     uint64_t  *obj;
     sj_tok_t   t;
-    sj_scan_t *sc;
-
-    sc = &jc->scan[s];
 
     if (sc->start == pos && sc->depth == depth && sc->busy) {
 

@@ -754,8 +754,9 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
  * primary's against its second answer first, so that the verdict on each
  * field (ngx_http_strangler_fields.c) weighs this request's noise too.
  * A JSON body is compared in slices of STRANGLER_JCMP_SLICE work, each
- * on a posted event, so that a large one never holds the worker for more
- * than about a millisecond: NGX_AGAIN until the last slice.  NGX_ERROR:
+ * on an event of the loop's next pass, so that a large one never holds
+ * the worker for more than about a millisecond: NGX_AGAIN until the last
+ * slice.  NGX_ERROR:
  * out of memory.
  */
 
@@ -795,7 +796,20 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                 == STRANGLER_JCMP_AGAIN)
             {
                 s->comparing = 1;
+
+                /*
+                 * the next pass of the event loop, after the events ready
+                 * by then: nginx runs ngx_posted_events until the queue
+                 * is empty, so a slice posted there from a slice would
+                 * follow it at once and the comparison would hold the
+                 * worker all the same
+                 */
+
+#if (nginx_version >= 1017005)
+                ngx_post_event(&s->slice, &ngx_posted_next_events);
+#else
                 ngx_post_event(&s->slice, &ngx_posted_events);
+#endif
                 return NGX_AGAIN;
             }
 

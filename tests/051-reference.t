@@ -167,6 +167,7 @@ ok($calls{$_}, "API call $doc_calls{$_} of the reference exists")
 
 my %prefix = (top => '', backend => 'backends.NAME.', route => 'routes[].',
               shadow => 'shadow.', guard => 'guard.',
+              handoff => 'handoff.',
               readiness => 'readiness.', capture => 'capture.');
 my %keys;
 

@@ -75,6 +75,10 @@ typedef struct {
     size_t                          compare_max_body;
     struct ngx_http_strangler_diff_log_s  *diff_log;  /* NULL: none */
 
+    /* strangler_handoff (state/ngx_http_strangler_handoff.c) */
+    ngx_msec_t                      handoff_drain;
+    ngx_uint_t                      handoff_hold;
+
     /* strangler_capture (ngx_http_strangler_record*.c); NULL: none */
     struct ngx_http_strangler_record_log_s  *record_log;
 

@@ -10,6 +10,7 @@
 #include "ngx_http_strangler_request.h"
 #include "ngx_http_strangler_etcd.h"
 #include "ngx_http_strangler_record.h"
+#include "ngx_http_strangler_handoff.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -169,6 +170,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_handoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_handoff_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_diff_log"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_strangler_diff_log,
@@ -247,6 +255,8 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->diff_log = NGX_CONF_UNSET_PTR;
     smcf->record_log = NGX_CONF_UNSET_PTR;
     smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
+    smcf->handoff_drain = NGX_CONF_UNSET_MSEC;
+    smcf->handoff_hold = NGX_CONF_UNSET_UINT;
 
     return smcf;
 }

@@ -807,6 +807,13 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a change of owner waits for the old owner's writes to drain */
+
+    rc = ngx_http_strangler_handoff_begin(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (z->smcf->etcd && !ctx->orphan) {
         return ngx_http_strangler_etcd_write(r, ctx);
     }
@@ -1148,6 +1155,11 @@ ngx_http_strangler_api_send_route(ngx_http_request_t *r,
     }
 
     route = ngx_http_strangler_report_route(r, ctx, ctx->route);
+
+    if (ngx_http_strangler_handoff_done(r, ctx, route) != NGX_OK) {
+        json_decref(route);
+        route = NULL;
+    }
 
     if (!ctx->rollback || route == NULL) {
         return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK, route);

@@ -71,6 +71,9 @@ struct ngx_http_strangler_api_ctx_s {
     ngx_http_strangler_api_staged_pt    discard;
     ngx_http_strangler_api_staged_pt    install;
     ngx_http_strangler_api_answer_pt    answer;
+
+    /* a change that moves the owner (_handoff_api.c); NULL: none */
+    struct ngx_http_strangler_handoff_s  *handoff;
 };
 
 
@@ -171,6 +174,16 @@ ngx_int_t ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 ngx_int_t ngx_http_strangler_api_access(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_handoff_api.c: a change that moves the owner */
+ngx_int_t ngx_http_strangler_handoff_begin(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_handoff_done(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *reply);
+json_t *ngx_http_strangler_handoff_json(ngx_http_request_t *r,
+    ngx_http_strangler_sh_route_t *shr);
+void ngx_http_strangler_handoff_metrics(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t, ngx_http_strangler_zone_ctx_t *z);
 
 /* ngx_http_strangler_api_explain.c */
 ngx_int_t ngx_http_strangler_api_explain(ngx_http_request_t *r,

@@ -79,7 +79,7 @@ json_t *
 ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route)
 {
-    json_t                             *j;
+    json_t                             *j, *h;
     ngx_int_t                           rc;
     ngx_uint_t                          stage, split;
     ngx_http_strangler_table_t         *t;
@@ -113,6 +113,16 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
         && json_object_set_new(j, "guard",
                        ngx_http_strangler_report_guard(r, ctx, route, &ov)))
     {
+        json_decref(j);
+        return NULL;
+    }
+
+    /* an owner change under way */
+
+    h = (j && b->shr->handoff) ? ngx_http_strangler_handoff_json(r, b->shr)
+                               : NULL;
+
+    if (h && json_object_set_new(j, "handoff", h)) {
         json_decref(j);
         return NULL;
     }
@@ -526,6 +536,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
                                          "upstream_response", 0);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
     ngx_http_strangler_metrics_zone(&out, ctx->zone);
+    ngx_http_strangler_handoff_metrics(&out, ctx->table, ctx->zone);
     ngx_http_strangler_metrics_guards(&out, ctx);
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);

@@ -208,7 +208,12 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
         (void) ngx_http_strangler_zone_reclaim(z, oz->gen, shm_zone->shm.log);
 
-        return ngx_http_strangler_zone_bind(z, 0, shm_zone->shm.log);
+        if (ngx_http_strangler_zone_bind(z, 0, shm_zone->shm.log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* a table that moves an owner: a handoff of the route's writes */
+        return ngx_http_strangler_handoff_reload(z, oz, shm_zone->shm.log);
     }
 
     z->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;

@@ -2,7 +2,7 @@
 # was expected.  One block per error.
 use Test::Nginx::Socket;
 
-plan tests => repeat_each() * 51;
+plan tests => repeat_each() * 55;
 
 no_root_location();
 
@@ -386,3 +386,28 @@ routes:
 --- must_die
 --- error_log
 routes.yaml:10:23: route "a": shadow.dry_run_header "host" is set or removed by nginx's proxy module: a write copy would arrive unmarked; use a name of your own, such as X-Dry-Run
+
+
+
+=== TEST 26: a handoff with a bad drain and hold
+--- user_files
+>>> routes.yaml
+version: 1
+default: monolith
+backends: { monolith: {}, messages: {} }
+routes:
+  - name: a
+    paths: [/a]
+    handoff: { drain: 5 seconds, hold: -1 }
+--- must_die
+--- error_log
+routes.yaml:7:23: route "a": handoff.drain must be a duration from 1ms to 10m, such as 5s
+
+
+
+=== TEST 27: strangler_handoff with an unknown parameter
+--- http_config
+strangler_handoff drain=2s wait=1;
+--- must_die
+--- error_log
+strangler_handoff: unknown parameter "wait=1": use drain=5s and hold=1024

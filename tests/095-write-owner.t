@@ -11,7 +11,12 @@
 #   - a write reaching any other backend is a shadow copy that carries the
 #     route's dry-run marker, and only on a route that dry-runs writes;
 #   - a rollback leaves the table's owner as the effective owner;
-#   - a rejected ambiguous path reaches no backend.
+#   - a rejected ambiguous path reaches no backend;
+#   - after the requests, batches of concurrent writes to one route with
+#     owner changes between and during them (PUT owner, rollback, DELETE:
+#     handoffs): every write is answered by the one backend it reached,
+#     and no write at one backend overlaps a write of the route at
+#     another (the timing rule, from the backends' own logs).
 #
 # Bounded: a fixed number of tables and requests (well under a minute).
 # The seed is printed; STRANGLER_PROP_SEED=N replays a run, and
@@ -25,6 +30,7 @@ use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 use StranglerNginx;
@@ -192,7 +198,8 @@ http {
     access_log off;
     strangler_zone strangler 1m;
     log_format seen escape=json
-        '\$http_x_req_id\\t\$request_method\\t\$http_x_strangler_shadow\\t$dry';
+        '\$http_x_req_id\\t\$request_method\\t\$http_x_strangler_shadow\\t$dry'
+        '\\t\$msec\\t\$request_time';
 $servers
     server {
         listen 127.0.0.1:$port{front};
@@ -441,6 +448,86 @@ sub gen_api_call {
     return "PUT $name " . encode_json($body);
 }
 
+# a write path of a route and a write method it takes; () when none
+sub write_target {
+    my ($t, $i) = @_;
+    my $r = $t->{routes}[$i];
+    my @m = $r->{methods} ? grep { is_write($_) } @{ $r->{methods} }
+                          : qw(POST PUT PATCH DELETE);
+    return () unless @m;
+    my ($n) = $r->{name} =~ /(\d+)/;
+    my $form = pick(@{ $r->{forms} });
+    my $path = $form eq 'exact' ? "/r$n/x"
+             : $form eq 'template' ? "/r$n/t1"
+             : $form eq 'prefix' ? "/r$n/p/1/y"
+             : "/r$n/re/1";
+    return (pick(@m), $path);
+}
+
+# batches of concurrent writes to one route, the owner moved between and
+# during them; "id status body" lines from the clients
+sub write_batches {
+    my ($t, $ov, $fail, $calls) = @_;
+    my @routes = grep { write_target($t, $_) } 0 .. $#{ $t->{routes} };
+    return () unless @routes;
+    my $i = pick(@routes);
+    my $name = $t->{routes}[$i]{name};
+    my @ids;
+
+    for my $batch (1 .. 2) {
+        my @pids;
+        for my $k (1 .. 4) {
+            my ($method, $path) = write_target($t, $i);
+            my @mine = map { "batch-$batch-$k-$_" } 1 .. 6;
+            push @ids, @mine;
+            my $pid = fork // die $!;
+            if ($pid) { push @pids, $pid; next }
+            my $h = HTTP::Tiny->new(timeout => 10);
+            open my $out, '>', "$prefix/logs/batch-$batch-$k" or die $!;
+            for my $id (@mine) {
+                my $res = $h->request($method,
+                                      "http://127.0.0.1:$port{front}$path",
+                                      { headers => { 'X-Req-Id' => $id },
+                                        content => 'x' });
+                syswrite $out, "$id\t$res->{status}\t$res->{content}";
+            }
+            POSIX::_exit(0);
+        }
+        for (1 .. 2) {
+            sleep 0.02;
+            my $what = pick(qw(owner owner rollback delete));
+            my ($st, $j) = $what eq 'rollback'
+                ? api('POST', "routes/$name/rollback")
+                : $what eq 'delete' ? api('DELETE', "routes/$name")
+                : api('PUT', "routes/$name",
+                      encode_json({ owner => pick(@backends) }));
+            push @$calls, "during batch $batch: $what $name: $st";
+            $fail->("during batch $batch: $what $name: $st")
+                unless $st == 200;
+        }
+        waitpid($_, 0) for @pids;
+        # between batches too
+        push @$calls, "between batches: " . gen_api_call($t, $ov, $fail);
+    }
+
+    # the model no longer knows this route's override: ask
+    my (undef, $j) = api('GET', "routes/$name");
+    $ov->{$name} = {};
+    $ov->{$name}{owner} = $j->{override}{owner}
+        if $j && $j->{override} && $j->{override}{owner};
+
+    my %answer;
+    for my $f (glob "$prefix/logs/batch-*") {
+        for (split /\n/, read_file("logs/" . ($f =~ s{.*/}{}r))) {
+            my ($id, $st, $body) = split /\t/, $_, 3;
+            $answer{$id} = [$st, $body // ''];
+        }
+        unlink $f;
+    }
+    $fail->("batch write $_: no answer") for grep { !$answer{$_} } @ids;
+    return ($name, \%answer);
+}
+
 sub owner_of {
     my ($t, $ov, $q) = @_;
     return $t->{default} unless defined $q->{route};
@@ -453,8 +540,8 @@ sub owner_of {
 
 # a run ------------------------------------------------------------------------
 
-my ($requests, $copies, $write_copies, $writes_seen, $violations) =
-    (0, 0, 0, 0, 0);
+my ($requests, $copies, $write_copies, $writes_seen, $violations,
+    $batch_writes) = (0, 0, 0, 0, 0, 0);
 my %by_proto;
 my $t0 = time;
 
@@ -521,6 +608,9 @@ for my $n (1 .. $ntables) {
         }
     }
 
+    my ($batch_route, $batch) = write_batches($t, \%ov, $fail, \@calls);
+    $batch_writes += keys %{ $batch || {} };
+
     # shadows run on their own: wait until the logs stand still
     my $last = -1;
     for (1 .. 50) {
@@ -534,11 +624,23 @@ for my $n (1 .. $ntables) {
     stop('stop');
 
     my %by_id = map { $_->{id} => $_ } @sent;
-    my %arrived;
+    my (%arrived, @timed);
 
     for my $b (@backends) {
         for my $line (split /\n/, read_file("logs/$b.log")) {
             my ($id, $method, $shadow, @dry) = split /\t/, $line, -1;
+            my ($msec, $rt) = splice @dry, -2;
+
+            if ($batch && $batch->{$id}) {
+                next if $shadow eq '1';
+                push @{ $arrived{$id} }, $b;
+                push @timed, [$b, $id, $msec - $rt, $msec];
+                my ($st, $body) = @{ $batch->{$id} };
+                $fail->("batch write $id: $st \"$body\", reached $b")
+                    unless $st == 200 && $body =~ /\A\Q$b\E /;
+                next;
+            }
+
             my $q = $by_id{$id} or next;
             my %dry = map { $dry_headers[$_] => $dry[$_] // '' }
                       0 .. $#dry_headers;
@@ -570,6 +672,27 @@ for my $n (1 .. $ntables) {
         }
     }
 
+    for my $id (sort keys %{ $batch || {} }) {
+        my $n = @{ $arrived{$id} || [] };
+        $fail->("batch write $id reached $n backends") unless $n == 1;
+    }
+
+    # the timing rule: a route's writes at one backend never overlap its
+    # writes at another
+    my (%last_end, %last_id);
+    for my $w (sort { $a->[2] <=> $b->[2] } @timed) {
+        my ($b, $id, $start, $end) = @$w;
+        for my $o (grep { $_ ne $b } keys %last_end) {
+            $fail->(sprintf("route $batch_route: write $id began at $b at "
+                            . "%.3f while write $last_id{$o} ran at $o "
+                            . "until %.3f", $start, $last_end{$o}))
+                if $last_end{$o} > $start;
+        }
+        if (!defined $last_end{$b} || $end > $last_end{$b}) {
+            ($last_end{$b}, $last_id{$b}) = ($end, $id);
+        }
+    }
+
     for my $q (@sent) {
         next unless is_write_request($q);
         my $primaries = grep { !/shadow=1$/ } @{ $arrived{$q->{id}} || [] };
@@ -596,6 +719,8 @@ for my $n (1 .. $ntables) {
 }
 
 ok($writes_seen > $ntables * 10, "writes reached backends ($writes_seen)");
+ok($batch_writes > $ntables * 10, "concurrent batch writes with owner "
+                                  . "changes ($batch_writes)");
 ok($write_copies > 0, "dry-run write copies reached backends "
                      . "($write_copies)");
 ok($by_proto{$_}, ($_ eq 'h2' ? 'HTTP/2' : "HTTP/$_")

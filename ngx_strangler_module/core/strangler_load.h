@@ -71,6 +71,10 @@ void strangler_load_method_override(void *ctx, void *obj,
     yaml_node_t *value);
 void strangler_load_shadow(void *ctx, void *obj, yaml_node_t *value);
 void strangler_load_guard(void *ctx, void *obj, yaml_node_t *value);
+void strangler_load_handoff(void *ctx, void *obj, yaml_node_t *value);
+
+/* "250ms", "10s", "1m", "1h": digits and one unit; 0: not one */
+int strangler_load_duration(const strangler_str_t *s, uint64_t *ms);
 void strangler_load_readiness_table(void *ctx, void *obj,
     yaml_node_t *value);
 void strangler_load_readiness(void *ctx, void *obj, yaml_node_t *value);

@@ -29,7 +29,6 @@ static void strangler_guard_rate(strangler_loader_t *ld, yaml_node_t *value,
     const char *key, int32_t *ppm);
 static void strangler_guard_latency(void *ctx, void *obj, yaml_node_t *value);
 static void strangler_guard_window(void *ctx, void *obj, yaml_node_t *value);
-static int strangler_guard_duration(const strangler_str_t *s, uint64_t *ms);
 static void strangler_guard_min_requests(void *ctx, void *obj,
     yaml_node_t *value);
 static void strangler_guard_failures(void *ctx, void *obj,
@@ -189,7 +188,7 @@ strangler_guard_latency(void *ctx, void *obj, yaml_node_t *value)
     }
 
     if (!strangler_yaml_scalar(value, &s)
-        || !strangler_guard_duration(&s, &ms) || ms == 0)
+        || !strangler_load_duration(&s, &ms) || ms == 0)
     {
         strangler_load_error(ld, value, "guard.latency_p99 must be a "
                              "duration, such as 250ms or 1s");
@@ -221,7 +220,7 @@ strangler_guard_window(void *ctx, void *obj, yaml_node_t *value)
     route = obj;
 
     if (!strangler_yaml_scalar(value, &s)
-        || !strangler_guard_duration(&s, &ms))
+        || !strangler_load_duration(&s, &ms))
     {
         strangler_load_error(ld, value, "guard.window must be a duration, "
                              "such as 10s or 1m");
@@ -237,10 +236,10 @@ strangler_guard_window(void *ctx, void *obj, yaml_node_t *value)
 }
 
 
-/* "250ms", "10s", "1m", "1h": digits and one unit; 0: not one */
+/* up to an hour (the longest guard window) */
 
-static int
-strangler_guard_duration(const strangler_str_t *s, uint64_t *ms)
+int
+strangler_load_duration(const strangler_str_t *s, uint64_t *ms)
 {
     size_t    i, k;
     uint64_t  n;

@@ -52,6 +52,7 @@ static const strangler_yaml_field_t  strangler_route_fields[] = {
     { "sticky",   strangler_load_sticky,   0 },
     { "shadow",   strangler_load_shadow,   0 },
     { "guard",    strangler_load_guard,    0 },
+    { "handoff",  strangler_load_handoff,  0 },
     { "readiness", strangler_load_readiness, 0 },
     { "capture",  strangler_load_capture,  0 },
     { "paths",    strangler_load_paths,    1 },

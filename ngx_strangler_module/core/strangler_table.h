@@ -17,6 +17,10 @@
 #include <stdint.h>
 
 
+/* the module's and the command's version */
+#define STRANGLER_VERSION  "1.0.0"
+
+
 #define STRANGLER_MAX_ERRORS      16
 #define STRANGLER_ERROR_LEN       320
 #define STRANGLER_MAX_BACKENDS    256
@@ -164,6 +168,18 @@ typedef struct {
 
 
 /*
+ * A route's handoff of writes when its owner moves: how long the old
+ * owner's writes in flight may take to drain, how many new writes are held
+ * meanwhile; 0: the http level's `strangler_handoff`
+ */
+typedef struct {
+    uint32_t                  drain_ms;
+    uint32_t                  hold;
+    unsigned                  has_hold:1;     /* `hold: 0` is a value */
+} strangler_handoff_t;
+
+
+/*
  * What the next step of a route needs (`readiness`, strangler_plan.h): the
  * table's, with the keys a route sets of its own
  */
@@ -201,6 +217,7 @@ typedef struct {
     strangler_str_t           sticky_name; /* header, cookie or arg name */
     strangler_shadow_t        shadow;
     strangler_guard_t         guard;
+    strangler_handoff_t       handoff;
     strangler_readiness_t     readiness;
     strangler_capture_t       capture;
     unsigned                  line;

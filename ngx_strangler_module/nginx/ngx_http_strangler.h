@@ -48,6 +48,7 @@ typedef struct {
     ngx_flag_t                      dispatch;       /* `strangler;` here */
     ngx_uint_t                      ambiguous_path;
     ngx_flag_t                      api;            /* `strangler_api;` */
+    ngx_http_complex_value_t       *api_user;       /* NULL: unset */
 } ngx_http_strangler_loc_conf_t;
 
 
@@ -74,6 +75,10 @@ typedef struct {
     ngx_msec_t                      shadow_timeout;
     size_t                          compare_max_body;
     struct ngx_http_strangler_diff_log_s  *diff_log;  /* NULL: none */
+
+    /* strangler_handoff (state/ngx_http_strangler_handoff.c) */
+    ngx_msec_t                      handoff_drain;
+    ngx_uint_t                      handoff_hold;
 
     /* strangler_capture (ngx_http_strangler_record*.c); NULL: none */
     struct ngx_http_strangler_record_log_s  *record_log;

@@ -10,6 +10,7 @@
 #include "ngx_http_strangler_request.h"
 #include "ngx_http_strangler_etcd.h"
 #include "ngx_http_strangler_record.h"
+#include "ngx_http_strangler_handoff.h"
 
 
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -46,6 +47,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
     { ngx_string("strangler_force_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_strangler_force_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_api_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_api_user,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -169,6 +177,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_handoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_strangler_handoff_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_diff_log"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_strangler_diff_log,
@@ -247,6 +262,8 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
     smcf->diff_log = NGX_CONF_UNSET_PTR;
     smcf->record_log = NGX_CONF_UNSET_PTR;
     smcf->keep_orphaned = NGX_HTTP_STRANGLER_KEEP_ORPHANED;
+    smcf->handoff_drain = NGX_CONF_UNSET_MSEC;
+    smcf->handoff_hold = NGX_CONF_UNSET_UINT;
 
     return smcf;
 }
@@ -267,6 +284,7 @@ ngx_http_strangler_create_loc_conf(ngx_conf_t *cf)
      *
      *     slcf->force_header = { 0, NULL };
      *     slcf->force_if = NULL;
+     *     slcf->api_user = NULL;
      */
 
     slcf->table = NGX_CONF_UNSET_PTR;
@@ -298,6 +316,10 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->ambiguous_path, prev->ambiguous_path,
                               NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT);
     ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    if (conf->api_user == NULL) {
+        conf->api_user = prev->api_user;
+    }
 
     /*
      * A limit_except block has its own location configuration, without

@@ -79,7 +79,7 @@ json_t *
 ngx_http_strangler_report_route(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route)
 {
-    json_t                             *j;
+    json_t                             *j, *h;
     ngx_int_t                           rc;
     ngx_uint_t                          stage, split;
     ngx_http_strangler_table_t         *t;
@@ -109,10 +109,29 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
                   "override", ngx_http_strangler_report_override(r, &ov),
                   "counters", ngx_http_strangler_report_counters(b));
 
+    /* applied here, not yet in etcd: ngx_http_strangler_etcd_pending.c */
+
+    if (j && b->shr->pending && b->shr->override
+        && json_object_set_new(j, "pending", json_string("etcd")))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
     if (j && route->guard.enabled
         && json_object_set_new(j, "guard",
                        ngx_http_strangler_report_guard(r, ctx, route, &ov)))
     {
+        json_decref(j);
+        return NULL;
+    }
+
+    /* an owner change under way */
+
+    h = (j && b->shr->handoff) ? ngx_http_strangler_handoff_json(r, b->shr)
+                               : NULL;
+
+    if (h && json_object_set_new(j, "handoff", h)) {
         json_decref(j);
         return NULL;
     }
@@ -526,12 +545,15 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
                                          "upstream_response", 0);
     ngx_http_strangler_metrics_routes(&out, ctx->table);
     ngx_http_strangler_metrics_zone(&out, ctx->zone);
+    ngx_http_strangler_handoff_metrics(&out, ctx->table, ctx->zone);
     ngx_http_strangler_metrics_guards(&out, ctx);
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);
     ngx_http_strangler_metrics_shadow(&out, ctx);
     ngx_http_strangler_metrics_fields(&out, ctx);
     ngx_http_strangler_metrics_progress(&out, r, ctx);
+
+    ngx_http_strangler_metrics_info(&out, ctx);
 
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
@@ -669,15 +691,41 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_str_t                      *route;
     ngx_http_strangler_sh_route_t  *shr;
 
+    /*
+     * A request picked for a shadow is sent or dropped; a copy sent ends
+     * in one outcome: two metrics, so that each sums to something
+     */
+
     ngx_http_strangler_text(out,
-        "# HELP strangler_shadow_total Shadow requests by route and outcome.\n"
+        "# HELP strangler_shadow_requests_total "
+        "Requests picked for a shadow, by route: sent or dropped.\n"
+        "# TYPE strangler_shadow_requests_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+        shr = t->bindings[i].shr;
+
+        for (k = 0; k <= NGX_HTTP_STRANGLER_SHADOW_DROPPED; k++) {
+            ngx_http_strangler_text(out,
+                "strangler_shadow_requests_total{route=\"%V\","
+                "result=\"%s\"} %uA\n",
+                route, ngx_http_strangler_shadow_events[k], shr->shadow[k]);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_total "
+        "Shadow copies sent, by route and final outcome.\n"
         "# TYPE strangler_shadow_total counter\n");
 
     for (i = 0; i < t->core->nroutes; i++) {
         route = ngx_http_strangler_metrics_route(t, i);
         shr = t->bindings[i].shr;
 
-        for (k = 0; k < NGX_HTTP_STRANGLER_SHADOW_NEVENTS; k++) {
+        for (k = NGX_HTTP_STRANGLER_SHADOW_DROPPED + 1;
+             k < NGX_HTTP_STRANGLER_SHADOW_NEVENTS;
+             k++)
+        {
             ngx_http_strangler_text(out,
                 "strangler_shadow_total{route=\"%V\",outcome=\"%s\"} %uA\n",
                 route, ngx_http_strangler_shadow_events[k], shr->shadow[k]);
@@ -696,16 +744,7 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
                                 t->bindings[i].shr->regex_limit);
     }
 
-    ngx_http_strangler_text(out,
-        "# HELP strangler_override "
-        "Whether a runtime override applies to the route.\n"
-        "# TYPE strangler_override gauge\n");
-
-    for (i = 0; i < t->core->nroutes; i++) {
-        ngx_http_strangler_text(out, "strangler_override{route=\"%V\"} %d\n",
-                                ngx_http_strangler_metrics_route(t, i),
-                                t->bindings[i].shr->override != NULL);
-    }
+    ngx_http_strangler_metrics_overrides(out, t);
 }
 
 

@@ -9,6 +9,8 @@
 
 
 #include "ngx_http_strangler_request.h"
+#include "ngx_http_strangler_handoff.h"
+#include "ngx_http_strangler_handoff_hold.h"
 
 
 static ngx_int_t ngx_http_strangler_to_backend(ngx_http_request_t *r,
@@ -25,6 +27,7 @@ ngx_int_t
 ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
+    ngx_atomic_uint_t               seq;
     strangler_match_t               match;
     strangler_request_t             req;
     strangler_accessor_t            acc;
@@ -68,10 +71,26 @@ ngx_http_strangler_dispatch_handler(ngx_http_request_t *r)
     req.random = (uint32_t) ngx_random();
     req.shadow_random = (uint32_t) ngx_random();
 
+again:
+
+    /* a write's owner is checked against handoffs (_handoff.c) */
+    seq = ngx_http_strangler_handoff_seq(t);
+
     strangler_request_route(t->core, &acc, &req, &match, &ctx->decision);
 
     if (match.limited) {
         ngx_http_strangler_regex_limit(r, t, match.limited);
+    }
+
+    rc = ngx_http_strangler_handoff_write(r, ctx, seq);
+
+    if (rc == NGX_AGAIN) {
+        goto again;
+    }
+
+    if (rc != NGX_OK) {
+        /* held (NGX_DONE), or refused */
+        return rc;
     }
 
     ctx->dispatched = 1;

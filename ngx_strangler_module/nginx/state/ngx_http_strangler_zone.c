@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_strangler_state.h"
+#include "ngx_http_strangler_history.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -208,7 +209,12 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
         (void) ngx_http_strangler_zone_reclaim(z, oz->gen, shm_zone->shm.log);
 
-        return ngx_http_strangler_zone_bind(z, 0, shm_zone->shm.log);
+        if (ngx_http_strangler_zone_bind(z, 0, shm_zone->shm.log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* a table that moves an owner: a handoff of the route's writes */
+        return ngx_http_strangler_handoff_reload(z, oz, shm_zone->shm.log);
     }
 
     z->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -223,7 +229,12 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    return ngx_http_strangler_zone_bind(z, 1, shm_zone->shm.log);
+    if (ngx_http_strangler_zone_bind(z, 1, shm_zone->shm.log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* after the state file's overrides, which are no change */
+    return ngx_http_strangler_history_init_zone(z, shm_zone->shm.log);
 }
 
 

@@ -64,8 +64,10 @@ typedef struct {
     ngx_str_t                           reads;       /* len 0: none */
     ngx_str_t                           owner;       /* len 0: none */
     ngx_int_t                           sample_ppm;  /* -1: none */
-    ngx_str_t                           by;          /* client address */
+    ngx_str_t                           by;          /* who */
     time_t                              at;
+    ngx_str_t                           via;         /* api, guard, ... */
+    ngx_str_t                           reason;      /* len 0: none */
 } ngx_http_strangler_override_rec_t;
 
 
@@ -91,6 +93,12 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
+    ngx_atomic_t                        pending;     /* etcd lacks it */
+    ngx_atomic_t                        publish_at;  /* ms: next try */
+    /* writes in flight per backend (_handoff.c); NULL: none yet */
+    struct ngx_http_strangler_sh_writes_s  *writes;
+    /* a change of owner under way or done last; NULL: never had one */
+    struct ngx_http_strangler_sh_handoff_s  *handoff;
     time_t                              reads_moved; /* by the table; 0: not */
 } ngx_http_strangler_sh_route_t;
 
@@ -169,6 +177,7 @@ typedef struct {
     ngx_atomic_t                        diff_dropped; /* diff log lines */
     ngx_atomic_t                        alloc_failures;
     ngx_atomic_t                        reclaimed;    /* route blocks */
+    ngx_atomic_t                        pending;      /* a route's may be */
     ngx_uint_t                          full_logged;
 
     /* the one change being written to the state file */
@@ -178,6 +187,12 @@ typedef struct {
     ngx_http_strangler_sh_progress_t    progress;
 
     ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
+    struct ngx_http_strangler_sh_history_s  *history;  /* NULL: none yet */
+    ngx_uint_t                          history_on;  /* state file read */
+
+    /* moves with each handoff's start and end (_handoff.c) */
+    ngx_atomic_t                        handoff_seq;
+    struct ngx_http_strangler_sh_handoffs_s  *handoffs;  /* NULL: none */
 } ngx_http_strangler_shctx_t;
 
 
@@ -218,6 +233,11 @@ struct ngx_http_strangler_binding_s {
     ngx_atomic_uint_t                   zone_generation; /* last checked */
     strangler_override_t                override;
     ngx_uint_t                          has_override;
+    /* this process's writes held by a handoff; NULL: never held any */
+    struct ngx_http_strangler_held_s   *held;
+    /* by backend: the route's writes in flight, and this process's */
+    struct ngx_http_strangler_sh_writes_s  **writes;
+    ngx_atomic_t                      **mine;
 };
 
 typedef struct ngx_http_strangler_binding_s  ngx_http_strangler_binding_t;
@@ -252,7 +272,8 @@ ngx_int_t ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_override_rec_t **staged);
 void ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr,
-    ngx_http_strangler_override_rec_t *staged);
+    ngx_http_strangler_override_rec_t *staged,
+    ngx_http_strangler_override_rec_t *who);
 json_t *ngx_http_strangler_override_json(
     ngx_http_strangler_override_rec_t *ov);
 int ngx_http_strangler_json_set_str(json_t *obj, const char *key,
@@ -288,6 +309,12 @@ ngx_int_t ngx_http_strangler_override_set_locked(
 ngx_int_t ngx_http_strangler_override_read_locked(
     ngx_http_strangler_sh_route_t *shr, ngx_http_strangler_override_rec_t *rec,
     ngx_pool_t *pool);
+
+/* ngx_http_strangler_handoff*.c */
+ngx_int_t ngx_http_strangler_handoff_reload(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_zone_ctx_t *oz, ngx_log_t *log);
+void ngx_http_strangler_handoff_free(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr);
 
 /* ngx_http_strangler_progress.c */
 void ngx_http_strangler_progress_bind(ngx_http_strangler_table_t *t,

@@ -259,6 +259,8 @@ ngx_http_strangler_zone_free(ngx_http_strangler_zone_ctx_t *z,
         ngx_slab_free_locked(z->shpool, shr->fields);
     }
 
+    ngx_http_strangler_handoff_free(z, shr);
+
     ngx_rbtree_delete(&z->sh->rbtree, &shr->node);
     ngx_queue_remove(&shr->queue);
     ngx_slab_free_locked(z->shpool, shr);

@@ -143,7 +143,7 @@ class Later(http.server.BaseHTTPRequestHandler):
             j["etcd"] = {"connected": False}
             body = json.dumps(j)
         elif path.startswith("/_strangler/routes/inbox/diffs"):
-            # the shape of GET routes/NAME/diffs (README, "per-field")
+            # the shape of GET routes/NAME/diffs (docs/shadowing.md, per field)
             status = 200
             body = json.dumps({"route": "inbox", "compared": 15,
                                "mismatched": 5, "noise_share": 0.7,

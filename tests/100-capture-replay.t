@@ -4,9 +4,10 @@
 # header, a query argument, JSON body paths); the file is reopened after
 # a move, rotated by size, and an unwritable file or a full disk drops
 # records, logged once, never a request; the records written and dropped
-# are counted in `GET status` and `GET metrics` (promtool).  Then `strangler replay` sends
-# that capture to backends that agree, differ, are noisy, fail and hang;
-# writes are skipped, then allowed; a GoReplay file; the exit codes.
+# are counted in `GET status` and `GET metrics` (promtool).  Then
+# `strangler replay` sends that capture to backends that agree, differ,
+# are noisy, fail and hang; writes are skipped, then allowed; a GoReplay
+# file; the exit codes.
 # Plain Test::More: one nginx lives across reloads; bounded by an alarm.
 use strict;
 use warnings;

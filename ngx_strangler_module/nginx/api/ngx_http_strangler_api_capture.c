@@ -21,9 +21,13 @@ json_t *
 ngx_http_strangler_report_capture(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
+    char                             *at;
+    size_t                            len;
+    time_t                            when;
     json_t                           *error;
     ngx_str_t                        *file;
     ngx_http_strangler_sh_capture_t  *cap;
+    u_char                            text[NGX_HTTP_STRANGLER_CAPTURE_ERR];
 
     if (ctx->zone->smcf->record_log == NULL) {
         return json_null();
@@ -32,16 +36,27 @@ ngx_http_strangler_report_capture(ngx_http_request_t *r,
     file = ngx_http_strangler_record_log_path(ctx->zone->smcf->record_log);
     cap = &ctx->zone->sh->capture;
 
+    /* the reason is written under the mutex, once writes start to fail */
+
     ngx_shmtx_lock(&ctx->zone->shpool->mutex);
 
-    error = cap->error_at
-            ? json_pack("{s:s%, s:s}",
-                        "message", (char *) cap->error, cap->error_len,
-                        "at", ngx_http_strangler_report_time(r->pool,
-                                                             cap->error_at))
-            : json_null();
+    when = cap->error_at;
+    len = cap->error_len;
+    ngx_memcpy(text, cap->error, len);
 
     ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    error = json_null();
+
+    if (when) {
+        at = ngx_http_strangler_report_time(r->pool, when);
+        if (at == NULL) {
+            return NULL;
+        }
+
+        error = json_pack("{s:s%, s:s}", "message", (char *) text, len,
+                          "at", at);
+    }
 
     return json_pack("{s:s%, s:I, s:I, s:I, s:o}",
                      "file", (char *) file->data, file->len,

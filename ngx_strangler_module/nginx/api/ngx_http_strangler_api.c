@@ -820,6 +820,7 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
 {
     ngx_int_t                       rc;
     ngx_str_t                      *state;
+    ngx_uint_t                      store;
     ngx_http_strangler_zone_ctx_t  *z;
 
     z = ctx->zone;
@@ -836,25 +837,25 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
         return rc;
     }
 
-    if (z->smcf->etcd && !ctx->orphan) {
+    store = ngx_http_strangler_change_store(z, ctx->orphan);
+
+    if (store == NGX_HTTP_STRANGLER_STORE_ETCD) {
         return ngx_http_strangler_etcd_write(r, ctx);
     }
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    rc = state->len ? ngx_http_strangler_state_lock_locked(z,
-                                                     r->connection->log)
-                    : NGX_OK;
+    rc = ngx_http_strangler_change_lock_locked(z, r->connection->log);
 
     if (rc == NGX_OK) {
         rc = ngx_http_strangler_api_stage(r, ctx);
 
-        if (rc == NGX_OK && state->len == 0) {
+        if (rc == NGX_OK && store == NGX_HTTP_STRANGLER_STORE_ZONE) {
             ngx_http_strangler_override_install(z, ctx->shr, ctx->staged,
                                                 &ctx->patch);
         }
 
-        if (rc != NGX_OK && state->len) {
+        if (rc != NGX_OK && store == NGX_HTTP_STRANGLER_STORE_FILE) {
             z->sh->writer = 0;
         }
     }
@@ -880,7 +881,7 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
                                             "nothing changed", &z->name);
     }
 
-    if (state->len == 0) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ZONE) {
         ngx_http_strangler_api_log_change(r, ctx);
         return ngx_http_strangler_api_send_route(r, ctx);
     }
@@ -967,9 +968,7 @@ ngx_http_strangler_api_applied(ngx_http_request_t *r,
 
     ngx_http_strangler_api_log_change(r, ctx);
 
-    if (ctx->zone->smcf->state_file.len) {
-        ngx_http_strangler_state_save_later(ctx->zone, ngx_cycle->log);
-    }
+    ngx_http_strangler_change_keep(ctx->zone, ngx_cycle->log);
 
     return ngx_http_strangler_api_send_route(r, ctx);
 }

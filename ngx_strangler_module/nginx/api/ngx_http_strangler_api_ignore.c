@@ -90,6 +90,7 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     json_t                            *rules;
     ngx_int_t                          rc;
     ngx_str_t                         *state;
+    ngx_uint_t                         store;
     ngx_http_strangler_zone_ctx_t     *z;
     ngx_http_strangler_ignore_list_t   next;
     ngx_http_strangler_sh_fields_t    *f;
@@ -97,8 +98,9 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     z = ctx->zone;
     f = ctx->binding->shr->fields;
     state = &z->smcf->state_file;
+    store = ngx_http_strangler_change_store(z, 0);
 
-    if (z->smcf->etcd) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ETCD) {
         /* checked here, written to etcd, applied by the one etcd path */
         err = NULL;
         rc = ngx_http_strangler_ignore_next(z, f, json_object_get(body, "add"),
@@ -121,9 +123,7 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     }
 
     ngx_shmtx_lock(&z->shpool->mutex);
-    rc = state->len ? ngx_http_strangler_state_lock_locked(z,
-                                                    r->connection->log)
-                    : NGX_OK;
+    rc = ngx_http_strangler_change_lock_locked(z, r->connection->log);
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     if (rc == NGX_BUSY) {
@@ -139,14 +139,14 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
                                           r->pool, &err);
 
     if (rc != NGX_OK) {
-        if (state->len) {
+        if (store == NGX_HTTP_STRANGLER_STORE_FILE) {
             ngx_http_strangler_state_unlock(z, r->connection->log);
         }
 
         return ngx_http_strangler_api_error(r, rc, "%s", err);
     }
 
-    if (state->len == 0) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ZONE) {
         ngx_http_strangler_ignore_install(z, f);
         return ngx_http_strangler_api_ignore_send(r, ctx);
     }

@@ -349,5 +349,17 @@ void ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
 void ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
 
+/* where a runtime change is kept (ngx_http_strangler_change.c) */
+#define NGX_HTTP_STRANGLER_STORE_ZONE  0
+#define NGX_HTTP_STRANGLER_STORE_FILE  1
+#define NGX_HTTP_STRANGLER_STORE_ETCD  2
+
+ngx_uint_t ngx_http_strangler_change_store(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t local);
+ngx_int_t ngx_http_strangler_change_lock_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+void ngx_http_strangler_change_keep(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+
 
 #endif /* NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_ */

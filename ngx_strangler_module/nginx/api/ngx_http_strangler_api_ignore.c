@@ -17,10 +17,8 @@
 static void ngx_http_strangler_api_ignore_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body);
-static void ngx_http_strangler_api_ignore_discard(
-    ngx_http_strangler_api_ctx_t *ctx);
-static void ngx_http_strangler_api_ignore_install(
-    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_ignore_discard(void *data);
+static void ngx_http_strangler_api_ignore_install(void *data);
 
 
 ngx_int_t
@@ -151,43 +149,32 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
         return ngx_http_strangler_api_ignore_send(r, ctx);
     }
 
-    ctx->discard = ngx_http_strangler_api_ignore_discard;
-    ctx->install = ngx_http_strangler_api_ignore_install;
+    ctx->change.shr = NULL;
+    ctx->change.staged = NULL;
+    ctx->change.install = ngx_http_strangler_api_ignore_install;
+    ctx->change.discard = ngx_http_strangler_api_ignore_discard;
     ctx->answer = ngx_http_strangler_api_ignore_send;
 
-    r->main->count++;
-
-    if (ngx_http_strangler_state_save(z, NULL, NULL, r->pool,
-                                      r->connection->log,
-                                      ngx_http_strangler_api_saved, r)
-        != NGX_OK)
-    {
-        r->main->count--;
-
-        ngx_http_strangler_ignore_unstage(z, f);
-        ngx_http_strangler_state_unlock(z, r->connection->log);
-
-        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "saving \"%V\" failed: nothing "
-                                            "changed", state);
-    }
-
-    return NGX_DONE;
+    return ngx_http_strangler_api_save(r, ctx);
 }
 
 
-/* what ngx_http_strangler_api_saved does with the rules staged */
+/* what the state file's write does with the rules staged */
 
 static void
-ngx_http_strangler_api_ignore_discard(ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_api_ignore_discard(void *data)
 {
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
     ngx_http_strangler_ignore_unstage(ctx->zone, ctx->binding->shr->fields);
 }
 
 
 static void
-ngx_http_strangler_api_ignore_install(ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_api_ignore_install(void *data)
 {
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
     ngx_http_strangler_ignore_install(ctx->zone, ctx->binding->shr->fields);
 }
 

@@ -24,6 +24,9 @@
 #include "ngx_http_strangler_state.h"
 
 
+static void ngx_http_strangler_change_saved(void *data, ngx_int_t rc);
+
+
 ngx_uint_t
 ngx_http_strangler_change_store(ngx_http_strangler_zone_ctx_t *z,
     ngx_uint_t local)
@@ -67,4 +70,50 @@ ngx_http_strangler_change_keep(ngx_http_strangler_zone_ctx_t *z,
     if (z->smcf->state_file.len) {
         ngx_http_strangler_state_save_later(z, log);
     }
+}
+
+
+/*
+ * Write a change staged under the state file's writer lock
+ * (ngx_http_strangler_change_lock_locked()).  NGX_OK: ch->done will be
+ * called; ch must live until then.  NGX_ERROR: the write could not start,
+ * the change is discarded and the file unlocked already.
+ */
+
+ngx_int_t
+ngx_http_strangler_change_save(ngx_http_strangler_change_t *ch,
+    ngx_pool_t *pool, ngx_log_t *log)
+{
+    if (ngx_http_strangler_state_save(ch->zone, ch->shr, ch->staged, pool,
+                                      log, ngx_http_strangler_change_saved,
+                                      ch)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    ch->discard(ch->data);
+
+    /* a save made next outlives the change: the cycle's log */
+    ngx_http_strangler_state_unlock(ch->zone, ngx_cycle->log);
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_strangler_change_saved(void *data, ngx_int_t rc)
+{
+    ngx_http_strangler_change_t  *ch = data;
+
+    if (rc == NGX_OK) {
+        ch->install(ch->data);
+
+    } else {
+        ch->discard(ch->data);
+    }
+
+    ngx_http_strangler_state_unlock(ch->zone, ngx_cycle->log);
+
+    ch->done(ch->data, rc);
 }

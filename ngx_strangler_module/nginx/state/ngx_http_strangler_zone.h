@@ -368,5 +368,37 @@ void ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
 void ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
 
+/* where a runtime change is kept (ngx_http_strangler_change.c) */
+#define NGX_HTTP_STRANGLER_STORE_ZONE  0
+#define NGX_HTTP_STRANGLER_STORE_FILE  1
+#define NGX_HTTP_STRANGLER_STORE_ETCD  2
+
+ngx_uint_t ngx_http_strangler_change_store(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t local);
+ngx_int_t ngx_http_strangler_change_lock_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+void ngx_http_strangler_change_keep(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+
+/*
+ * A change written to the state file: what it staged, installed once the
+ * file holds it or discarded if it could not be written, the file then
+ * unlocked and done called with the outcome (NGX_OK: applied)
+ */
+typedef void (*ngx_http_strangler_change_pt)(void *data);
+
+typedef struct {
+    ngx_http_strangler_zone_ctx_t      *zone;
+    ngx_http_strangler_sh_route_t      *shr;      /* an override staged */
+    ngx_http_strangler_override_rec_t  *staged;   /* or NULL, NULL */
+    ngx_http_strangler_change_pt        install;
+    ngx_http_strangler_change_pt        discard;
+    ngx_http_strangler_file_done_pt     done;
+    void                               *data;
+} ngx_http_strangler_change_t;
+
+ngx_int_t ngx_http_strangler_change_save(ngx_http_strangler_change_t *ch,
+    ngx_pool_t *pool, ngx_log_t *log);
+
 
 #endif /* NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_ */

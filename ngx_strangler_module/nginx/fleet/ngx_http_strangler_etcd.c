@@ -179,7 +179,9 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_strangler_etcd_conf_ssl(cf, smcf->etcd) != NGX_OK) {
+    if (ngx_http_strangler_etcd_conf_ssl(cf, smcf->etcd) != NGX_OK
+        || ngx_http_strangler_etcd_hosts_conf(cf, smcf->etcd) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -19,6 +19,10 @@
 #define NGX_HTTP_STRANGLER_ETCD_ROUTES         "routes/"
 #define NGX_HTTP_STRANGLER_ETCD_IGNORE         "ignore/"
 #define NGX_HTTP_STRANGLER_ETCD_FENCE          "fence/"
+#define NGX_HTTP_STRANGLER_ETCD_HOSTS          "hosts/"
+#define NGX_HTTP_STRANGLER_ETCD_ALIVE          "alive/"
+#define NGX_HTTP_STRANGLER_HOST_TTL            6      /* s */
+#define NGX_HTTP_STRANGLER_HOST_NAME_MAX       128
 #define NGX_HTTP_STRANGLER_ETCD_CONNECT_TIMEOUT  1000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_CALL_TIMEOUT     3000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_TICK             250    /* ms */
@@ -66,6 +70,13 @@ typedef struct ngx_http_strangler_etcd_conf_s {
     ngx_str_t                           password;
     ngx_str_t                           password_file;
     ngx_str_t                           auth;       /* empty: no auth */
+
+    /* this host in the fleet: strangler_host_* (_etcd_hosts.c) */
+    ngx_str_t                           host_name;
+    ngx_str_t                           host_api;
+    time_t                              host_ttl;   /* s */
+    ngx_str_t                           member_key; /* base64 */
+    ngx_str_t                           alive_key;  /* base64 */
 } ngx_http_strangler_etcd_conf_t;
 
 
@@ -154,6 +165,32 @@ void ngx_http_strangler_etcd_fence_tick(ngx_http_strangler_etcd_conf_t *ecf,
 void ngx_http_strangler_etcd_fence_stop(void);
 json_t *ngx_http_strangler_etcd_fence_status(
     ngx_http_strangler_etcd_conf_t *ecf);
+
+/* ngx_http_strangler_etcd_hosts.c */
+ngx_int_t ngx_http_strangler_etcd_hosts_conf(ngx_conf_t *cf,
+    ngx_http_strangler_etcd_conf_t *ecf);
+void ngx_http_strangler_etcd_hosts_tick(ngx_http_strangler_etcd_conf_t *ecf,
+    ngx_log_t *log);
+void ngx_http_strangler_etcd_hosts_stop(void);
+ngx_msec_int_t ngx_http_strangler_etcd_hosts_silence(
+    ngx_http_strangler_etcd_conf_t *ecf);
+void ngx_http_strangler_etcd_hosts_leave(ngx_http_strangler_etcd_conf_t *ecf,
+    ngx_log_t *log);
+
+/* ngx_http_strangler_etcd_members.c: GET fleet, DELETE fleet/hosts/NAME */
+typedef struct ngx_http_strangler_etcd_fleet_s
+                                        ngx_http_strangler_etcd_fleet_t;
+typedef void (*ngx_http_strangler_etcd_fleet_pt)(
+    ngx_http_strangler_etcd_fleet_t *f, ngx_int_t rc, json_t *fleet);
+
+ngx_uint_t ngx_http_strangler_etcd_host_name_ok(u_char *p, size_t len);
+ngx_http_strangler_etcd_fleet_t *ngx_http_strangler_etcd_fleet_read(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_strangler_etcd_fleet_pt done, void *data);
+ngx_http_strangler_etcd_fleet_t *ngx_http_strangler_etcd_fleet_remove(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *name, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_etcd_fleet_pt done, void *data);
+void *ngx_http_strangler_etcd_fleet_data(ngx_http_strangler_etcd_fleet_t *f);
 
 /* ngx_http_strangler_etcd_conf.c */
 ngx_http_strangler_etcd_conf_t *ngx_http_strangler_etcd_conf(ngx_conf_t *cf,

@@ -129,6 +129,7 @@ ngx_http_strangler_etcd_tick(ngx_event_t *ev)
         if (w->holding) {
             ngx_http_strangler_etcd_probe(w);
             ngx_http_strangler_etcd_fence_tick(w->ecf, ev->log);
+            ngx_http_strangler_etcd_hosts_tick(w->ecf, ev->log);
         }
 
     } else if (w->holding) {
@@ -175,6 +176,7 @@ ngx_http_strangler_etcd_release(ngx_http_strangler_etcd_watch_t *w)
     }
 
     ngx_http_strangler_etcd_fence_stop();
+    ngx_http_strangler_etcd_hosts_stop();
 
     if (w->retry.timer_set) {
         ngx_del_timer(&w->retry);
@@ -297,6 +299,7 @@ ngx_http_strangler_etcd_range_done(ngx_http_strangler_etcd_call_t *call,
     }
 
     w->revision = revision;
+    sh->synced = (ngx_atomic_uint_t) revision;
     ngx_http_strangler_etcd_up(w);
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
@@ -470,6 +473,7 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     const char                       *text;
     int64_t                           revision;
     ngx_int_t                         rc, changed;
+    ngx_uint_t                        overrides;
     ngx_pool_t                       *pool;
     const char                       *type;
     ngx_http_strangler_etcd_kv_t      kv;
@@ -525,6 +529,7 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     }
 
     changed = 0;
+    overrides = 0;
 
     for (i = 0; i < json_array_size(events); i++) {
         ev = json_array_get(events, i);
@@ -538,6 +543,7 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
         }
 
         kv.revision = kv.mod_revision;
+        overrides++;
 
         rc = ngx_http_strangler_etcd_apply(w->ecf, &kv, 0, pool, w->tick.log);
         if (rc == NGX_ERROR) {
@@ -552,6 +558,11 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
 
     w->revision = revision;
     w->ecf->zone->sh->etcd->event_at = ngx_time();
+
+    if (overrides) {
+        /* the member key says it: not for the fleet's own keys */
+        w->ecf->zone->sh->etcd->synced = (ngx_atomic_uint_t) revision;
+    }
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
 

@@ -175,7 +175,8 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
     if (smcf->etcd->endpoints.nelts == 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"strangler_etcd_ssl_*\" and \"strangler_etcd_user\" "
-                      "need \"strangler_etcd\"");
+                      "need \"strangler_etcd\" (and so do "
+                      "\"strangler_host_*\")");
         return NGX_ERROR;
     }
 

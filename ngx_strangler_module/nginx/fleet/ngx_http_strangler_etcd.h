@@ -21,6 +21,8 @@
 #define NGX_HTTP_STRANGLER_ETCD_FENCE          "fence/"
 #define NGX_HTTP_STRANGLER_ETCD_HOSTS          "hosts/"
 #define NGX_HTTP_STRANGLER_ETCD_ALIVE          "alive/"
+#define NGX_HTTP_STRANGLER_ETCD_HANDOFFS       "handoffs/"
+#define NGX_HTTP_STRANGLER_ETCD_ACKS           "acks/"
 #define NGX_HTTP_STRANGLER_HOST_TTL            6      /* s */
 #define NGX_HTTP_STRANGLER_HOST_NAME_MAX       128
 #define NGX_HTTP_STRANGLER_ETCD_CONNECT_TIMEOUT  1000   /* ms */
@@ -127,6 +129,8 @@ struct ngx_http_strangler_etcd_change_s {
     ngx_http_strangler_override_rec_t   next;
     json_t                             *rules;     /* ignore: the next */
     json_t                             *current;   /* lost a race: winner */
+    /* a fleet handoff this change commits (_etcd_handoff.c); NULL: none */
+    struct ngx_http_strangler_etcd_fleet_handoff_s  *handoff;
     int64_t                             current_mod;
     ngx_http_strangler_etcd_changed_pt  done;
     void                               *data;
@@ -191,6 +195,37 @@ ngx_http_strangler_etcd_fleet_t *ngx_http_strangler_etcd_fleet_remove(
     ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *name, ngx_pool_t *pool,
     ngx_log_t *log, ngx_http_strangler_etcd_fleet_pt done, void *data);
 void *ngx_http_strangler_etcd_fleet_data(ngx_http_strangler_etcd_fleet_t *f);
+
+/* ngx_http_strangler_etcd_handoff.c: a handoff across the fleet */
+typedef struct ngx_http_strangler_etcd_fleet_handoff_s
+                                    ngx_http_strangler_etcd_fleet_handoff_t;
+typedef void (*ngx_http_strangler_etcd_fh_pt)(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh, ngx_int_t rc);
+
+ngx_http_strangler_etcd_fleet_handoff_t *ngx_http_strangler_etcd_handoff_begin(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *name, ngx_str_t *from,
+    ngx_str_t *to, ngx_msec_t drain, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_strangler_etcd_fh_pt done, void *data);
+ngx_int_t ngx_http_strangler_etcd_handoff_poll(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+json_t *ngx_http_strangler_etcd_handoff_waiting(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+void *ngx_http_strangler_etcd_handoff_data(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+void ngx_http_strangler_etcd_handoff_abort(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+void ngx_http_strangler_etcd_handoff_forget(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+ngx_int_t ngx_http_strangler_etcd_handoff_txn(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh, json_t *txn);
+void ngx_http_strangler_etcd_change_commits(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+ngx_int_t ngx_http_strangler_etcd_handoff_event(
+    ngx_http_strangler_etcd_conf_t *ecf, json_t *kv, ngx_uint_t deleted,
+    ngx_pool_t *pool, ngx_log_t *log);
+void ngx_http_strangler_etcd_handoff_unsee(void);
+void ngx_http_strangler_etcd_handoff_unseen(ngx_log_t *log);
+void ngx_http_strangler_etcd_handoff_release(ngx_log_t *log);
 
 /* ngx_http_strangler_etcd_conf.c */
 ngx_http_strangler_etcd_conf_t *ngx_http_strangler_etcd_conf(ngx_conf_t *cf,

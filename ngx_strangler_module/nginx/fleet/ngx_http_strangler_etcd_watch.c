@@ -177,6 +177,7 @@ ngx_http_strangler_etcd_release(ngx_http_strangler_etcd_watch_t *w)
 
     ngx_http_strangler_etcd_fence_stop();
     ngx_http_strangler_etcd_hosts_stop();
+    ngx_http_strangler_etcd_handoff_release(w->tick.log);
 
     if (w->retry.timer_set) {
         ngx_del_timer(&w->retry);
@@ -300,6 +301,7 @@ ngx_http_strangler_etcd_range_done(ngx_http_strangler_etcd_call_t *call,
 
     w->revision = revision;
     sh->synced = (ngx_atomic_uint_t) revision;
+    ngx_http_strangler_etcd_handoff_unseen(w->tick.log);
     ngx_http_strangler_etcd_up(w);
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
@@ -329,9 +331,20 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
     smcf = w->ecf->zone->smcf;
     n = 0;
 
+    ngx_http_strangler_etcd_handoff_unsee();
+
     for (i = 0; i < json_array_size(kvs); i++) {
         rc = ngx_http_strangler_etcd_kv(w->ecf, json_array_get(kvs, i), 0,
                                         &kv, pool);
+
+        if (rc == NGX_DECLINED) {
+            /* a host that joins during a fleet handoff holds too */
+            (void) ngx_http_strangler_etcd_handoff_event(w->ecf,
+                                           json_array_get(kvs, i), 0, pool,
+                                           w->tick.log);
+            continue;
+        }
+
         if (rc != NGX_OK) {
             continue;
         }
@@ -538,6 +551,16 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
         rc = ngx_http_strangler_etcd_kv(w->ecf, json_object_get(ev, "kv"),
                                         type && ngx_strcmp(type, "DELETE") == 0,
                                         &kv, pool);
+
+        if (rc == NGX_DECLINED) {
+            /* after the override of the same transaction, applied above */
+            (void) ngx_http_strangler_etcd_handoff_event(w->ecf,
+                                        json_object_get(ev, "kv"),
+                                        type && ngx_strcmp(type, "DELETE") == 0,
+                                        pool, w->tick.log);
+            continue;
+        }
+
         if (rc != NGX_OK) {
             continue;
         }
@@ -701,6 +724,9 @@ ngx_http_strangler_etcd_lost(ngx_http_strangler_etcd_watch_t *w)
     ngx_http_strangler_etcd_sh_t  *sh;
 
     sh = w->ecf->zone->sh->etcd;
+
+    /* held writes go to the owner last committed, never the new one */
+    ngx_http_strangler_etcd_handoff_release(w->tick.log);
 
     if (sh->lost_at == 0) {
         sh->lost_at = ngx_time() * 1000;

@@ -75,7 +75,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench soak bench-dashboard screenshots bench-jcmp
+.PHONY: bench soak bench-dashboard screenshots bench-jcmp bench-jslice
 
 all: deps module cli
 
@@ -266,7 +266,7 @@ reload-load-asan: deps asan
 	perl tests/sanitizers/check.pl $(RELOAD_ASAN_LOGS) || rc=1; exit $$rc
 
 
-# fuzzing: clang's libFuzzer with ASan and UBSan (fuzz/, README "Fuzzing") --
+# fuzzing: clang's libFuzzer with ASan and UBSan (fuzz/, docs/development.md) --
 
 FUZZ_CC      := clang
 FUZZ_TIME    ?= 60
@@ -316,6 +316,14 @@ $(BUILD)/bench/jcmp: bench/jcmp.c $(FUZZ_REF) fuzz/ref_compare.h \
 bench-jcmp: $(BUILD)/bench/jcmp
 	$(BUILD)/bench/jcmp
 
+# the time of one slice of the JSON comparer, per shape (bench/jslice.c)
+$(BUILD)/bench/jslice: bench/jslice.c $(CORE_SRCS) $(HEADERS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -g $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+bench-jslice: $(BUILD)/bench/jslice
+	$(BUILD)/bench/jslice
+
 # benchmarks: nginx, nginx + strangler and HAProxy under wrk, and the
 # lookup micro-benchmark; tables in build/bench/results.md (bench/run.sh)
 
@@ -344,7 +352,7 @@ bench-dashboard: all
 	@mk/deps.sh test
 	/usr/bin/python3 bench/dashboard.py 1000
 
-# the dashboard in headless Chromium, in the demo's state, for the README
+# the dashboard in headless Chromium, in the demo's state, for docs/
 screenshots: all
 	@mk/deps.sh test
 	/usr/bin/python3 tests/dashboard/screenshots.py $(CURDIR)/docs

@@ -29,7 +29,7 @@ use Time::HiRes qw(sleep time);
 
 use StranglerNginx qw(free_port write_file read_file nginx_at);
 
-$SIG{ALRM} = sub { die "085-fleet-handoff.t: timed out\n" };
+$SIG{ALRM} = sub { die "089-fleet-handoff.t: timed out\n" };
 alarm 240;
 
 my $etcd_bin = $ENV{ETCD_BINARY} || '/usr/bin/etcd';

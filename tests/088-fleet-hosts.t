@@ -21,7 +21,7 @@ use Time::HiRes qw(sleep time);
 
 use StranglerNginx qw(free_port write_file read_file nginx_at);
 
-$SIG{ALRM} = sub { die "084-fleet-hosts.t: timed out\n" };
+$SIG{ALRM} = sub { die "088-fleet-hosts.t: timed out\n" };
 alarm 180;
 
 my $etcd_bin = $ENV{ETCD_BINARY} || '/usr/bin/etcd';

@@ -77,6 +77,7 @@ typedef struct ngx_http_strangler_etcd_conf_s {
     ngx_str_t                           host_name;
     ngx_str_t                           host_api;
     time_t                              host_ttl;   /* s */
+    ngx_flag_t                          fence;      /* strangler_fence */
     ngx_str_t                           member_key; /* base64 */
     ngx_str_t                           alive_key;  /* base64 */
 } ngx_http_strangler_etcd_conf_t;

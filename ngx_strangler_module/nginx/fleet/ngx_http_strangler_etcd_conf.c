@@ -77,6 +77,10 @@ static ngx_command_t  ngx_http_strangler_etcd_options[] = {
       ngx_conf_set_sec_slot, 0,
       offsetof(ngx_http_strangler_etcd_conf_t, host_ttl), NULL },
 
+    { ngx_string("strangler_fence"), 0,
+      ngx_conf_set_flag_slot, 0,
+      offsetof(ngx_http_strangler_etcd_conf_t, fence), NULL },
+
     { ngx_string("strangler_etcd_user"), 0,
       ngx_conf_set_str_slot, 0,
       offsetof(ngx_http_strangler_etcd_conf_t, user), NULL },
@@ -116,6 +120,7 @@ ngx_http_strangler_etcd_conf(ngx_conf_t *cf,
 
     ecf->ssl_verify = NGX_CONF_UNSET;
     ecf->host_ttl = NGX_CONF_UNSET;
+    ecf->fence = NGX_CONF_UNSET;
     ecf->ssl_server_name = NGX_CONF_UNSET;
 
     smcf->etcd = ecf;

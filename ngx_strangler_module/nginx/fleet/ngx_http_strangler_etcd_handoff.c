@@ -333,7 +333,7 @@ ngx_http_strangler_etcd_fh_polled(ngx_http_strangler_etcd_call_t *call,
 {
     u_char                                   *p, *last;
     size_t                                    i, plen, hl, al;
-    json_t                                   *kvs, *kv, *acked, *v;
+    json_t                                   *kvs, *kv, *acked, *alive, *v;
     ngx_str_t                                 key, raw, val;
     ngx_uint_t                                present;
     const char                               *host;
@@ -349,12 +349,14 @@ ngx_http_strangler_etcd_fh_polled(ngx_http_strangler_etcd_call_t *call,
 
     kvs = json_object_get(answer, "kvs");
     acked = json_object();
+    alive = json_object();
     json_decref(fh->waiting);
     fh->waiting = json_array();
     present = 0;
 
-    if (acked == NULL || fh->waiting == NULL) {
+    if (acked == NULL || alive == NULL || fh->waiting == NULL) {
         json_decref(acked);
+        json_decref(alive);
         fh->done(fh, NGX_ERROR);
         return;
     }
@@ -399,6 +401,17 @@ ngx_http_strangler_etcd_fh_polled(ngx_http_strangler_etcd_call_t *call,
             && ngx_http_strangler_etcd_int(kv, "mod_revision") == fh->mod)
         {
             present = 1;
+            continue;
+        }
+
+        if ((size_t) (last - p) > sizeof(NGX_HTTP_STRANGLER_ETCD_ALIVE) - 1
+            && ngx_strncmp(p, NGX_HTTP_STRANGLER_ETCD_ALIVE,
+                           sizeof(NGX_HTTP_STRANGLER_ETCD_ALIVE) - 1)
+               == 0)
+        {
+            (void) json_object_set_new(alive, (char *) p
+                                   + sizeof(NGX_HTTP_STRANGLER_ETCD_ALIVE)
+                                   - 1, json_true());
             continue;
         }
 
@@ -449,12 +462,23 @@ ngx_http_strangler_etcd_fh_polled(ngx_http_strangler_etcd_call_t *call,
         key.data[key.len] = '\0';
         host = (const char *) key.data + plen + hl;
 
-        if (json_object_get(acked, host) == NULL) {
-            (void) json_array_append_new(fh->waiting, json_string(host));
+        if (json_object_get(acked, host) != NULL) {
+            continue;
         }
+
+        if (fh->ecf->fence && json_object_get(alive, host) == NULL) {
+            /*
+             * strangler_fence on: its lease expired, so it has refused
+             * writes for half a TTL at least; not waited for
+             */
+            continue;
+        }
+
+        (void) json_array_append_new(fh->waiting, json_string(host));
     }
 
     json_decref(acked);
+    json_decref(alive);
 
     if (!present) {
         fh->done(fh, NGX_DECLINED);

@@ -88,6 +88,10 @@ ngx_http_strangler_etcd_hosts_conf(ngx_conf_t *cf,
         ecf->host_ttl = NGX_HTTP_STRANGLER_HOST_TTL;
     }
 
+    if (ecf->fence == NGX_CONF_UNSET) {
+        ecf->fence = 0;
+    }
+
     if (ecf->host_ttl < 2) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"strangler_host_ttl\" must be 2s or more");
@@ -396,20 +400,18 @@ ngx_http_strangler_etcd_renewed(ngx_http_strangler_etcd_call_t *call,
 }
 
 
-/* how long ago this host last renewed its lease; -1: never */
+/* how long ago this host last renewed its lease (or started, if never) */
 
 ngx_msec_int_t
 ngx_http_strangler_etcd_hosts_silence(ngx_http_strangler_etcd_conf_t *ecf)
 {
+    uint64_t                       last;
     ngx_http_strangler_etcd_sh_t  *sh;
 
     sh = ecf->zone->sh->etcd;
+    last = ngx_max((uint64_t) sh->renewed, sh->boot);
 
-    if (sh->renewed == 0) {
-        return -1;
-    }
-
-    return (ngx_msec_int_t) (ngx_http_strangler_etcd_now_ms() - sh->renewed);
+    return (ngx_msec_int_t) (ngx_http_strangler_etcd_now_ms() - last);
 }
 
 

@@ -455,4 +455,12 @@ is owner('a'), 'messages', '... the owner stays';
 is $wst, 200, '... and writes flow, to it';
 like $wj->{body}, qr/^messages/, '... at messages';
 
+# a rollback always works (break-glass): this host's handoff, then local
+($st, $j) = api('a', 'POST', 'routes/orders/rollback?reason=INC-1');
+is $st, 200, 'a rollback of the owner with etcd down: 200 (break-glass)'
+    or diag explain $j;
+is $j->{handoff}{result}, 'moved', '... a handoff on this host';
+is $j->{pending}, 'etcd', '... pending for etcd';
+is owner('a'), 'monolith', '... the owner is back on the table\'s';
+
 done_testing();

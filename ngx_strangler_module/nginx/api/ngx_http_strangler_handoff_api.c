@@ -248,14 +248,15 @@ ngx_http_strangler_handoff_start(ngx_http_request_t *r,
                      r->connection->log, ngx_http_strangler_handoff_fleet_done,
                      ho);
 
-        if (ho->fh == NULL) {
+        if (ho->fh == NULL && !ctx->rollback) {
             return ngx_http_strangler_api_error(r,
                                           NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "etcd is unreachable: no owner "
                                           "change starts, nothing changed");
         }
 
-        ho->fh_wait = 1;
+        /* a rollback without etcd: this host's handoff, then break-glass */
+        ho->fh_wait = (ho->fh != NULL);
     }
 
     return ngx_http_strangler_handoff_check(r, ctx);
@@ -324,6 +325,11 @@ ngx_http_strangler_handoff_fleet_check(ngx_http_request_t *r,
     case NGX_ERROR:
         ngx_http_strangler_etcd_handoff_abort(ho->fh);
         ho->fh = NULL;
+
+        if (ctx->rollback) {
+            /* break-glass: the rollback goes on, on this host */
+            return ngx_http_strangler_handoff_check(r, ctx);
+        }
 
         return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                             "etcd did not answer during the "

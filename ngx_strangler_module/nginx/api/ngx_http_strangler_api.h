@@ -163,6 +163,12 @@ json_t *ngx_http_strangler_report_guard(ngx_http_request_t *r,
 void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api_capture.c */
+json_t *ngx_http_strangler_report_capture(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+void ngx_http_strangler_metrics_capture(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+
 /* ngx_http_strangler_api_diffs.c */
 ngx_int_t ngx_http_strangler_api_diffs(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);

@@ -169,6 +169,24 @@ typedef struct {
 } ngx_http_strangler_etcd_sh_t;
 
 
+/* why the last write of the capture file failed, at most */
+#define NGX_HTTP_STRANGLER_CAPTURE_ERR  256
+
+
+/*
+ * strangler_capture's records over every worker, since the zone was made
+ * (shadow/ngx_http_strangler_record_file.c counts them a write at a time)
+ */
+typedef struct {
+    ngx_atomic_t                        written;
+    ngx_atomic_t                        dropped;
+    ngx_atomic_t                        bytes;       /* written */
+    time_t                              error_at;    /* 0: never failed */
+    size_t                              error_len;
+    u_char                              error[NGX_HTTP_STRANGLER_CAPTURE_ERR];
+} ngx_http_strangler_sh_capture_t;
+
+
 typedef struct {
     ngx_rbtree_t                        rbtree;
     ngx_rbtree_node_t                   sentinel;
@@ -185,6 +203,7 @@ typedef struct {
     ngx_atomic_t                        reclaimed;    /* route blocks */
     ngx_atomic_t                        pending;      /* a route's may be */
     ngx_uint_t                          full_logged;
+    ngx_http_strangler_sh_capture_t     capture;
 
     /* the one change being written to the state file */
     ngx_pid_t                           writer;       /* 0: none */

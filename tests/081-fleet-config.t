@@ -235,3 +235,35 @@ the etcd password goes in clear text to http:// endpoints
 [503, 200]
 --- response_body_like eval
 [qr/"error":\s*"etcd is unreachable: nothing changed"/, "messages"]
+
+
+
+=== TEST 18: a host name that cannot be a key
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:2379;
+    strangler_host_name "web 1/a";
+--- must_die
+--- error_log
+"strangler_host_name" "web 1/a" is not a valid host name
+
+
+
+=== TEST 19: a lease shorter than 2s
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_etcd http://127.0.0.1:2379;
+    strangler_host_ttl 1s;
+--- must_die
+--- error_log
+"strangler_host_ttl" must be 2s or more
+
+
+
+=== TEST 20: strangler_host_name without strangler_etcd
+--- http_config
+    strangler_zone strangler 1m;
+    strangler_host_name web1;
+--- must_die
+--- error_log
+need "strangler_etcd" (and so do "strangler_host_*")

@@ -11,6 +11,7 @@
  *   strangler diff OLD NEW [--json]               strangler_cli_diff.c
  *   strangler report [options] DIFF.jsonl...      strangler_report.c
  *   strangler plan [options] URL...               strangler_cli_plan.c
+ *   strangler fleet [--json] URL                  strangler_cli_fleet.c
  *   strangler replay FILE... --table T --to URL   strangler_cli_replay*.c
  *
  * Exit status, as diff(1): 0 all is well, 1 a finding (an invalid table,
@@ -38,6 +39,7 @@ static const strangler_cli_command_t  strangler_cli_commands[] = {
     { "diff",    strangler_cli_diff },
     { "report",  strangler_report },
     { "plan",    strangler_cli_plan },
+    { "fleet",   strangler_cli_fleet },
     { "replay",  strangler_cli_replay },
 };
 
@@ -113,6 +115,7 @@ strangler_cli_usage(FILE *f)
         "       strangler report [--route NAME] [--json] [--top N] "
         "DIFF.jsonl...\n"
         "       strangler plan [--json] [--route NAME] URL...\n"
+        "       strangler fleet [--json] URL\n"
         "       strangler replay FILE... --table routes.yaml --to URL "
         "[options]\n"
         "       strangler --version\n"
@@ -123,6 +126,7 @@ strangler_cli_usage(FILE *f)
         "diff     what a change of the table does to traffic\n"
         "report   sums diff logs up per route and field\n"
         "plan     which route to move next, from hosts' evidence\n"
+        "fleet    every host of the fleet: alive, synced, heartbeat\n"
         "replay   sends captured requests to a new service, compares\n"
         "\n"
         "\"strangler COMMAND --help\" tells more.  FILE \"-\" is standard "

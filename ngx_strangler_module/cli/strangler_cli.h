@@ -29,6 +29,7 @@ int strangler_cli_explain(int argc, char **argv);
 int strangler_cli_test(int argc, char **argv);
 int strangler_cli_diff(int argc, char **argv);
 int strangler_cli_plan(int argc, char **argv);
+int strangler_cli_fleet(int argc, char **argv);
 
 /* 1 when argv holds -h or --help: the command prints its usage */
 int strangler_cli_wants_help(int argc, char **argv);

@@ -35,6 +35,10 @@ typedef struct {
 } ngx_http_strangler_table_t;
 
 
+/* the module's version, as `strangler --version` says it */
+#define NGX_HTTP_STRANGLER_VERSION              "1.0.0"
+
+
 /* strangler_ambiguous_path */
 #define NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT     0
 #define NGX_HTTP_STRANGLER_AMBIGUOUS_NORMALIZE  1

@@ -24,6 +24,7 @@ static char *ngx_http_strangler_force_header(ngx_conf_t *cf,
 static ngx_int_t ngx_http_strangler_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_strangler_init_process(ngx_cycle_t *cycle);
 static void ngx_http_strangler_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_strangler_exit_master(ngx_cycle_t *cycle);
 static ngx_http_strangler_zone_ctx_t *ngx_http_strangler_process_zone(
     ngx_cycle_t *cycle);
 
@@ -156,6 +157,34 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_host_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_etcd_option,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_host_api"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_etcd_option,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_fence"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_http_strangler_etcd_option,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("strangler_host_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_etcd_option,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_etcd_user"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_strangler_etcd_option,
@@ -228,7 +257,7 @@ ngx_module_t  ngx_http_strangler_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_strangler_exit_process,       /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_strangler_exit_master,        /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -543,4 +572,26 @@ ngx_http_strangler_process_zone(ngx_cycle_t *cycle)
                                                ngx_http_strangler_module);
 
     return smcf ? ngx_http_strangler_zone_ctx(smcf) : NULL;
+}
+
+
+/* nginx stops (a reload does not exit the master): the host leaves */
+
+static void
+ngx_http_strangler_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    if (cycle->conf_ctx == NULL
+        || cycle->conf_ctx[ngx_http_module.index] == NULL)
+    {
+        return;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_strangler_module);
+
+    if (smcf && smcf->etcd) {
+        ngx_http_strangler_etcd_hosts_leave(smcf->etcd, cycle->log);
+    }
 }

@@ -141,6 +141,12 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
     { ngx_string("routes/*/ignore"), NGX_HTTP_PUT,
       ngx_string("PUT"), ngx_http_strangler_api_ignore },
 
+    { ngx_string("fleet"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_fleet },
+
+    { ngx_string("fleet/hosts/*"), NGX_HTTP_DELETE,
+      ngx_string("DELETE"), ngx_http_strangler_api_fleet_host },
+
     { ngx_null_string, 0, ngx_null_string, NULL }
 };
 
@@ -300,7 +306,8 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
                                             &path, &ep->allow);
     }
 
-    if (ctx->name.len) {
+    /* '*' names a route, but in fleet/hosts/NAME a host */
+    if (ctx->name.len && ep->handler != ngx_http_strangler_api_fleet_host) {
         ctx->route = strangler_route_find(ctx->table->core,
                                           (char *) ctx->name.data,
                                           ctx->name.len);

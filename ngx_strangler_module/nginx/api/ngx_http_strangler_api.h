@@ -123,6 +123,12 @@ ngx_int_t ngx_http_strangler_api_error(ngx_http_request_t *r,
 ngx_int_t ngx_http_strangler_api_status(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api_fleet.c */
+ngx_int_t ngx_http_strangler_api_fleet(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+ngx_int_t ngx_http_strangler_api_fleet_host(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
 /* ngx_http_strangler_api_report.c */
 json_t *ngx_http_strangler_report_default(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);

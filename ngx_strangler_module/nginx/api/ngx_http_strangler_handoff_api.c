@@ -16,6 +16,10 @@
 #include "ngx_http_strangler_request.h"
 #include "ngx_http_strangler_handoff.h"
 #include "ngx_http_strangler_handoff_hold.h"
+#include "ngx_http_strangler_etcd.h"
+
+
+#define NGX_HTTP_STRANGLER_HANDOFF_FLEET_POLL  10   /* ms */
 
 
 /* an owner change driven by an API call (_handoff_api.c) */
@@ -35,6 +39,13 @@ typedef struct ngx_http_strangler_handoff_s {
     ngx_uint_t                          polls;
     unsigned                            open:1;     /* writes held */
     unsigned                            drained:1;
+
+    /* with strangler_etcd: the fleet's handoff (_etcd_handoff.c) */
+    ngx_http_strangler_etcd_fleet_handoff_t  *fh;
+    ngx_int_t                           fh_rc;      /* a failure */
+    unsigned                            fh_wait:1;  /* a call in flight */
+    unsigned                            fh_begun:1;
+    unsigned                            fh_all:1;   /* every ack */
 } ngx_http_strangler_handoff_t;
 
 
@@ -54,6 +65,10 @@ static void ngx_http_strangler_handoff_follow_poll(ngx_event_t *ev);
 static void ngx_http_strangler_handoff_cleanup(void *data);
 static json_t *ngx_http_strangler_handoff_result(
     ngx_http_strangler_handoff_t *ho);
+static void ngx_http_strangler_handoff_fleet_done(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh, ngx_int_t rc);
+static ngx_int_t ngx_http_strangler_handoff_fleet_check(
+    ngx_http_request_t *r, ngx_http_strangler_api_ctx_t *ctx);
 
 
 /*
@@ -225,7 +240,145 @@ ngx_http_strangler_handoff_start(ngx_http_request_t *r,
                   "began: writes held while %ui in flight drain",
                   &ctx->name, &ho->from, &ho->to, ho->in_flight_at_start);
 
+    if (smcf->etcd) {
+        /* every member holds and drains too: the handoff goes to etcd */
+        ho->fh = ngx_http_strangler_etcd_handoff_begin(smcf->etcd,
+                     &ctx->name, &ho->from, &ho->to,
+                     sh->deadline - ngx_current_msec, r->pool,
+                     r->connection->log, ngx_http_strangler_handoff_fleet_done,
+                     ho);
+
+        if (ho->fh == NULL && !ctx->rollback) {
+            return ngx_http_strangler_api_error(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "etcd is unreachable: no owner "
+                                          "change starts, nothing changed");
+        }
+
+        /* a rollback without etcd: this host's handoff, then break-glass */
+        ho->fh_wait = (ho->fh != NULL);
+    }
+
     return ngx_http_strangler_handoff_check(r, ctx);
+}
+
+
+/* an answer of etcd about the fleet's handoff: the next poll acts on it */
+
+static void
+ngx_http_strangler_handoff_fleet_done(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh, ngx_int_t rc)
+{
+    ngx_http_strangler_handoff_t  *ho;
+
+    ho = ngx_http_strangler_etcd_handoff_data(fh);
+    ho->fh_wait = 0;
+
+    if (!ho->fh_begun) {
+        if (rc == NGX_OK) {
+            ho->fh_begun = 1;
+
+        } else {
+            ho->fh_rc = rc;
+        }
+
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        ho->fh_all = 1;
+
+    } else if (rc != NGX_AGAIN) {
+        ho->fh_rc = rc;
+    }
+}
+
+
+/*
+ * Across the fleet: once every member acknowledged (its own writes in
+ * flight at the old owner are zero, and it holds the route's), the
+ * change is made with the commit of the handoff, in one transaction.
+ */
+
+static ngx_int_t
+ngx_http_strangler_handoff_fleet_check(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    json_t                        *waiting;
+    ngx_http_strangler_handoff_t  *ho;
+
+    ho = ctx->handoff;
+
+    switch (ho->fh_rc) {
+
+    case NGX_BUSY:
+        ngx_http_strangler_etcd_handoff_forget(ho->fh);
+        ho->fh = NULL;
+
+        return ngx_http_strangler_api_error(r, NGX_HTTP_CONFLICT,
+                                            "route \"%V\": another host is "
+                                            "moving its owner (a fleet "
+                                            "handoff is under way): nothing "
+                                            "changed, try again",
+                                            &ctx->name);
+
+    case NGX_ERROR:
+        ngx_http_strangler_etcd_handoff_abort(ho->fh);
+        ho->fh = NULL;
+
+        if (ctx->rollback) {
+            /* break-glass: the rollback goes on, on this host */
+            return ngx_http_strangler_handoff_check(r, ctx);
+        }
+
+        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "etcd did not answer during the "
+                                            "handoff: the owner stays "
+                                            "\"%V\", nothing changed",
+                                            &ho->from);
+
+    case NGX_DECLINED:
+        /* aborted: past its deadline, by another host */
+        return ngx_http_strangler_handoff_timed_out(r, ctx);
+    }
+
+    if ((ngx_msec_int_t) (ngx_current_msec - ho->sh->deadline) >= 0) {
+        waiting = ngx_http_strangler_etcd_handoff_waiting(ho->fh);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "strangler: route \"%V\": fleet handoff from \"%V\" "
+                      "to \"%V\" past its deadline: %uz hosts did not "
+                      "acknowledge", &ctx->name, &ho->from, &ho->to,
+                      json_array_size(waiting));
+
+        /* aborted everywhere there */
+        return ngx_http_strangler_handoff_timed_out(r, ctx);
+    }
+
+    if (!ho->fh_wait) {
+
+        if (ho->fh_all && ho->sh->from->writes == 0) {
+            ho->drained = 1;
+            ho->drained_ms = ngx_current_msec - ho->sh->since;
+
+            ngx_http_strangler_etcd_change_commits(ho->fh);
+
+            return ngx_http_strangler_api_apply(r, ctx);
+        }
+
+        if (ho->fh_begun) {
+            ho->fh_all = 0;
+
+            if (ngx_http_strangler_etcd_handoff_poll(ho->fh) == NGX_OK) {
+                ho->fh_wait = 1;
+            }
+        }
+    }
+
+    ngx_add_timer(&ho->ev, NGX_HTTP_STRANGLER_HANDOFF_FLEET_POLL);
+    r->main->count++;
+
+    return NGX_DONE;
 }
 
 
@@ -322,6 +475,10 @@ ngx_http_strangler_handoff_check(ngx_http_request_t *r,
         (void) ngx_http_strangler_handoff_reap(ho->zone, ho->sh->from);
     }
 
+    if (ho->fh) {
+        return ngx_http_strangler_handoff_fleet_check(r, ctx);
+    }
+
     if (ho->sh->from->writes == 0) {
         ho->drained = 1;
         ho->drained_ms = ngx_current_msec - ho->sh->since;
@@ -360,7 +517,7 @@ static ngx_int_t
 ngx_http_strangler_handoff_timed_out(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    json_t                        *json;
+    json_t                        *json, *waiting;
     ngx_uint_t                     running;
     ngx_http_strangler_handoff_t  *ho;
 
@@ -401,6 +558,22 @@ ngx_http_strangler_handoff_timed_out(ngx_http_request_t *r,
         json = NULL;
     }
 
+    if (json && ho->fh) {
+        /* the hosts that did not acknowledge in time */
+        waiting = ngx_http_strangler_etcd_handoff_waiting(ho->fh);
+
+        if (json_object_set(json_object_get(json, "handoff"), "waiting_for",
+                            waiting ? waiting : json_null()))
+        {
+            json_decref(json);
+            json = NULL;
+        }
+
+        /* not committed: the handoff ends everywhere */
+        ngx_http_strangler_etcd_handoff_abort(ho->fh);
+        ho->fh = NULL;
+    }
+
     return ngx_http_strangler_api_send_json(r, NGX_HTTP_GATEWAY_TIME_OUT,
                                             json);
 }
@@ -426,6 +599,12 @@ ngx_http_strangler_handoff_done(ngx_http_request_t *r,
     ho->open = 0;
     ho->held = ho->sh->held_total;
     ho->result = NGX_HTTP_STRANGLER_HANDOFF_MOVED;
+
+    if (ho->fh) {
+        /* committed with the change: the hosts release on the watch */
+        ngx_http_strangler_etcd_handoff_forget(ho->fh);
+        ho->fh = NULL;
+    }
 
     if (ngx_http_strangler_handoff_close(ho->zone, ho->sh, ho->serial,
                                          ho->result, ho->drained_ms))
@@ -460,6 +639,12 @@ ngx_http_strangler_handoff_cleanup(void *data)
 
     if (ho->ev.timer_set) {
         ngx_del_timer(&ho->ev);
+    }
+
+    if (ho->fh) {
+        /* not committed: aborted everywhere */
+        ngx_http_strangler_etcd_handoff_abort(ho->fh);
+        ho->fh = NULL;
     }
 
     if (!ho->open) {

@@ -175,11 +175,14 @@ ngx_http_strangler_etcd_init_conf(ngx_conf_t *cf)
     if (smcf->etcd->endpoints.nelts == 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"strangler_etcd_ssl_*\" and \"strangler_etcd_user\" "
-                      "need \"strangler_etcd\"");
+                      "need \"strangler_etcd\" (and so do "
+                      "\"strangler_host_*\")");
         return NGX_ERROR;
     }
 
-    if (ngx_http_strangler_etcd_conf_ssl(cf, smcf->etcd) != NGX_OK) {
+    if (ngx_http_strangler_etcd_conf_ssl(cf, smcf->etcd) != NGX_OK
+        || ngx_http_strangler_etcd_hosts_conf(cf, smcf->etcd) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

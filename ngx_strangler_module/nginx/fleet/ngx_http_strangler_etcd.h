@@ -19,6 +19,12 @@
 #define NGX_HTTP_STRANGLER_ETCD_ROUTES         "routes/"
 #define NGX_HTTP_STRANGLER_ETCD_IGNORE         "ignore/"
 #define NGX_HTTP_STRANGLER_ETCD_FENCE          "fence/"
+#define NGX_HTTP_STRANGLER_ETCD_HOSTS          "hosts/"
+#define NGX_HTTP_STRANGLER_ETCD_ALIVE          "alive/"
+#define NGX_HTTP_STRANGLER_ETCD_HANDOFFS       "handoffs/"
+#define NGX_HTTP_STRANGLER_ETCD_ACKS           "acks/"
+#define NGX_HTTP_STRANGLER_HOST_TTL            6      /* s */
+#define NGX_HTTP_STRANGLER_HOST_NAME_MAX       128
 #define NGX_HTTP_STRANGLER_ETCD_CONNECT_TIMEOUT  1000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_CALL_TIMEOUT     3000   /* ms */
 #define NGX_HTTP_STRANGLER_ETCD_TICK             250    /* ms */
@@ -66,6 +72,14 @@ typedef struct ngx_http_strangler_etcd_conf_s {
     ngx_str_t                           password;
     ngx_str_t                           password_file;
     ngx_str_t                           auth;       /* empty: no auth */
+
+    /* this host in the fleet: strangler_host_* (_etcd_hosts.c) */
+    ngx_str_t                           host_name;
+    ngx_str_t                           host_api;
+    time_t                              host_ttl;   /* s */
+    ngx_flag_t                          fence;      /* strangler_fence */
+    ngx_str_t                           member_key; /* base64 */
+    ngx_str_t                           alive_key;  /* base64 */
 } ngx_http_strangler_etcd_conf_t;
 
 
@@ -116,6 +130,8 @@ struct ngx_http_strangler_etcd_change_s {
     ngx_http_strangler_override_rec_t   next;
     json_t                             *rules;     /* ignore: the next */
     json_t                             *current;   /* lost a race: winner */
+    /* a fleet handoff this change commits (_etcd_handoff.c); NULL: none */
+    struct ngx_http_strangler_etcd_fleet_handoff_s  *handoff;
     int64_t                             current_mod;
     ngx_http_strangler_etcd_changed_pt  done;
     void                               *data;
@@ -154,6 +170,63 @@ void ngx_http_strangler_etcd_fence_tick(ngx_http_strangler_etcd_conf_t *ecf,
 void ngx_http_strangler_etcd_fence_stop(void);
 json_t *ngx_http_strangler_etcd_fence_status(
     ngx_http_strangler_etcd_conf_t *ecf);
+
+/* ngx_http_strangler_etcd_hosts.c */
+ngx_int_t ngx_http_strangler_etcd_hosts_conf(ngx_conf_t *cf,
+    ngx_http_strangler_etcd_conf_t *ecf);
+void ngx_http_strangler_etcd_hosts_tick(ngx_http_strangler_etcd_conf_t *ecf,
+    ngx_log_t *log);
+void ngx_http_strangler_etcd_hosts_stop(void);
+ngx_msec_int_t ngx_http_strangler_etcd_hosts_silence(
+    ngx_http_strangler_etcd_conf_t *ecf);
+void ngx_http_strangler_etcd_hosts_leave(ngx_http_strangler_etcd_conf_t *ecf,
+    ngx_log_t *log);
+
+/* ngx_http_strangler_etcd_members.c: GET fleet, DELETE fleet/hosts/NAME */
+typedef struct ngx_http_strangler_etcd_fleet_s
+                                        ngx_http_strangler_etcd_fleet_t;
+typedef void (*ngx_http_strangler_etcd_fleet_pt)(
+    ngx_http_strangler_etcd_fleet_t *f, ngx_int_t rc, json_t *fleet);
+
+ngx_uint_t ngx_http_strangler_etcd_host_name_ok(u_char *p, size_t len);
+ngx_http_strangler_etcd_fleet_t *ngx_http_strangler_etcd_fleet_read(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_strangler_etcd_fleet_pt done, void *data);
+ngx_http_strangler_etcd_fleet_t *ngx_http_strangler_etcd_fleet_remove(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *name, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_http_strangler_etcd_fleet_pt done, void *data);
+void *ngx_http_strangler_etcd_fleet_data(ngx_http_strangler_etcd_fleet_t *f);
+
+/* ngx_http_strangler_etcd_handoff.c: a handoff across the fleet */
+typedef struct ngx_http_strangler_etcd_fleet_handoff_s
+                                    ngx_http_strangler_etcd_fleet_handoff_t;
+typedef void (*ngx_http_strangler_etcd_fh_pt)(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh, ngx_int_t rc);
+
+ngx_http_strangler_etcd_fleet_handoff_t *ngx_http_strangler_etcd_handoff_begin(
+    ngx_http_strangler_etcd_conf_t *ecf, ngx_str_t *name, ngx_str_t *from,
+    ngx_str_t *to, ngx_msec_t drain, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_strangler_etcd_fh_pt done, void *data);
+ngx_int_t ngx_http_strangler_etcd_handoff_poll(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+json_t *ngx_http_strangler_etcd_handoff_waiting(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+void *ngx_http_strangler_etcd_handoff_data(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+void ngx_http_strangler_etcd_handoff_abort(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+void ngx_http_strangler_etcd_handoff_forget(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+ngx_int_t ngx_http_strangler_etcd_handoff_txn(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh, json_t *txn);
+void ngx_http_strangler_etcd_change_commits(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh);
+ngx_int_t ngx_http_strangler_etcd_handoff_event(
+    ngx_http_strangler_etcd_conf_t *ecf, json_t *kv, ngx_uint_t deleted,
+    ngx_pool_t *pool, ngx_log_t *log);
+void ngx_http_strangler_etcd_handoff_unsee(void);
+void ngx_http_strangler_etcd_handoff_unseen(ngx_log_t *log);
+void ngx_http_strangler_etcd_handoff_release(ngx_log_t *log);
 
 /* ngx_http_strangler_etcd_pending.c: changes applied here first */
 void ngx_http_strangler_etcd_pending_mark(ngx_http_strangler_zone_ctx_t *z,

@@ -65,6 +65,22 @@ static ngx_command_t  ngx_http_strangler_etcd_options[] = {
       &ngx_http_strangler_etcd_ssl_protocols },
 #endif
 
+    { ngx_string("strangler_host_name"), 0,
+      ngx_conf_set_str_slot, 0,
+      offsetof(ngx_http_strangler_etcd_conf_t, host_name), NULL },
+
+    { ngx_string("strangler_host_api"), 0,
+      ngx_conf_set_str_slot, 0,
+      offsetof(ngx_http_strangler_etcd_conf_t, host_api), NULL },
+
+    { ngx_string("strangler_host_ttl"), 0,
+      ngx_conf_set_sec_slot, 0,
+      offsetof(ngx_http_strangler_etcd_conf_t, host_ttl), NULL },
+
+    { ngx_string("strangler_fence"), 0,
+      ngx_conf_set_flag_slot, 0,
+      offsetof(ngx_http_strangler_etcd_conf_t, fence), NULL },
+
     { ngx_string("strangler_etcd_user"), 0,
       ngx_conf_set_str_slot, 0,
       offsetof(ngx_http_strangler_etcd_conf_t, user), NULL },
@@ -103,6 +119,8 @@ ngx_http_strangler_etcd_conf(ngx_conf_t *cf,
     }
 
     ecf->ssl_verify = NGX_CONF_UNSET;
+    ecf->host_ttl = NGX_CONF_UNSET;
+    ecf->fence = NGX_CONF_UNSET;
     ecf->ssl_server_name = NGX_CONF_UNSET;
 
     smcf->etcd = ecf;

@@ -129,6 +129,7 @@ ngx_http_strangler_etcd_tick(ngx_event_t *ev)
         if (w->holding) {
             ngx_http_strangler_etcd_probe(w);
             ngx_http_strangler_etcd_fence_tick(w->ecf, ev->log);
+            ngx_http_strangler_etcd_hosts_tick(w->ecf, ev->log);
             ngx_http_strangler_etcd_pending_tick(w->ecf->zone, ev->log);
         }
 
@@ -176,6 +177,8 @@ ngx_http_strangler_etcd_release(ngx_http_strangler_etcd_watch_t *w)
     }
 
     ngx_http_strangler_etcd_fence_stop();
+    ngx_http_strangler_etcd_hosts_stop();
+    ngx_http_strangler_etcd_handoff_release(w->tick.log);
 
     if (w->retry.timer_set) {
         ngx_del_timer(&w->retry);
@@ -298,6 +301,8 @@ ngx_http_strangler_etcd_range_done(ngx_http_strangler_etcd_call_t *call,
     }
 
     w->revision = revision;
+    sh->synced = (ngx_atomic_uint_t) revision;
+    ngx_http_strangler_etcd_handoff_unseen(w->tick.log);
     ngx_http_strangler_etcd_up(w);
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
@@ -327,9 +332,20 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
     smcf = w->ecf->zone->smcf;
     n = 0;
 
+    ngx_http_strangler_etcd_handoff_unsee();
+
     for (i = 0; i < json_array_size(kvs); i++) {
         rc = ngx_http_strangler_etcd_kv(w->ecf, json_array_get(kvs, i), 0,
                                         &kv, pool);
+
+        if (rc == NGX_DECLINED) {
+            /* a host that joins during a fleet handoff holds too */
+            (void) ngx_http_strangler_etcd_handoff_event(w->ecf,
+                                           json_array_get(kvs, i), 0, pool,
+                                           w->tick.log);
+            continue;
+        }
+
         if (rc != NGX_OK) {
             continue;
         }
@@ -471,6 +487,7 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     const char                       *text;
     int64_t                           revision;
     ngx_int_t                         rc, changed;
+    ngx_uint_t                        overrides;
     ngx_pool_t                       *pool;
     const char                       *type;
     ngx_http_strangler_etcd_kv_t      kv;
@@ -526,6 +543,7 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
     }
 
     changed = 0;
+    overrides = 0;
 
     for (i = 0; i < json_array_size(events); i++) {
         ev = json_array_get(events, i);
@@ -534,11 +552,22 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
         rc = ngx_http_strangler_etcd_kv(w->ecf, json_object_get(ev, "kv"),
                                         type && ngx_strcmp(type, "DELETE") == 0,
                                         &kv, pool);
+
+        if (rc == NGX_DECLINED) {
+            /* after the override of the same transaction, applied above */
+            (void) ngx_http_strangler_etcd_handoff_event(w->ecf,
+                                        json_object_get(ev, "kv"),
+                                        type && ngx_strcmp(type, "DELETE") == 0,
+                                        pool, w->tick.log);
+            continue;
+        }
+
         if (rc != NGX_OK) {
             continue;
         }
 
         kv.revision = kv.mod_revision;
+        overrides++;
 
         rc = ngx_http_strangler_etcd_apply(w->ecf, &kv, 0, pool, w->tick.log);
         if (rc == NGX_ERROR) {
@@ -553,6 +582,11 @@ ngx_http_strangler_etcd_message(ngx_http_strangler_etcd_call_t *call,
 
     w->revision = revision;
     w->ecf->zone->sh->etcd->event_at = ngx_time();
+
+    if (overrides) {
+        /* the member key says it: not for the fleet's own keys */
+        w->ecf->zone->sh->etcd->synced = (ngx_atomic_uint_t) revision;
+    }
 
     ngx_http_strangler_etcd_applied(w, revision, changed);
 
@@ -691,6 +725,9 @@ ngx_http_strangler_etcd_lost(ngx_http_strangler_etcd_watch_t *w)
     ngx_http_strangler_etcd_sh_t  *sh;
 
     sh = w->ecf->zone->sh->etcd;
+
+    /* held writes go to the owner last committed, never the new one */
+    ngx_http_strangler_etcd_handoff_release(w->tick.log);
 
     if (sh->lost_at == 0) {
         sh->lost_at = ngx_time() * 1000;

@@ -36,6 +36,18 @@ static void ngx_http_strangler_etcd_lost_race(
  * which must outlive `done`.
  */
 
+/* the next change (made at once, by this process) commits a handoff */
+static ngx_http_strangler_etcd_fleet_handoff_t  *ngx_http_strangler_commits;
+
+
+void
+ngx_http_strangler_etcd_change_commits(
+    ngx_http_strangler_etcd_fleet_handoff_t *fh)
+{
+    ngx_http_strangler_commits = fh;
+}
+
+
 ngx_http_strangler_etcd_change_t *
 ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr, ngx_str_t *name, ngx_uint_t fields,
@@ -52,8 +64,12 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
                                               pool)
            == NGX_ERROR)
     {
+        ngx_http_strangler_commits = NULL;
         return NULL;
     }
+
+    ch->handoff = ngx_http_strangler_commits;
+    ngx_http_strangler_commits = NULL;
 
     ch->zone = z;
     ch->pool = pool;
@@ -71,6 +87,13 @@ ngx_http_strangler_etcd_change(ngx_http_strangler_zone_ctx_t *z,
 
     body = ngx_http_strangler_etcd_txn(z->smcf->etcd, ch, mod);
     if (body == NULL) {
+        return NULL;
+    }
+
+    if (ch->handoff
+        && ngx_http_strangler_etcd_handoff_txn(ch->handoff, body) != NGX_OK)
+    {
+        json_decref(body);
         return NULL;
     }
 

@@ -82,6 +82,16 @@ again:
         ngx_http_strangler_regex_limit(r, t, match.limited);
     }
 
+    if (ctx->decision.write) {
+        /* strangler_fence on: a host silent in etcd stops its writes */
+        rc = ngx_http_strangler_fence_write(r,
+                 ngx_http_get_module_main_conf(r, ngx_http_strangler_module));
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
     rc = ngx_http_strangler_handoff_write(r, ctx, seq);
 
     if (rc == NGX_AGAIN) {

@@ -33,6 +33,10 @@ ngx_int_t ngx_http_strangler_path_check(ngx_http_request_t *r,
 
 /* dispatch (ngx_http_strangler_dispatch.c), variables */
 ngx_int_t ngx_http_strangler_dispatch_handler(ngx_http_request_t *r);
+
+/* ngx_http_strangler_fence.c: strangler_fence on */
+ngx_int_t ngx_http_strangler_fence_write(ngx_http_request_t *r,
+    ngx_http_strangler_main_conf_t *smcf);
 ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_strangler_log.c */

@@ -160,6 +160,12 @@ typedef struct {
     u_char                              error[NGX_HTTP_STRANGLER_ETCD_ERR];
     ngx_rbtree_t                        keys;       /* of etcd_key_t */
     ngx_rbtree_node_t                   sentinel;
+    /* this host in the fleet (_etcd_hosts.c) */
+    ngx_atomic_t                        lease;      /* etcd's ID; 0: none */
+    ngx_atomic_t                        renewed;    /* unix ms */
+    ngx_atomic_t                        registered; /* with this lease */
+    ngx_atomic_t                        synced;     /* override revision */
+    ngx_atomic_t                        reported;   /* synced, as put */
 } ngx_http_strangler_etcd_sh_t;
 
 

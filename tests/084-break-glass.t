@@ -364,8 +364,11 @@ like $body->{override}{at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
      '... and when, in UTC';
 ok serves('A', "monolith\n", 3), '... and applies in every worker of A';
 is get('B'), "messages\n", '... B knows nothing of it yet';
-like read_file("$host{A}{dir}/state/strangler.state"),
-     qr/"pending": "etcd"/, '... the state file says it is pending';
+# the state file is written off the event loop: it may follow the answer
+ok eventually(sub {
+       read_file("$host{A}{dir}/state/strangler.state")
+           =~ /"pending": "etcd"/
+   }, 5), '... the state file says it is pending';
 like log_of('A'), qr/break-glass rollback of route "conversations"/,
      '... and the log says so';
 

@@ -51,13 +51,28 @@ exit(@left ? 1 : 0);
 
 sub nginx_own {
     my ($record) = @_;
-    my @f = $record =~ /^\s+#\d+ 0x[0-9a-f]+ in (\S+)/mg;
+    my @f = frames($record);
     return 1 if @f >= 4 && $f[1] eq 'ngx_memalign'
                 && $f[2] eq 'ngx_create_pool' && $f[3] eq 'main';
-    return 1 if grep { $_ eq 'ngx_event_process_init' } @f[1 .. 2];
+    return 1 if grep { $_ eq 'ngx_event_process_init' } @f[1 .. min(2, $#f)];
     return 1 if @f >= 4 && $f[1] eq 'ngx_alloc'
                 && $f[2] eq 'ngx_regex_malloc'
                 && grep({ $_ eq 'ngx_http_regex_compile' } @f[3 .. $#f])
                 && !grep { /strangler/ } @f;
     return 0;
 }
+
+# The frames of a record's allocation stack, in order, one per frame: the
+# function, or for a frame without symbols (a library's, as in OpenSSL's
+# records) its object in parentheses, so that a rule's frame numbers stay
+# the stack's.  A record may hold fewer frames than a rule looks at.
+sub frames {
+    my ($record) = @_;
+    my @f;
+    while ($record =~ /^\s+#\d+ 0x[0-9a-f]+\s+(?:in (\S+)|(\(\S+\)))/mg) {
+        push @f, defined $1 ? $1 : $2;
+    }
+    return @f;
+}
+
+sub min { $_[0] < $_[1] ? $_[0] : $_[1] }

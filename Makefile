@@ -266,7 +266,7 @@ reload-load-asan: deps asan
 	perl tests/sanitizers/check.pl $(RELOAD_ASAN_LOGS) || rc=1; exit $$rc
 
 
-# fuzzing: clang's libFuzzer with ASan and UBSan (fuzz/, README "Fuzzing") --
+# fuzzing: clang's libFuzzer with ASan and UBSan (fuzz/, docs/development.md) --
 
 FUZZ_CC      := clang
 FUZZ_TIME    ?= 60
@@ -344,7 +344,7 @@ bench-dashboard: all
 	@mk/deps.sh test
 	/usr/bin/python3 bench/dashboard.py 1000
 
-# the dashboard in headless Chromium, in the demo's state, for the README
+# the dashboard in headless Chromium, in the demo's state, for docs/
 screenshots: all
 	@mk/deps.sh test
 	/usr/bin/python3 tests/dashboard/screenshots.py $(CURDIR)/docs

@@ -14,7 +14,7 @@
  * are fed in pieces and compared in small slices.  Bodies with a repeated
  * key are compared but not checked against the reference: jansson keeps
  * the last of the key's values, the streaming comparer pairs them by
- * occurrence (README, "Shadowing and comparison"); nor are bodies with a
+ * occurrence (docs/shadowing.md); nor are bodies with a
  * raw NUL byte, which jansson drops after a number or a literal.
  */
 

@@ -11,11 +11,11 @@
  * runtime override.
  *
  * Every lookup is checked against a reference matcher written here from
- * the README's rules, which tries every pattern in turn: the trie and the
- * regex placement must agree with it.  Every decision is checked against
- * the rules that must always hold: writes go to the owner only, a shadow
- * never goes where the request went, a sticky key always lands on the same
- * side, every index is in range.
+ * the rules of docs/route-table.md, which tries every pattern in turn: the
+ * trie and the regex placement must agree with it.  Every decision is
+ * checked against the rules that must always hold: writes go to the owner
+ * only, a shadow never goes where the request went, a sticky key always
+ * lands on the same side, every index is in range.
  */
 
 
@@ -676,7 +676,7 @@ fuzz_path(fuzz_table_t *ft, fuzz_input_t *in, char *buf)
 }
 
 
-/* the reference matcher: the README's rules, every pattern tried in turn */
+/* the reference matcher: docs/route-table.md's rules, every pattern tried */
 
 static int
 ref_allows(const strangler_route_t *r, strangler_method_t m)

@@ -239,8 +239,12 @@ $::Prometheus,
 . 'backend="messages",le="\+Inf"\} 2$'
 . '(?s:.*)^strangler_upstream_response_seconds_count\{route="conversations",'
 . 'backend="messages"\} 2$'
-. '(?s:.*)^strangler_shadow_total\{route="conversations",outcome="sent"\} 0$'
-. '(?s:.*)^strangler_override\{route="conversations"\} 0$',
+. '(?s:.*)^strangler_shadow_requests_total\{route="conversations",'
+. 'result="sent"\} 0$'
+. '(?s:.*)^strangler_shadow_total\{route="conversations",'
+. 'outcome="matched"\} 0$'
+. '(?s:.*)^strangler_override\{route="conversations",reads="",owner="",'
+. 'pending=""\} 0$',
 ]
 --- no_error_log
 [error]
@@ -341,7 +345,7 @@ GET /_strangler/explain?method=GET&path=/api/conversations/7
 --- response_body_like eval
 [
 '"override": \{\s+"shadow_sample": 25\.0,'
-. '\s+"by": "127\.0\.0\.1",\s+"at": "[-0-9T:]+Z"\s+\}',
+. '\s+"by": "127\.0\.0\.1",\s+"via": "api",\s+"at": "[-0-9T:]+Z"\s+\}',
 '"backend": "messages",.*"reason": "template",.*"override": true,'
 . '.*"shadow": \{\s+"to": "monolith",\s+"sample": 25\.0\s+\}',
 '"override": \{\s+"reads": "monolith",\s+"shadow_sample": 25\.0,',
@@ -360,7 +364,7 @@ PUT /_strangler/routes/conversations
 --- response_body_like
 "override": \{\s+"reads": "monolith",
 --- error_log eval
-qr/\[notice\] .*strangler: route "conversations" overridden by 127\.0\.0\.1: override none -> \{"reads":"monolith","by":"127\.0\.0\.1"\}, client: 127\.0\.0\.1/
+qr/\[notice\] .*strangler: route "conversations" overridden by 127\.0\.0\.1: override none -> \{"reads":"monolith","by":"127\.0\.0\.1","via":"api"\}, client: 127\.0\.0\.1/
 --- no_error_log
 [error]
 
@@ -372,7 +376,7 @@ POST /_strangler/routes/conversations/rollback
 --- response_body_like chomp
 \A\{\s+"rollback": \{\s+"result": "rolled back",\s+"changed": \{\s+"reads": \{\s+"from": "messages",\s+"to": "monolith"\s+\}\s+\}\s+\},\s+"name": "conversations",.*"override": \{\s+"reads": "monolith",\s+"by"
 --- error_log eval
-qr/\[notice\] .*strangler: route "conversations" rolled back by 127\.0\.0\.1: override none -> \{"reads":"monolith","by":"127\.0\.0\.1"\}/
+qr/\[notice\] .*strangler: route "conversations" rolled back by 127\.0\.0\.1: override none -> \{"reads":"monolith","by":"127\.0\.0\.1","via":"api"\}/
 --- no_error_log
 [error]
 

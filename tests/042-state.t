@@ -104,6 +104,7 @@ does not exist yet: starting without overrides
       "reads": "monolith",
       "shadow_sample": 12\.5,
       "by": "127\.0\.0\.1",
+      "via": "api",
       "table": "/[^"]*/html/routes\.yaml",
       "route": "conversations",
       "at": \d+

@@ -387,7 +387,7 @@ is $rearm->{guard}{state} ne 'tripped', 1, 'the guard is armed again';
 is_deeply reads('errors', 20, ''), { messages => 20 },
           'reads go back to the new service';
 like log_since($offset),
-     qr/\[notice\] .*route "errors" re-armed by 127\.0\.0\.1: override \{.*"by":"guard"\} -> none/,
+     qr/\[notice\] .*route "errors" re-armed by 127\.0\.0\.1: override \{.*"by":"guard","via":"guard"\} -> none/,
      're-arming is logged with the client address';
 
 my $refused = api_json('POST', 'routes/plain/guard/rearm');

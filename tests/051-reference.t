@@ -1,7 +1,7 @@
-# The README's reference against the code: every directive of the
-# commands array (with its contexts, number of arguments and default),
-# every variable, every API call and every route-table key must be in
-# "## Reference", and everything there must exist in the code.  The code
+# The reference (docs/reference.md) against the code: every directive of
+# the commands array (with its contexts, number of arguments and default),
+# every variable, every API call and every route-table key must be in it,
+# and everything there must exist in the code.  The code
 # is read as source: the tables it is made of are regular enough.
 use strict;
 use warnings;
@@ -23,15 +23,15 @@ my %code = map { $_ => slurp($_) } glob "$src/*/*.c $src/nginx/*/*.c";
 my $glue = join "\n", map { $code{$_} } grep { m{/ngx_http_} } keys %code;
 
 
-# the README's reference tables: first cell => the other cells ------------
+# the reference's tables: first cell => the other cells ------------------
 
-my ($ref) = slurp("$top/README.md") =~ /^## Reference\n(.*?)(?=^## |\z)/ms;
-ok($ref, 'README has a "## Reference" section') or BAIL_OUT('no reference');
+my ($ref) = slurp("$top/docs/reference.md") =~ /^# Reference\n(.*)/ms;
+ok($ref, 'docs/reference.md is the "# Reference"') or BAIL_OUT('no reference');
 
 sub table {
     my ($title) = @_;
-    my ($sec) = $ref =~ /^### \Q$title\E\n(.*?)(?=^### |\z)/ms;
-    ok($sec, "reference: \"### $title\"") or return {};
+    my ($sec) = $ref =~ /^## \Q$title\E\n(.*?)(?=^## |\z)/ms;
+    ok($sec, "reference: \"## $title\"") or return {};
 
     my %rows;
     for my $line ($sec =~ /^(\|.*)$/mg) {
@@ -177,7 +177,7 @@ for my $file (grep { m{/strangler_load\w*\.c$} } sort keys %code) {
     {
         my ($table, $fields) = ($1, $2);
         ok(exists $prefix{$table}, "key table strangler_${table}_fields "
-           . 'has a README prefix in 051-reference.t') or next;
+           . 'has a reference prefix in 051-reference.t') or next;
 
         while ($fields =~ /\{\s*"(\w+)",\s*\w+,\s*([01])\s*\}/g) {
             $keys{"$prefix{$table}$1"} = $2;

@@ -1,4 +1,4 @@
-# The README's "Proving a shadow in Test::Nginx" recipe, run as it is
+# The "Proving a shadow in Test::Nginx" recipe of docs/testing.md, run as it is
 # shown: written to a file and run by prove with this suite's harness
 # and nginx (the module loaded or compiled in), on fixed ports next to
 # TEST_NGINX_SERVER_PORT.
@@ -9,15 +9,16 @@ use Test::More;
 use File::Temp qw(tempdir);
 use FindBin;
 
-my $readme = do {
-    open my $fh, '<', "$FindBin::Bin/../README.md" or die "README.md: $!";
+my $doc = do {
+    my $file = "$FindBin::Bin/../docs/testing.md";
+    open my $fh, '<', $file or die "$file: $!";
     local $/;
     <$fh>;
 };
 
-my $title = '### Proving a shadow in Test::Nginx';
-my ($section) = $readme =~ /^\Q$title\E\n(.*?)(?=^##)/ms;
-ok $section, 'the README has the recipe' or BAIL_OUT('no recipe');
+my $title = '## Proving a shadow in Test::Nginx';
+my ($section) = $doc =~ /^\Q$title\E\n(.*?)(?=^##|\z)/ms;
+ok $section, 'docs/testing.md has the recipe' or BAIL_OUT('no recipe');
 
 my ($recipe) = ($section // '') =~ /^```perl\n(.*?)^```$/ms;
 like $recipe // '', qr/^use Test::Nginx::Socket;$/m, 'a Test::Nginx file';

@@ -132,6 +132,21 @@ is($rc, 0, '--json, no change: status 0');
 is_deeply(decode_json($out)->{changes}, [], '--json, no change: none');
 
 
+# --fail-on owner: only a change that moves writes fails ----------------------
+
+($rc, $out, $err) = run($cli, 'diff', '--fail-on', 'owner', 'base.yaml',
+                        'reads.yaml');
+is($rc, 0, '--fail-on owner: moved reads pass');
+like($out, qr/^~ reads /m, '--fail-on owner: ... and are still shown');
+($rc) = run($cli, 'diff', '--fail-on', 'owner', 'base.yaml', 'owner.yaml');
+is($rc, 1, '--fail-on owner: a moved owner fails');
+($rc) = run($cli, 'diff', '--fail-on', 'any', 'base.yaml', 'reads.yaml');
+is($rc, 1, '--fail-on any: any change fails (the default)');
+($rc, $out, $err) = run($cli, 'diff', '--fail-on', 'reads', 'base.yaml',
+                        'reads.yaml');
+is($rc, 2, '--fail-on with another word: a usage error');
+like($err, qr/--fail-on takes "any" or "owner"/, '... saying which words');
+
 # trouble: status 2 -----------------------------------------------------------
 
 ($rc, $out, $err) = run($cli, 'diff', 'base.yaml', 'nope.yaml');

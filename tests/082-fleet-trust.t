@@ -541,7 +541,7 @@ ok serves('F', "messages\n"), '... and so do its overrides';
 write_file($mode_file, 'garbage');
 ($st, $body) = api('F', 'PUT', 'routes/conversations',
                    '{"reads": "monolith"}');
-is $st, 503, 'garbage from etcd answers 503, as the README says';
+is $st, 503, 'garbage from etcd answers 503, as docs/fleet.md says';
 is $body->{outcome}, 'unknown', '... whose outcome is unknown';
 ok serves('F', "messages\n"), '... and nothing changed here';
 my $flog = log_of('F');

@@ -17,8 +17,6 @@
 #include "strangler_yaml.h"
 
 
-#define STRANGLER_VERSION         "1.0.0"
-
 /* as diff(1): 0 all is well, 1 a finding, 2 trouble */
 #define STRANGLER_EXIT_OK         0
 #define STRANGLER_EXIT_FAIL       1   /* invalid table, failed case, diff */

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * `strangler diff OLD NEW [--json]`: what a change of the route table does
+ * `strangler diff OLD NEW [--json] [--fail-on any|owner]`: what a change of the route table does
  * to traffic.  For each pattern and method, the route that serves it in
  * each table and where it sends reads, writes and copies: only what
  * changes is listed, owner changes first.  Then each old pattern is probed
@@ -52,7 +52,7 @@ static void
 strangler_cli_diff_usage(FILE *f)
 {
     fprintf(f,
-        "usage: strangler diff OLD NEW [--json]\n"
+        "usage: strangler diff OLD NEW [--json] [--fail-on any|owner]\n"
         "\n"
         "What changing the route table from OLD to NEW does to traffic:\n"
         "for each pattern and method class (reads, writes), what serves it\n"
@@ -62,15 +62,16 @@ strangler_cli_diff_usage(FILE *f)
         "pattern takes by precedence (\">\", found by probing each old\n"
         "pattern with example paths).  --json prints the same as JSON.\n"
         "\n"
-        "exit status: 0 no change, 1 changes, 2 bad table, unreadable file\n"
-        "or usage error\n");
+        "exit status: 0 no change, 1 changes (with --fail-on owner: only\n"
+        "changes that move writes), 2 bad table, unreadable file or usage\n"
+        "error\n");
 }
 
 
 int
 strangler_cli_diff(int argc, char **argv)
 {
-    int                        i, rc, json, npos;
+    int                        i, rc, json, npos, owner_only;
     size_t                     k;
     const char                *pos[2];
     strangler_table_t         *old, *new;
@@ -86,10 +87,23 @@ strangler_cli_diff(int argc, char **argv)
 
     json = 0;
     npos = 0;
+    owner_only = 0;
 
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+
+        } else if (strcmp(argv[i], "--fail-on") == 0) {
+            if (i + 1 == argc
+                || (strcmp(argv[i + 1], "any") != 0
+                    && strcmp(argv[i + 1], "owner") != 0))
+            {
+                fprintf(stderr, "strangler diff: --fail-on takes \"any\" "
+                        "or \"owner\"\n");
+                return STRANGLER_EXIT_TROUBLE;
+            }
+
+            owner_only = (strcmp(argv[++i], "owner") == 0);
 
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "strangler diff: unknown option \"%s\"\n",
@@ -172,7 +186,15 @@ strangler_cli_diff(int argc, char **argv)
         strangler_cli_diff_print(&diff);
     }
 
-    rc = diff.n ? STRANGLER_EXIT_FAIL : STRANGLER_EXIT_OK;
+    rc = STRANGLER_EXIT_OK;
+
+    /* --fail-on owner: only a change that moves writes (and events) */
+
+    for (k = 0; k < diff.n; k++) {
+        if (!owner_only || diff.changes[k].owner) {
+            rc = STRANGLER_EXIT_FAIL;
+        }
+    }
 
 done:
 

@@ -179,7 +179,17 @@ strangler_shadow_check(strangler_loader_t *ld, strangler_route_t *route,
         }
     }
 
-    if (shadow->to == STRANGLER_NONE) {
+    if (shadow->to == STRANGLER_NONE
+        && route->owner != ld->table->default_backend
+        && ld->table->default_backend != STRANGLER_NONE)
+    {
+        /*
+         * An owned route: the side that did not serve is the legacy one,
+         * the table's default
+         */
+        shadow->to = ld->table->default_backend;
+
+    } else if (shadow->to == STRANGLER_NONE) {
         strangler_load_error(ld, map, "shadow has no other side; "
                              "set shadow.to");
 

@@ -20,7 +20,7 @@
 #include "strangler_guard.h"
 
 
-/* the `readiness` defaults (README, "Which route next") */
+/* the `readiness` defaults (docs/dashboard.md, "Which route next") */
 #define STRANGLER_READINESS_MIN_COMPARED       1000
 #define STRANGLER_READINESS_MAX_DIFFERENCES    0
 #define STRANGLER_READINESS_MAX_ERROR_RATIO    1.0

@@ -17,6 +17,10 @@
 #include <stdint.h>
 
 
+/* the module's and the command's version */
+#define STRANGLER_VERSION  "1.0.0"
+
+
 #define STRANGLER_MAX_ERRORS      16
 #define STRANGLER_ERROR_LEN       320
 #define STRANGLER_MAX_BACKENDS    256

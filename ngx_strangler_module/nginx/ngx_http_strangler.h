@@ -48,6 +48,7 @@ typedef struct {
     ngx_flag_t                      dispatch;       /* `strangler;` here */
     ngx_uint_t                      ambiguous_path;
     ngx_flag_t                      api;            /* `strangler_api;` */
+    ngx_http_complex_value_t       *api_user;       /* NULL: unset */
 } ngx_http_strangler_loc_conf_t;
 
 

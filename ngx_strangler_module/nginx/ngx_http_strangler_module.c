@@ -51,6 +51,13 @@ static ngx_command_t  ngx_http_strangler_commands[] = {
       0,
       NULL },
 
+    { ngx_string("strangler_api_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_strangler_api_user,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("strangler_ambiguous_path"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -277,6 +284,7 @@ ngx_http_strangler_create_loc_conf(ngx_conf_t *cf)
      *
      *     slcf->force_header = { 0, NULL };
      *     slcf->force_if = NULL;
+     *     slcf->api_user = NULL;
      */
 
     slcf->table = NGX_CONF_UNSET_PTR;
@@ -308,6 +316,10 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->ambiguous_path, prev->ambiguous_path,
                               NGX_HTTP_STRANGLER_AMBIGUOUS_REJECT);
     ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    if (conf->api_user == NULL) {
+        conf->api_user = prev->api_user;
+    }
 
     /*
      * A limit_except block has its own location configuration, without

@@ -110,6 +110,7 @@ class Later(http.server.BaseHTTPRequestHandler):
     added to the status (their shapes from the issues' README drafts)."""
 
     front = None
+    incident = False
 
     def do_GET(self):
         path = self.path.replace("/x/", "/_strangler/", 1)
@@ -124,13 +125,33 @@ class Later(http.server.BaseHTTPRequestHandler):
                                              "error_rate": 5.19,
                                              "mismatch_rate": None,
                                              "p99_ms": 12}}
-                if r["name"] == "inbox":
-                    r["evidence"] = {"noise": 7, "fields": [
-                        {"path": "$.ts", "differences": 40,
-                         "verdict": "noise"},
-                        {"path": "$.total", "differences": 5,
-                         "verdict": "difference"}]}
+                if r["name"] == "users" and self.incident:
+                    r["override"] = {"reads": "messages", "by": "alice",
+                                     "via": "break-glass",
+                                     "reason": "INC-4711",
+                                     "at": "2026-12-06T03:12:09Z"}
+                    r["pending"] = "etcd"
             body = json.dumps(j)
+        elif path.startswith("/_strangler/progress/routes"):
+            j = json.loads(body)
+            for r in j["routes"]:
+                if r["name"] == "inbox":
+                    r["shadow"] = [10, 5]
+            body = json.dumps(j)
+        elif path.startswith("/_strangler/progress") and self.incident:
+            j = json.loads(body)
+            j["etcd"] = {"connected": False}
+            body = json.dumps(j)
+        elif path.startswith("/_strangler/routes/inbox/diffs"):
+            # the shape of GET routes/NAME/diffs (docs/shadowing.md, per field)
+            status = 200
+            body = json.dumps({"route": "inbox", "compared": 15,
+                               "mismatched": 5, "noise_share": 0.7,
+                               "fields": [
+                                   {"path": "$.ts", "differences": 40,
+                                    "verdict": "noise"},
+                                   {"path": "$.total", "differences": 5,
+                                    "verdict": "difference"}]})
         self.send_response(status)
         for h in ("Content-Type", "Content-Security-Policy"):
             if headers.get(h):
@@ -160,10 +181,54 @@ def light_up(t, b, front):
         t.ok(b.eval("!!document.querySelector('button[data-action=rearm]"
                     "[data-route=conversations]')"),
              "a tripped guard can be re-armed from the page")
+        ok = b.wait("""(() => {
+            const keys = [...document.querySelectorAll('#head-row th')]
+                         .map(th => th.dataset.key);
+            const tr = document.querySelector('#rows tr[data-route="inbox"]');
+            return tr && tr.children[keys.indexOf('evidence')].innerText
+                         .includes('$.total (5)');
+        })()""", 10)
         ev = cell(b, "inbox", "evidence") or ""
-        t.ok("$.total (5)" in ev and "$.ts" not in ev and "noise 7" in ev,
-             "the differing fields are shown, noise apart", ev)
+        t.ok(ok and "$.ts" not in ev and "noise 70" in ev,
+             "the differing fields are read from routes/NAME/diffs, "
+             "noise apart", ev)
+        href = b.eval("(() => { const a = document.querySelector("
+                      "'#rows tr[data-route=\"inbox\"] td a'); "
+                      "return a && a.getAttribute('href'); })()")
+        t.ok(href == "/x/routes/inbox/diffs",
+             "the mismatch figure links to the route's field evidence",
+             href)
+
+        # an incident: etcd is down, a break-glass rollback is pending
+        Later.incident = True
+        t.ok(b.wait("!document.getElementById('fleet-banner').hidden", 10),
+             "etcd down: a banner says so")
+        t.ok(b.wait("""(() => {
+            const tr = document.querySelector('#rows tr[data-route="users"]');
+            return tr && tr.innerText.includes('pending etcd')
+                   && tr.innerText.includes('via break-glass')
+                   && tr.innerText.includes('why: INC-4711')
+                   && tr.innerText.includes('at 2026-12-06T03:12:09Z');
+        })()""", 20),
+             "a pending change shows as such, with who, how, why and when "
+             "(UTC)", cell(b, "users", "override"))
+        btn = b.eval("""(() => {
+            const q = s => document.querySelector(s);
+            const c = '[data-route=conversations]';
+            const rb = q('button[data-action=rollback]' + c);
+            const mv = q('button[data-action=reads]' + c);
+            const cl = q('button[data-action=clear][data-route=users]');
+            return [rb && rb.textContent, rb && rb.disabled,
+                    mv && mv.disabled, cl && cl.disabled];
+        })()""")
+        t.ok(btn == ["Roll back (break-glass)", False, True, True],
+             "etcd down: break-glass rollback offered, the rest disabled",
+             btn)
+        Later.incident = False
+        t.ok(b.wait("document.getElementById('fleet-banner').hidden", 10),
+             "etcd back: the banner goes")
     finally:
+        Later.incident = False
         server.shutdown()
 
 
@@ -230,13 +295,15 @@ def main():
         rps = None
         for _ in range(50):
             rps = cell(b, "conversations", "rps")
-            if rps and re.match(r"^\d", rps) and float(rps) > 0:
+            if rps and re.match(r"^\d", rps) and float(rps.split()[0]) > 0:
                 break
             b.idle(0.2)
-        t.ok(rps and float(rps) > 0, "after traffic: requests/s of a route",
-             rps)
+        t.ok(rps and float(rps.split()[0]) > 0
+             and rps.endswith("(33)"),
+             "after traffic: requests/s of a route, and the count", rps)
         errors = cell(b, "conversations", "errors")
-        t.ok(errors == "9.1%", "after traffic: its 5xx rate, 3 of 33", errors)
+        t.ok(errors == "9.1% (3 of 33)",
+             "after traffic: its 5xx rate, and the counts", errors)
 
         # an override made elsewhere shows up
         front.request("PUT", "/_strangler/routes/users",
@@ -279,6 +346,29 @@ def main():
                        && tr.innerText.includes('reads \u2192 monolith');
             })()""", 10),
              "the page shows the rolled back route")
+        t.ok(b.wait("!document.querySelector('button[data-action=rollback]"
+                    "[data-route=conversations]') && "
+                    "!!document.querySelector('button[data-action=clear]"
+                    "[data-route=conversations]')", 10),
+             "a rolled back route offers no rollback, but Clear override")
+        t.ok(b.eval("!document.querySelector('button[data-action=clear]"
+                    "[data-route=inbox]')"),
+             "no Clear override without an override")
+        t.ok(re.search(r"at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+                       cell(b, "conversations", "override") or "")
+             and re.search(r"\d\d:\d\d:\d\dZ$",
+                           b.eval("document.getElementById('live')"
+                                  ".textContent") or ""),
+             "times are UTC, ISO 8601", cell(b, "conversations", "override"))
+        click(b, 'button[data-action="clear"][data-route="conversations"]')
+        b.wait("document.getElementById('confirm').open", 5)
+        click(b, "#confirm-ok")
+        b.wait("(() => { const a = document.getElementById("
+               "'confirm-answer'); return !a.hidden && a.textContent; })()",
+               10)
+        t.ok(front.json("/_strangler/routes/conversations")["override"]
+             is None, "Clear override drops it (DELETE)")
+        click(b, "#confirm-cancel")
 
         # filter and sort
         b.eval("(() => { const f = document.getElementById('filter');"

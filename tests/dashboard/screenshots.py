@@ -1,4 +1,4 @@
-"""Screenshots of the dashboard in the demo's state, for the README.
+"""Screenshots of the dashboard in the demo's state, for docs/dashboard.md.
 
     make screenshots        (docs/dashboard.png, docs/dashboard-rollback.png)
 

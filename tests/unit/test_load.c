@@ -504,6 +504,17 @@ test_shadow(void)
     t = load_ok(ROUTE "    owner: messages\n    reads: monolith\n"
                 "    shadow: { to: messages }\n", __LINE__);
     strangler_table_free(t);
+
+    /* an owned route: the side that did not serve is the table's default */
+
+    t = load_ok(ROUTE "    owner: messages\n    shadow: { sample: 5 }\n",
+                __LINE__);
+
+    if (t) {
+        UNIT_CHECK(R0(t)->shadow.to == t->default_backend,
+                   "to the default, %d", R0(t)->shadow.to);
+        strangler_table_free(t);
+    }
 }
 
 

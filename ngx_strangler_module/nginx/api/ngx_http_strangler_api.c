@@ -11,8 +11,10 @@
  *            plan (which route to move next, and why not the others),
  *            dashboard (also the location itself, for a browser)
  *     GET    access?method=M    whether this client may write (M: POST)
+ *     GET    history[?route=NAME&limit=N&since=T&before=ID]  the changes
  *     GET    routes/NAME
- *     PUT    routes/NAME            {"reads", "owner", "shadow_sample"}
+ *     PUT    routes/NAME            {"reads", "owner", "shadow_sample",
+ *                                    "reason"}
  *     DELETE routes/NAME            drops the override
  *     POST   routes/NAME/rollback   drops the override, reads to the owner
  *     POST   routes/NAME/guard/rearm  ends a guard's trip
@@ -108,6 +110,9 @@ static ngx_http_strangler_api_endpoint_t  ngx_http_strangler_api_endpoints[] =
 
     { ngx_string("progress/routes"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_progress_routes },
+
+    { ngx_string("history"), NGX_HTTP_STRANGLER_READ,
+      ngx_string("GET, HEAD"), ngx_http_strangler_api_history },
 
     { ngx_string("plan"), NGX_HTTP_STRANGLER_READ,
       ngx_string("GET, HEAD"), ngx_http_strangler_api_plan },
@@ -220,7 +225,9 @@ ngx_http_strangler_api_init_conf(ngx_conf_t *cf)
 ngx_int_t
 ngx_http_strangler_api_handler(ngx_http_request_t *r)
 {
+    u_char                             *err;
     ngx_int_t                           rc;
+    ngx_uint_t                          status;
     ngx_str_t                           path;
     ngx_table_elt_t                    *allow;
     ngx_http_strangler_api_ctx_t       *ctx;
@@ -312,6 +319,17 @@ ngx_http_strangler_api_handler(ngx_http_request_t *r)
             ctx->binding = ngx_http_strangler_binding(ctx->table,
                                                       ctx->route);
             ctx->shr = ctx->binding->shr;
+        }
+    }
+
+    /* a change's `?reason=`, checked before anything changes */
+
+    if (!(r->method & NGX_HTTP_STRANGLER_READ)) {
+        err = NULL;
+        status = ngx_http_strangler_api_reason_arg(r, ctx, &err);
+
+        if (status) {
+            return ngx_http_strangler_api_error(r, status, "%s", err);
         }
     }
 
@@ -653,6 +671,9 @@ ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
             ctx->fields |= NGX_HTTP_STRANGLER_OV_SAMPLE;
             status = ngx_http_strangler_api_sample_field(r, ctx, v, err);
 
+        } else if (ngx_strcmp(key, "reason") == 0) {
+            status = ngx_http_strangler_api_reason(r, ctx, v, err);
+
         } else if (ngx_strcmp(key, "writes") == 0) {
             *err = (u_char *) "writes always go to the owner: "
                               "set \"owner\" to move them";
@@ -661,8 +682,9 @@ ngx_http_strangler_api_parse_patch(ngx_http_request_t *r,
         } else {
             *err = ngx_http_strangler_msg(r->pool,
                                           "unknown field \"%s\": expected "
-                                          "\"reads\", \"owner\" or "
-                                          "\"shadow_sample\"", key);
+                                          "\"reads\", \"owner\", "
+                                          "\"shadow_sample\" or "
+                                          "\"reason\"", key);
             status = NGX_HTTP_BAD_REQUEST;
         }
 
@@ -828,7 +850,8 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
         rc = ngx_http_strangler_api_stage(r, ctx);
 
         if (rc == NGX_OK && state->len == 0) {
-            ngx_http_strangler_override_install(z, ctx->shr, ctx->staged);
+            ngx_http_strangler_override_install(z, ctx->shr, ctx->staged,
+                                                &ctx->patch);
         }
 
         if (rc != NGX_OK && state->len) {
@@ -887,30 +910,39 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
 }
 
 
-/* who and when: the client, and with etcd the host that took it too */
+/*
+ * Who, when, through what and why (ngx_http_strangler_api_who.c), and
+ * with etcd the host that took it too
+ */
 
 static ngx_int_t
 ngx_http_strangler_api_by(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
-    ngx_str_t  *addr;
+    ngx_str_t  who;
 
-    addr = &r->connection->addr_text;
+    if (ngx_http_strangler_api_who(r, ctx, &who) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    ctx->patch.by = *addr;
+    ctx->patch.by = who;
     ctx->patch.at = ngx_time();
+
+    if (ctx->patch.via.len == 0) {
+        ngx_str_set(&ctx->patch.via, "api");
+    }
 
     if (ctx->zone->smcf->etcd == NULL) {
         return NGX_OK;
     }
 
-    ctx->patch.by.data = ngx_pnalloc(r->pool, addr->len + sizeof(" on ") - 1
+    ctx->patch.by.data = ngx_pnalloc(r->pool, who.len + sizeof(" on ") - 1
                                               + ngx_cycle->hostname.len);
     if (ctx->patch.by.data == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->patch.by.len = ngx_sprintf(ctx->patch.by.data, "%V on %V", addr,
+    ctx->patch.by.len = ngx_sprintf(ctx->patch.by.data, "%V on %V", &who,
                                     &ngx_cycle->hostname)
                         - ctx->patch.by.data;
 
@@ -999,7 +1031,8 @@ static void
 ngx_http_strangler_api_install(ngx_http_strangler_api_ctx_t *ctx)
 {
     ngx_shmtx_lock(&ctx->zone->shpool->mutex);
-    ngx_http_strangler_override_install(ctx->zone, ctx->shr, ctx->staged);
+    ngx_http_strangler_override_install(ctx->zone, ctx->shr, ctx->staged,
+                                        &ctx->patch);
     ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
 }
 

@@ -80,6 +80,10 @@ struct ngx_http_strangler_api_ctx_s {
 /* the API (ngx_http_strangler_api.c) */
 char *ngx_http_strangler_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* ngx_http_strangler_api_who.c: `strangler_api_user $variable;` */
+char *ngx_http_strangler_api_user(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
 
@@ -138,6 +142,12 @@ json_t *ngx_http_strangler_backend_json(ngx_http_strangler_table_t *t,
 json_t *ngx_http_strangler_report_rollback(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
+/* ngx_http_strangler_api_metrics_info.c */
+void ngx_http_strangler_metrics_info(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+void ngx_http_strangler_metrics_overrides(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_table_t *t);
+
 /* ngx_http_strangler_api_guard.c */
 ngx_int_t ngx_http_strangler_api_guard_rearm(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
@@ -173,6 +183,20 @@ ngx_int_t ngx_http_strangler_dashboard_wanted(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_api_dashboard(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 ngx_int_t ngx_http_strangler_api_access(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_who.c: who makes a change, and why */
+ngx_int_t ngx_http_strangler_api_who(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, ngx_str_t *who);
+ngx_uint_t ngx_http_strangler_api_reason(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, json_t *v, u_char **err);
+ngx_uint_t ngx_http_strangler_api_reason_arg(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx, u_char **err);
+ngx_int_t ngx_http_strangler_api_break_glass(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_history.c */
+ngx_int_t ngx_http_strangler_api_history(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_handoff_api.c: a change that moves the owner */

@@ -37,6 +37,10 @@ ngx_http_strangler_etcd_write(ngx_http_request_t *r,
                                         r->pool, r->connection->log,
                                         ngx_http_strangler_etcd_api_done, r);
     if (ch == NULL) {
+        if (ctx->rolled_back) {
+            return ngx_http_strangler_api_break_glass(r, ctx);
+        }
+
         return ngx_http_strangler_etcd_unreachable(r, NGX_ERROR);
     }
 
@@ -142,6 +146,12 @@ ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
         /* fall through */
 
     case NGX_ERROR:
+        if (ctx->rolled_back) {
+            /* break-glass: the rollback applies here, etcd gets it later */
+            rc = ngx_http_strangler_api_break_glass(r, ctx);
+            break;
+        }
+
         rc = ngx_http_strangler_etcd_unreachable(r, rc);
         break;
 

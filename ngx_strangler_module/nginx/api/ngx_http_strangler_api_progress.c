@@ -38,6 +38,7 @@ ngx_int_t
 ngx_http_strangler_api_progress(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
+    json_t                         *j;
     ngx_http_strangler_table_t     *t;
     ngx_http_strangler_progress_t   p;
 
@@ -49,8 +50,7 @@ ngx_http_strangler_api_progress(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK,
-               json_pack("{s:o, s:o, s:{s:o, s:o}, s:o}",
+    j = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o}",
                    "legacy",
                      ngx_http_strangler_backend_json(t,
                                                  t->core->default_backend),
@@ -63,7 +63,20 @@ ngx_http_strangler_api_progress(ngx_http_request_t *r,
                        ngx_http_strangler_progress_served(r, p.minute,
                                                       p.minute_seconds, 0),
                    "history",
-                     ngx_http_strangler_progress_history_json(r, ctx)));
+                     ngx_http_strangler_progress_history_json(r, ctx));
+
+    /* with strangler_etcd, whether changes can reach the fleet now */
+
+    if (j && ctx->zone->smcf->etcd
+        && json_object_set_new(j, "etcd",
+                   json_pack("{s:b}", "connected",
+                             ctx->zone->sh->etcd->connected ? 1 : 0)))
+    {
+        json_decref(j);
+        j = NULL;
+    }
+
+    return ngx_http_strangler_api_send_json(r, NGX_HTTP_OK, j);
 }
 
 

@@ -109,6 +109,15 @@ ngx_http_strangler_report_route(ngx_http_request_t *r,
                   "override", ngx_http_strangler_report_override(r, &ov),
                   "counters", ngx_http_strangler_report_counters(b));
 
+    /* applied here, not yet in etcd: ngx_http_strangler_etcd_pending.c */
+
+    if (j && b->shr->pending && b->shr->override
+        && json_object_set_new(j, "pending", json_string("etcd")))
+    {
+        json_decref(j);
+        return NULL;
+    }
+
     if (j && route->guard.enabled
         && json_object_set_new(j, "guard",
                        ngx_http_strangler_report_guard(r, ctx, route, &ov)))
@@ -544,6 +553,8 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_fields(&out, ctx);
     ngx_http_strangler_metrics_progress(&out, r, ctx);
 
+    ngx_http_strangler_metrics_info(&out, ctx);
+
     ngx_http_strangler_text(&out,
         "# HELP strangler_table_loaded_timestamp_seconds "
         "When the route table was loaded.\n"
@@ -680,15 +691,41 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
     ngx_str_t                      *route;
     ngx_http_strangler_sh_route_t  *shr;
 
+    /*
+     * A request picked for a shadow is sent or dropped; a copy sent ends
+     * in one outcome: two metrics, so that each sums to something
+     */
+
     ngx_http_strangler_text(out,
-        "# HELP strangler_shadow_total Shadow requests by route and outcome.\n"
+        "# HELP strangler_shadow_requests_total "
+        "Requests picked for a shadow, by route: sent or dropped.\n"
+        "# TYPE strangler_shadow_requests_total counter\n");
+
+    for (i = 0; i < t->core->nroutes; i++) {
+        route = ngx_http_strangler_metrics_route(t, i);
+        shr = t->bindings[i].shr;
+
+        for (k = 0; k <= NGX_HTTP_STRANGLER_SHADOW_DROPPED; k++) {
+            ngx_http_strangler_text(out,
+                "strangler_shadow_requests_total{route=\"%V\","
+                "result=\"%s\"} %uA\n",
+                route, ngx_http_strangler_shadow_events[k], shr->shadow[k]);
+        }
+    }
+
+    ngx_http_strangler_text(out,
+        "# HELP strangler_shadow_total "
+        "Shadow copies sent, by route and final outcome.\n"
         "# TYPE strangler_shadow_total counter\n");
 
     for (i = 0; i < t->core->nroutes; i++) {
         route = ngx_http_strangler_metrics_route(t, i);
         shr = t->bindings[i].shr;
 
-        for (k = 0; k < NGX_HTTP_STRANGLER_SHADOW_NEVENTS; k++) {
+        for (k = NGX_HTTP_STRANGLER_SHADOW_DROPPED + 1;
+             k < NGX_HTTP_STRANGLER_SHADOW_NEVENTS;
+             k++)
+        {
             ngx_http_strangler_text(out,
                 "strangler_shadow_total{route=\"%V\",outcome=\"%s\"} %uA\n",
                 route, ngx_http_strangler_shadow_events[k], shr->shadow[k]);
@@ -707,16 +744,7 @@ ngx_http_strangler_metrics_routes(ngx_http_strangler_text_t *out,
                                 t->bindings[i].shr->regex_limit);
     }
 
-    ngx_http_strangler_text(out,
-        "# HELP strangler_override "
-        "Whether a runtime override applies to the route.\n"
-        "# TYPE strangler_override gauge\n");
-
-    for (i = 0; i < t->core->nroutes; i++) {
-        ngx_http_strangler_text(out, "strangler_override{route=\"%V\"} %d\n",
-                                ngx_http_strangler_metrics_route(t, i),
-                                t->bindings[i].shr->override != NULL);
-    }
+    ngx_http_strangler_metrics_overrides(out, t);
 }
 
 

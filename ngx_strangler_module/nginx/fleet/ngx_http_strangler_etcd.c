@@ -214,6 +214,8 @@ typedef struct {
     ngx_http_strangler_sh_route_t      *shr;       /* NULL: no such route */
     ngx_http_strangler_override_rec_t   rec;
     const char                         *err;       /* refused */
+    const strangler_route_t            *route;
+    ngx_uint_t                          superseded; /* a pending change */
 } ngx_http_strangler_etcd_target_t;
 
 
@@ -378,9 +380,11 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
 
         found++;
         tg[i].shr = ngx_http_strangler_binding(tables[i], route)->shr;
+        tg[i].route = route;
 
         if (kv->deleted) {
             tg[i].rec.sample_ppm = -1;
+            ngx_str_set(&tg[i].rec.via, "etcd");
             continue;
         }
 
@@ -394,6 +398,24 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
             tg[i].err = err;
             ngx_memzero(&tg[i].rec, sizeof(ngx_http_strangler_override_rec_t));
             tg[i].rec.sample_ppm = -1;
+        }
+
+        /*
+         * A value written to etcd by another tool says neither through
+         * what nor when: "etcd", at the time this host applied it
+         */
+
+        if (tg[i].rec.via.len == 0) {
+            if (tg[i].rec.by.len) {
+                ngx_str_set(&tg[i].rec.via, "api");
+
+            } else {
+                ngx_str_set(&tg[i].rec.via, "etcd");
+            }
+        }
+
+        if (tg[i].rec.at == 0) {
+            tg[i].rec.at = ngx_time();
         }
     }
 
@@ -428,6 +450,19 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
 
             if (tg[i].err && key) {
                 ngx_http_strangler_etcd_key_err(key, tg[i].err);
+            }
+
+            if (tg[i].shr->pending) {
+                if (ngx_http_strangler_etcd_pending_keeps(tables[i],
+                                                          tg[i].route,
+                                                          tg[i].shr,
+                                                          &tg[i].rec))
+                {
+                    /* published over it later: ngx_..._etcd_pending.c */
+                    continue;
+                }
+
+                tg[i].superseded = (tg[i].shr->override != NULL);
             }
 
             if (tg[i].shr->override == NULL && tg[i].rec.reads.len == 0
@@ -466,6 +501,15 @@ ngx_http_strangler_etcd_apply(ngx_http_strangler_etcd_conf_t *ecf,
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     for (i = 0; tg && i < smcf->tables.nelts; i++) {
+        if (tg[i].superseded) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "strangler: route \"%V\" had a change made here "
+                          "while etcd was unreachable, and its owner was "
+                          "moved to \"%V\" on another host meanwhile: "
+                          "etcd's value wins, the change made here is "
+                          "dropped", &kv->name, &tg[i].rec.owner);
+        }
+
         if (tg[i].err) {
             ngx_log_error(NGX_LOG_WARN, log, 0,
                           "strangler: etcd key \"%V"
@@ -793,10 +837,9 @@ ngx_http_strangler_etcd_metrics(ngx_http_strangler_text_t *out,
         "The etcd revision the host applied.\n"
         "# TYPE strangler_etcd_revision gauge\n"
         "strangler_etcd_revision %uA\n"
-        "# HELP strangler_etcd_seconds_since_event "
-        "Seconds since the host applied an event from etcd (-1: none).\n"
-        "# TYPE strangler_etcd_seconds_since_event gauge\n"
-        "strangler_etcd_seconds_since_event %T\n",
-        sh->connected ? 1 : 0, sh->revision,
-        at ? ngx_time() - at : (time_t) -1);
+        "# HELP strangler_etcd_last_event_timestamp_seconds "
+        "When the host last applied an event from etcd (0: never).\n"
+        "# TYPE strangler_etcd_last_event_timestamp_seconds gauge\n"
+        "strangler_etcd_last_event_timestamp_seconds %T\n",
+        sh->connected ? 1 : 0, sh->revision, at);
 }

@@ -155,6 +155,17 @@ void ngx_http_strangler_etcd_fence_stop(void);
 json_t *ngx_http_strangler_etcd_fence_status(
     ngx_http_strangler_etcd_conf_t *ecf);
 
+/* ngx_http_strangler_etcd_pending.c: changes applied here first */
+void ngx_http_strangler_etcd_pending_mark(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr);
+void ngx_http_strangler_etcd_pending_tick(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+void ngx_http_strangler_etcd_pending_publish(ngx_http_strangler_zone_ctx_t *z,
+    ngx_http_strangler_sh_route_t *shr, ngx_log_t *log);
+ngx_uint_t ngx_http_strangler_etcd_pending_keeps(ngx_http_strangler_table_t *t,
+    const strangler_route_t *route, ngx_http_strangler_sh_route_t *shr,
+    ngx_http_strangler_override_rec_t *rec);
+
 /* ngx_http_strangler_etcd_conf.c */
 ngx_http_strangler_etcd_conf_t *ngx_http_strangler_etcd_conf(ngx_conf_t *cf,
     ngx_http_strangler_main_conf_t *smcf);

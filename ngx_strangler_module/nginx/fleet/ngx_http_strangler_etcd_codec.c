@@ -6,7 +6,8 @@
  * as JSON strings, and the override record stored as each route's value:
  *
  *     PREFIX routes/NAME  ->  {"reads": "new", "owner": "legacy",
- *                              "shadow_sample": 5, "by": "ADDR on HOST",
+ *                              "shadow_sample": 5, "by": "USER on HOST",
+ *                              "via": "api", "reason": "INC-4711",
  *                              "at": 1790000000}
  *
  * A value is checked against the table it would apply to: anything that
@@ -259,6 +260,7 @@ ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
     const char **err)
 {
     json_t        *root, *v;
+    ngx_str_t     *s;
     ngx_int_t      rc;
     const char    *key;
     json_error_t   e;
@@ -314,23 +316,36 @@ ngx_http_strangler_etcd_record(ngx_http_strangler_table_t *t,
                                                       json_number_value(v));
             }
 
-        } else if (ngx_strcmp(key, "by") == 0 && json_is_string(v)) {
-            *err = "\"by\" is over "
-                   ngx_value(NGX_HTTP_STRANGLER_ETCD_BY_MAX) " bytes";
+        } else if ((ngx_strcmp(key, "by") == 0
+                    || ngx_strcmp(key, "via") == 0
+                    || ngx_strcmp(key, "reason") == 0)
+                   && json_is_string(v))
+        {
+            *err = (key[0] == 'b')
+                   ? "\"by\" is over "
+                     ngx_value(NGX_HTTP_STRANGLER_ETCD_BY_MAX) " bytes"
+                   : (key[0] == 'v')
+                   ? "\"via\" is over "
+                     ngx_value(NGX_HTTP_STRANGLER_ETCD_BY_MAX) " bytes"
+                   : "\"reason\" is over "
+                     ngx_value(NGX_HTTP_STRANGLER_ETCD_BY_MAX) " bytes";
 
             if (json_string_length(v) > NGX_HTTP_STRANGLER_ETCD_BY_MAX) {
                 rc = NGX_DECLINED;
                 break;
             }
 
-            rec->by.len = json_string_length(v);
-            rec->by.data = ngx_pnalloc(pool, rec->by.len + 1);
+            s = (key[0] == 'b') ? &rec->by
+                                : (key[0] == 'v') ? &rec->via : &rec->reason;
 
-            if (rec->by.data == NULL) {
+            s->len = json_string_length(v);
+            s->data = ngx_pnalloc(pool, s->len + 1);
+
+            if (s->data == NULL) {
                 rc = NGX_ERROR;
 
             } else {
-                ngx_memcpy(rec->by.data, json_string_value(v), rec->by.len);
+                ngx_memcpy(s->data, json_string_value(v), s->len);
             }
 
         } else if (ngx_strcmp(key, "at") == 0 && json_is_integer(v)) {

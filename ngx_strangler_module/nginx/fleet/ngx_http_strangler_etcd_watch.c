@@ -129,6 +129,7 @@ ngx_http_strangler_etcd_tick(ngx_event_t *ev)
         if (w->holding) {
             ngx_http_strangler_etcd_probe(w);
             ngx_http_strangler_etcd_fence_tick(w->ecf, ev->log);
+            ngx_http_strangler_etcd_pending_tick(w->ecf->zone, ev->log);
         }
 
     } else if (w->holding) {
@@ -411,7 +412,7 @@ ngx_http_strangler_etcd_snapshot(ngx_http_strangler_etcd_watch_t *w,
                 continue;
             }
 
-            if (shr->override) {
+            if (shr->override && !shr->pending) {
                 ngx_log_error(NGX_LOG_WARN, w->tick.log, 0,
                               "strangler: route \"%V\" has no override in "
                               "etcd: its override here is dropped",

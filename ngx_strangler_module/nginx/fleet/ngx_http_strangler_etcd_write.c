@@ -7,7 +7,8 @@
  * transaction in etcd first, that puts (or deletes) PREFIX routes/NAME
  * only if the key's mod_revision is still the one this host last saw.  A
  * change that lost a race to another host gets the value that won, and
- * nothing changes; etcd unreachable: nothing changes anywhere.  Once etcd
+ * nothing changes; etcd unreachable: nothing changes anywhere (but a
+ * rollback, which applies here: break-glass).  Once etcd
  * accepted it, the host applies it through the same path as the watch's
  * events (ngx_http_strangler_etcd_apply), then the caller's completion
  * handler goes on (the API's answer: ngx_http_strangler_api_etcd.c).

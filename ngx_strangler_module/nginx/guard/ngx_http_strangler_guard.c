@@ -38,9 +38,6 @@
 #define NGX_HTTP_STRANGLER_GUARD_TICK   100     /* ms */
 #define NGX_HTTP_STRANGLER_GUARD_TEXT   512
 
-/* a trip etcd lacks: one worker's try at most every REPUBLISH ms */
-#define NGX_HTTP_STRANGLER_GUARD_REPUBLISH   1000    /* ms */
-#define NGX_HTTP_STRANGLER_GUARD_PUBLISHING  10000   /* ms: a try's lease */
 
 
 typedef struct {
@@ -80,9 +77,6 @@ static void ngx_http_strangler_guard_take(ngx_http_strangler_guard_slot_t *s,
 static void ngx_http_strangler_guard_act(ngx_http_strangler_guard_act_t *act);
 static ngx_int_t ngx_http_strangler_guard_trip(
     ngx_http_strangler_guarded_t *g, ngx_str_t *owner);
-static void ngx_http_strangler_guard_publish(ngx_http_strangler_guarded_t *g);
-static void ngx_http_strangler_guard_changed(
-    ngx_http_strangler_etcd_change_t *ch, ngx_int_t rc);
 static void ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g);
 static u_char *ngx_http_strangler_guard_figures(u_char *p, u_char *last,
     ngx_http_strangler_guard_act_t *act);
@@ -404,20 +398,6 @@ ngx_http_strangler_guard_tick(ngx_event_t *ev)
     now = ngx_http_strangler_guard_now();
     g = ngx_http_strangler_guarded.elts;
 
-    /* trips the fleet's store lacks, when it answers again */
-
-    if (ngx_http_strangler_guard_zone->smcf->etcd
-        && ngx_http_strangler_guard_zone->sh->etcd->connected)
-    {
-        for (i = 0; i < ngx_http_strangler_guarded.nelts; i++) {
-            if (g[i].binding->shr->guard
-                && g[i].binding->shr->guard->unpublished)
-            {
-                ngx_http_strangler_guard_publish(&g[i]);
-            }
-        }
-    }
-
     /* without the mutex first: most ticks find nothing due */
 
     for (i = 0; i < ngx_http_strangler_guarded.nelts; i++) {
@@ -640,9 +620,9 @@ ngx_http_strangler_guard_act(ngx_http_strangler_guard_act_t *act)
  * applies on this host at once, in every worker, whatever the fleet's
  * store does.  With strangler_etcd it is then published in the
  * background, through etcd like every change, so that it reaches every
- * host; until etcd has it, each guard tick tries again
- * (ngx_http_strangler_guard_publish), and whatever etcd says of the
- * route next applies over it.
+ * host, as a pending change (ngx_http_strangler_etcd_pending.c: tried
+ * again until etcd has it, and kept over what etcd says meanwhile unless
+ * that moved the owner).
  */
 
 static ngx_int_t
@@ -651,17 +631,16 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
 {
     ngx_str_t                           name;
     ngx_http_strangler_zone_ctx_t      *z;
-    ngx_http_strangler_sh_guard_t      *shg;
     ngx_http_strangler_override_rec_t   patch;
 
     z = ngx_http_strangler_guard_zone;
-    shg = g->binding->shr->guard;
 
     ngx_memzero(&patch, sizeof(ngx_http_strangler_override_rec_t));
 
     patch.reads = *owner;
     patch.sample_ppm = -1;
     ngx_str_set(&patch.by, NGX_HTTP_STRANGLER_GUARD_BY);
+    ngx_str_set(&patch.via, "guard");
     patch.at = ngx_time();
 
     name.data = (u_char *) g->route->name.data;
@@ -684,120 +663,12 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     ngx_http_strangler_guard_tripped(g);
 
     if (z->smcf->etcd) {
-        shg->unpublished = 1;
-        shg->publish_at = ngx_current_msec;
-        ngx_http_strangler_guard_publish(g);
+        ngx_http_strangler_etcd_pending_mark(z, g->binding->shr);
+        ngx_http_strangler_etcd_pending_publish(z, g->binding->shr,
+                                                ngx_cycle->log);
     }
 
     return NGX_OK;
-}
-
-
-/*
- * A trip etcd does not hold yet goes to etcd, by one worker at a time
- * (publish_at, taken with a compare-and-set, is the lease of the worker
- * that tries), while the route's override is still the guard's.
- */
-
-static void
-ngx_http_strangler_guard_publish(ngx_http_strangler_guarded_t *g)
-{
-    ngx_int_t                           rc;
-    ngx_str_t                           name;
-    ngx_msec_t                          at;
-    ngx_pool_t                         *pool;
-    ngx_http_strangler_zone_ctx_t      *z;
-    ngx_http_strangler_sh_guard_t      *shg;
-    ngx_http_strangler_override_rec_t   ov;
-
-    z = ngx_http_strangler_guard_zone;
-    shg = g->binding->shr->guard;
-    at = shg->publish_at;
-
-    if (!shg->unpublished
-        || (ngx_msec_int_t) (ngx_current_msec - at) < 0
-        || !ngx_atomic_cmp_set(&shg->publish_at, at,
-                               ngx_current_msec
-                               + NGX_HTTP_STRANGLER_GUARD_PUBLISHING))
-    {
-        return;
-    }
-
-    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    name.data = (u_char *) g->route->name.data;
-    name.len = g->route->name.len;
-
-    rc = ngx_http_strangler_override_read(z, g->binding->shr, &ov, pool);
-
-    if (rc != NGX_OK || !ngx_http_strangler_guard_is_trip(&ov)) {
-        /* re-armed, or replaced by another change meanwhile */
-        shg->unpublished = 0;
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    if (ngx_http_strangler_etcd_change(z, g->binding->shr, &name,
-                                       NGX_HTTP_STRANGLER_OV_READS, &ov,
-                                       pool, ngx_cycle->log,
-                                       ngx_http_strangler_guard_changed, g)
-        == NULL)
-    {
-        shg->publish_at = ngx_current_msec
-                          + NGX_HTTP_STRANGLER_GUARD_REPUBLISH;
-        ngx_destroy_pool(pool);
-    }
-}
-
-
-/* etcd took the trip, or could not: then it stays here, and is tried again */
-
-static void
-ngx_http_strangler_guard_changed(ngx_http_strangler_etcd_change_t *ch,
-    ngx_int_t rc)
-{
-    ngx_http_strangler_guarded_t *g = ch->data;
-
-    ngx_http_strangler_sh_guard_t  *shg;
-
-    shg = g->binding->shr->guard;
-
-    json_decref(ch->current);
-
-    switch (rc) {
-
-    case NGX_OK:
-        shg->unpublished = 0;
-        ngx_log_error(NGX_LOG_NOTICE, ch->log, 0,
-                      "strangler: the guard's trip of route \"%V\" is in "
-                      "etcd: every host takes it", &ch->kv.name);
-        break;
-
-    case NGX_BUSY:
-        shg->unpublished = 0;
-        ngx_log_error(NGX_LOG_NOTICE, ch->log, 0,
-                      "strangler: route \"%V\" changed on another host "
-                      "meanwhile: etcd's value replaces the guard's trip "
-                      "here, and the guard judges again", &ch->kv.name);
-        break;
-
-    default:
-        if (shg->unpublished == 1) {
-            ngx_log_error(NGX_LOG_WARN, ch->log, 0,
-                          "strangler: etcd is unreachable: the guard's trip "
-                          "of route \"%V\" applies to this host only until "
-                          "etcd takes it", &ch->kv.name);
-            shg->unpublished = 2;
-        }
-
-        shg->publish_at = ngx_current_msec
-                          + NGX_HTTP_STRANGLER_GUARD_REPUBLISH;
-    }
-
-    ngx_destroy_pool(ch->pool);
 }
 
 

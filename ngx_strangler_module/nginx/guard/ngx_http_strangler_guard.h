@@ -47,8 +47,6 @@ typedef struct ngx_http_strangler_sh_guard_s {
     ngx_uint_t                          tripped;    /* seen tripped last */
     ngx_atomic_t                        trips;
     ngx_atomic_t                        would_trips;   /* dry run */
-    ngx_atomic_t                        unpublished;   /* etcd lacks it */
-    ngx_atomic_t                        publish_at;    /* ms: next try */
     time_t                              tripped_at;    /* the last trip */
     time_t                              judged_at;  /* 0: no window yet */
     strangler_guard_window_t            last;       /* the last judged */

@@ -891,7 +891,7 @@ ngx_http_strangler_shadow_verdict(ngx_http_strangler_shadow_t *s)
                                            s->decided.decision.write, diffs,
                                            noise);
 
-    /* at info, for tests and troubleshooting (README, Test::Nginx recipe) */
+    /* at info, for tests and troubleshooting (docs/testing.md's recipe) */
 
     if (real == 0) {
         ngx_log_error(NGX_LOG_INFO, s->log, 0,

@@ -15,6 +15,7 @@
 
 
 #include "ngx_http_strangler_state.h"
+#include "ngx_http_strangler_history.h"
 
 
 static void ngx_http_strangler_override_resolve(ngx_http_strangler_table_t *t,
@@ -176,7 +177,7 @@ ngx_http_strangler_override_patch(ngx_http_strangler_zone_ctx_t *z,
     rc = ngx_http_strangler_override_stage(z, shr, fields, patch, old, now,
                                            pool, &staged);
     if (rc == NGX_OK) {
-        ngx_http_strangler_override_install(z, shr, staged);
+        ngx_http_strangler_override_install(z, shr, staged, patch);
     }
 
     ngx_shmtx_unlock(&z->shpool->mutex);
@@ -235,16 +236,25 @@ ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
 }
 
 
-/* the staged override becomes the route's; called with the mutex held */
+/*
+ * The staged override becomes the route's, as `who` (by, at, via, reason)
+ * made it, and the history says so; called with the mutex held.  Every
+ * runtime change of an override comes through here.
+ */
 
 void
 ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr,
-    ngx_http_strangler_override_rec_t *staged)
+    ngx_http_strangler_override_rec_t *staged,
+    ngx_http_strangler_override_rec_t *who)
 {
     ngx_http_strangler_override_rec_t  *cur;
 
     cur = shr->override;
+
+    ngx_http_strangler_history_add_locked(z, &shr->file, &shr->name, cur,
+                                          staged, who, NULL);
+
     shr->override = staged;
 
     if (cur) {
@@ -288,6 +298,8 @@ ngx_http_strangler_override_merge(ngx_http_strangler_override_rec_t *cur,
 
     next->by = patch->by;
     next->at = patch->at;
+    next->via = patch->via;
+    next->reason = patch->reason;
 }
 
 
@@ -312,7 +324,7 @@ ngx_http_strangler_override_set_locked(ngx_http_strangler_zone_ctx_t *z,
         }
     }
 
-    ngx_http_strangler_override_install(z, shr, stored);
+    ngx_http_strangler_override_install(z, shr, stored, rec);
 
     return NGX_OK;
 }
@@ -339,7 +351,8 @@ ngx_http_strangler_override_store(ngx_slab_pool_t *shpool,
 
     s = ngx_slab_alloc_locked(shpool, sizeof(ngx_http_strangler_override_rec_t)
                                       + rec->reads.len + rec->owner.len
-                                      + rec->by.len);
+                                      + rec->by.len + rec->via.len
+                                      + rec->reason.len);
     if (s == NULL) {
         return NULL;
     }
@@ -349,7 +362,9 @@ ngx_http_strangler_override_store(ngx_slab_pool_t *shpool,
 
     p = ngx_http_strangler_str_move(&s->reads, p);
     p = ngx_http_strangler_str_move(&s->owner, p);
-    (void) ngx_http_strangler_str_move(&s->by, p);
+    p = ngx_http_strangler_str_move(&s->by, p);
+    p = ngx_http_strangler_str_move(&s->via, p);
+    (void) ngx_http_strangler_str_move(&s->reason, p);
 
     return s;
 }
@@ -386,7 +401,8 @@ ngx_http_strangler_override_copy(ngx_http_strangler_override_rec_t *dst,
         return NGX_DECLINED;
     }
 
-    p = ngx_pnalloc(pool, src->reads.len + src->owner.len + src->by.len + 1);
+    p = ngx_pnalloc(pool, src->reads.len + src->owner.len + src->by.len
+                          + src->via.len + src->reason.len + 1);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -395,13 +411,18 @@ ngx_http_strangler_override_copy(ngx_http_strangler_override_rec_t *dst,
 
     p = ngx_http_strangler_str_move(&dst->reads, p);
     p = ngx_http_strangler_str_move(&dst->owner, p);
-    (void) ngx_http_strangler_str_move(&dst->by, p);
+    p = ngx_http_strangler_str_move(&dst->by, p);
+    p = ngx_http_strangler_str_move(&dst->via, p);
+    (void) ngx_http_strangler_str_move(&dst->reason, p);
 
     return NGX_OK;
 }
 
 
-/* {"reads", "owner", "shadow_sample" (percent), "by"}: the fields set */
+/*
+ * {"reads", "owner", "shadow_sample" (percent), "by", "via", "reason"}:
+ * the fields set
+ */
 
 json_t *
 ngx_http_strangler_override_json(ngx_http_strangler_override_rec_t *ov)
@@ -417,7 +438,9 @@ ngx_http_strangler_override_json(ngx_http_strangler_override_rec_t *ov)
             && json_object_set_new(j, "shadow_sample",
                                    json_real(strangler_ppm_to_percent(
                                                          ov->sample_ppm))))
-        || ngx_http_strangler_json_set_str(j, "by", &ov->by))
+        || ngx_http_strangler_json_set_str(j, "by", &ov->by)
+        || ngx_http_strangler_json_set_str(j, "via", &ov->via)
+        || ngx_http_strangler_json_set_str(j, "reason", &ov->reason))
     {
         json_decref(j);
         return NULL;

@@ -18,7 +18,8 @@
  *     {"version": 1, "overrides": [{"table": "/etc/nginx/routes.yaml",
  *      "route": "users", "reads": "monolith", "owner": "monolith",
  *      "shadow_sample": 5, "by": "10.0.0.7", "at": 1700000000,
- *      "orphaned_at": 1700000500}]}
+ *      "via": "api", "reason": "INC-4711", "orphaned_at": 1700000500,
+ *      "pending": "etcd"}]}
  *
  * `orphaned_at`: since when the route is in no table (the override is kept
  * until it comes back, a DELETE, or `keep_orphaned` later).
@@ -433,6 +434,16 @@ ngx_http_strangler_state_entry(ngx_http_strangler_zone_ctx_t *z, json_t *e,
     v = json_object_get(e, "orphaned_at");
     shr->orphaned = json_is_integer(v) ? (time_t) json_integer_value(v) : 0;
 
+    /* a break-glass rollback or a trip etcd had not taken yet */
+    v = json_object_get(e, "pending");
+
+    if (json_is_string(v) && ngx_strcmp(json_string_value(v), "etcd") == 0
+        && z->smcf->etcd)
+    {
+        shr->pending = 1;
+        z->sh->pending = 1;
+    }
+
     return NGX_OK;
 }
 
@@ -458,7 +469,9 @@ ngx_http_strangler_state_fields(json_t *e, ngx_str_t *table,
         { "route", route, 1 },
         { "reads", &rec->reads, 0 },
         { "owner", &rec->owner, 0 },
-        { "by", &rec->by, 0 }
+        { "by", &rec->by, 0 },
+        { "via", &rec->via, 0 },
+        { "reason", &rec->reason, 0 }
     };
 
     ngx_memzero(rec, sizeof(ngx_http_strangler_override_rec_t));
@@ -862,7 +875,9 @@ ngx_http_strangler_state_record(ngx_http_strangler_sh_route_t *shr,
         || json_object_set_new(rec, "at", json_integer(ov->at))
         || (shr->orphaned
             && json_object_set_new(rec, "orphaned_at",
-                                   json_integer(shr->orphaned))))
+                                   json_integer(shr->orphaned)))
+        || (shr->pending
+            && json_object_set_new(rec, "pending", json_string("etcd"))))
     {
         json_decref(rec);
         return NULL;

@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_strangler_state.h"
+#include "ngx_http_strangler_history.h"
 
 
 static ngx_int_t ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone,
@@ -228,7 +229,12 @@ ngx_http_strangler_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    return ngx_http_strangler_zone_bind(z, 1, shm_zone->shm.log);
+    if (ngx_http_strangler_zone_bind(z, 1, shm_zone->shm.log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* after the state file's overrides, which are no change */
+    return ngx_http_strangler_history_init_zone(z, shm_zone->shm.log);
 }
 
 

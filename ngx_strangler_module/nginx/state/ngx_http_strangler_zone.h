@@ -64,8 +64,10 @@ typedef struct {
     ngx_str_t                           reads;       /* len 0: none */
     ngx_str_t                           owner;       /* len 0: none */
     ngx_int_t                           sample_ppm;  /* -1: none */
-    ngx_str_t                           by;          /* client address */
+    ngx_str_t                           by;          /* who */
     time_t                              at;
+    ngx_str_t                           via;         /* api, guard, ... */
+    ngx_str_t                           reason;      /* len 0: none */
 } ngx_http_strangler_override_rec_t;
 
 
@@ -91,6 +93,8 @@ typedef struct {
     ngx_atomic_t                        skipped[
                                          NGX_HTTP_STRANGLER_SKIP_NREASONS];
     struct ngx_http_strangler_sh_fields_s  *fields;  /* NULL: not compared */
+    ngx_atomic_t                        pending;     /* etcd lacks it */
+    ngx_atomic_t                        publish_at;  /* ms: next try */
     /* writes in flight per backend (_handoff.c); NULL: none yet */
     struct ngx_http_strangler_sh_writes_s  *writes;
     /* a change of owner under way or done last; NULL: never had one */
@@ -173,6 +177,7 @@ typedef struct {
     ngx_atomic_t                        diff_dropped; /* diff log lines */
     ngx_atomic_t                        alloc_failures;
     ngx_atomic_t                        reclaimed;    /* route blocks */
+    ngx_atomic_t                        pending;      /* a route's may be */
     ngx_uint_t                          full_logged;
 
     /* the one change being written to the state file */
@@ -182,6 +187,8 @@ typedef struct {
     ngx_http_strangler_sh_progress_t    progress;
 
     ngx_http_strangler_etcd_sh_t       *etcd;         /* NULL: none */
+    struct ngx_http_strangler_sh_history_s  *history;  /* NULL: none yet */
+    ngx_uint_t                          history_on;  /* state file read */
 
     /* moves with each handoff's start and end (_handoff.c) */
     ngx_atomic_t                        handoff_seq;
@@ -265,7 +272,8 @@ ngx_int_t ngx_http_strangler_override_stage(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_override_rec_t **staged);
 void ngx_http_strangler_override_install(ngx_http_strangler_zone_ctx_t *z,
     ngx_http_strangler_sh_route_t *shr,
-    ngx_http_strangler_override_rec_t *staged);
+    ngx_http_strangler_override_rec_t *staged,
+    ngx_http_strangler_override_rec_t *who);
 json_t *ngx_http_strangler_override_json(
     ngx_http_strangler_override_rec_t *ov);
 int ngx_http_strangler_json_set_str(json_t *obj, const char *key,

@@ -48,6 +48,10 @@
         stageFilter: "",
         canPost: false,
         canPut: false,
+        canDelete: false,
+        etcdDown: false,
+        diffs: {},              /* route -> GET routes/NAME/diffs */
+        diffsAt: {},
         accessKnown: false,
         timer: null,
         planAt: 0,
@@ -149,9 +153,11 @@
     }
 
     function checkAccess() {
-        return Promise.all([probe("POST"), probe("PUT")]).then(function (a) {
+        return Promise.all([probe("POST"), probe("PUT"), probe("DELETE")])
+            .then(function (a) {
             st.canPost = a[0];
             st.canPut = a[1];
+            st.canDelete = a[2];
             st.accessKnown = true;
             $("readonly").hidden = st.canPost || st.canPut;
             document.body.dataset.access =
@@ -247,10 +253,34 @@
             parts.push("sample " + ov.shadow_sample + "%");
         }
 
+        /* times are the API's: UTC, ISO 8601, as everywhere on the page */
         return {
             what: parts.join(", ") || "override",
-            who: "by " + (ov.by || "?") + (ov.at ? " at " + ov.at : "")
+            who: "by " + (ov.by || "?") + (ov.via ? " via " + ov.via : "")
+                 + (ov.at ? " at " + ov.at : ""),
+            reason: ov.reason || null
         };
+    }
+
+    /*
+     * Whether a rollback changes nothing: the reads on the table's owner,
+     * no owner or sample overridden (as the API decides it)
+     */
+    function isRolledBack(r) {
+        var ov = r.override, eff = r.effective || {}, reads = eff.reads;
+
+        if (ov && (ov.owner || (ov.shadow_sample !== undefined
+                                && ov.shadow_sample !== null)))
+        {
+            return false;
+        }
+
+        if (typeof reads === "string") {
+            return reads === eff.owner;
+        }
+
+        return !!reads && Object.keys(reads).length === 1
+               && reads[eff.owner] !== undefined;
     }
 
     /* the status (fetched now and then) and the live rows, per route */
@@ -292,7 +322,10 @@
                 hasShadow: !!(r.configured && r.configured.shadow),
                 sample: eff.shadow_sample,
                 guard: r.guard || null,
-                evidence: r.evidence || r.diffs || null,
+                evidence: st.diffs[r.name] || null,
+                rolledBack: isRolledBack(r),
+                hasOverride: !!r.override,
+                pending: r.pending || null,
                 search: text.join(" ").toLowerCase()
             };
         });
@@ -538,11 +571,14 @@
         names.forEach(function (b) {
             var v = r.byBackend[b], text, span;
 
+            /* the counts behind the rates, over the window */
             if (what === "rps") {
-                text = num(v.rps);
+                text = num(v.rps) + " (" + v.n + ")";
 
             } else {
-                text = v.errors === null ? "\u2013" : pct(v.errors);
+                text = v.errors === null ? "\u2013"
+                       : pct(v.errors) + " (" + Math.round(v.errors * v.n)
+                         + " of " + v.n + ")";
             }
 
             span = el("span", names.length > 1 ? "sub" : null,
@@ -601,7 +637,15 @@
                     return;
                 }
                 td.appendChild(el("span", null, r.override.what));
+                if (r.pending) {
+                    td.appendChild(el("span", "badge pending",
+                                      "pending " + r.pending));
+                }
                 td.appendChild(el("span", "sub", r.override.who));
+                if (r.override.reason) {
+                    td.appendChild(el("span", "sub",
+                                      "why: " + r.override.reason));
+                }
             });
             break;
 
@@ -617,14 +661,20 @@
             td.className = "num";
             fill(td, r.match + "|" + r.compared + "|" + r.hasShadow,
                  function () {
+                var a;
+
                 if (r.match === null) {
                     td.appendChild(el("span", "muted",
                                       r.hasShadow ? "no comparison yet"
                                                   : "\u2013"));
                     return;
                 }
-                td.appendChild(el("span", r.match < 0.99 ? "bad" : null,
-                                  pct(r.match)));
+                /* the figure leads to the field evidence behind it */
+                a = el("a", r.match < 0.99 ? "bad" : null, pct(r.match));
+                a.href = api + "routes/" + encodeURIComponent(r.name)
+                         + "/diffs";
+                a.title = "field evidence: verdicts and examples";
+                td.appendChild(a);
                 td.appendChild(el("span", "sub",
                                   "of " + r.compared + " compared"));
             });
@@ -669,8 +719,9 @@
                     td.textContent = "\u2013";
                     return;
                 }
-                if (ev.noise !== undefined) {
-                    td.appendChild(el("span", null, "noise " + ev.noise));
+                if (ev.noise_share !== undefined && ev.noise_share !== null) {
+                    td.appendChild(el("span", null,
+                                      "noise " + pct(ev.noise_share)));
                 }
                 fields = (ev.fields || []).filter(function (f) {
                     return f.verdict !== "noise";
@@ -685,7 +736,8 @@
         case "actions":
             td.className = "actions";
             fill(td, [st.canPost, st.canPut, r.hasShadow,
-                      r.guard && r.guard.state].join(),
+                      r.guard && r.guard.state, st.etcdDown, r.rolledBack,
+                      r.hasOverride].join(),
                  function () {
                 actionButtons(td, r);
             });
@@ -706,15 +758,26 @@
             td.appendChild(b);
         }
 
-        add("rollback", "Roll back", st.canPost);
-        add("reads", "Move reads", st.canPut);
+        var up = !st.etcdDown;
+
+        /* only what changes something; with etcd down, only a rollback */
+        if (!r.rolledBack) {
+            add("rollback", up ? "Roll back" : "Roll back (break-glass)",
+                st.canPost);
+        }
+
+        if (r.hasOverride) {
+            add("clear", "Clear override", st.canDelete && up);
+        }
+
+        add("reads", "Move reads", st.canPut && up);
 
         if (r.guard && r.guard.state === "tripped") {
-            add("rearm", "Re-arm guard", st.canPost);
+            add("rearm", "Re-arm guard", st.canPost && up);
         }
 
         if (r.hasShadow) {
-            add("sample", "Shadow sample", st.canPut);
+            add("sample", "Shadow sample", st.canPut && up);
         }
     }
 
@@ -769,11 +832,38 @@
             tbody.removeChild(tbody.children[i]);
         }
 
+        fetchDiffs(slice);
+
         $("count").textContent = list.length + " of " + st.routes.length
                                  + " routes";
         $("page-info").textContent = "Page " + (st.page + 1) + " of " + pages;
         $("prev").disabled = st.page === 0;
         $("next").disabled = st.page >= pages - 1;
+    }
+
+
+    /*
+     * The noise and top-fields columns read GET routes/NAME/diffs, for the
+     * compared routes of the page shown, each at most every STATUS_EVERY
+     */
+    function fetchDiffs(slice) {
+        var now = performance.now();
+
+        slice.forEach(function (r) {
+            if (!r.compared || now - (st.diffsAt[r.name] || -1e9)
+                               < STATUS_EVERY)
+            {
+                return;
+            }
+
+            st.diffsAt[r.name] = now;
+            getJSON("routes/" + encodeURIComponent(r.name) + "/diffs")
+                .then(function (d) {
+                    st.diffs[r.name] = d;
+                    r.evidence = d;
+                    renderTable();
+                }, function () {});
+        });
     }
 
 
@@ -805,8 +895,18 @@
             $("confirm-text").textContent =
                 "Roll back route \u201c" + name + "\u201d? Its runtime "
                 + "overrides are removed and its reads go back to the "
-                + "owner, in every worker at once.";
+                + "owner, in every worker at once."
+                + (st.etcdDown ? " etcd is unreachable: this host applies "
+                                 + "it now, and the fleet gets it when etcd "
+                                 + "is back." : "");
             pending = { method: "POST", path: "routes/" + name + "/rollback" };
+
+        } else if (action === "clear") {
+            $("confirm-title").textContent = "Clear the override of " + name;
+            $("confirm-text").textContent =
+                "Remove route \u201c" + name + "\u201d's runtime override? "
+                + "It goes back to what the table says.";
+            pending = { method: "DELETE", path: "routes/" + name };
 
         } else if (action === "rearm") {
             $("confirm-title").textContent = "Re-arm the guard of " + name;
@@ -1018,6 +1118,8 @@
 
                 st.progress = a[0];
                 st.live = a[1];
+                st.etcdDown = !!(a[0].etcd && !a[0].etcd.connected);
+                $("fleet-banner").hidden = !st.etcdDown;
 
                 st.samples.unshift(sample);
                 st.samples = st.samples.filter(function (s) {
@@ -1044,7 +1146,7 @@
 
                 $("live").className = "live";
                 $("live").textContent = "updated "
-                    + new Date().toLocaleTimeString();
+                    + new Date().toISOString().replace(/\.\d+Z$/, "Z");
                 document.body.dataset.refreshed =
                     String(Number(document.body.dataset.refreshed || 0) + 1);
             }, function (err) {

@@ -75,7 +75,7 @@ TEST_ENV      = TEST_NGINX_SERVER_PORT=$(TEST_PORT) \
 .PHONY: clean
 .PHONY: fuzz fuzz-build nginx126 test-nginx126 test-valgrind reload-load
 .PHONY: reload-load-asan
-.PHONY: bench soak bench-dashboard screenshots bench-jcmp
+.PHONY: bench soak bench-dashboard screenshots bench-jcmp bench-jslice
 
 all: deps module cli
 
@@ -315,6 +315,14 @@ $(BUILD)/bench/jcmp: bench/jcmp.c $(FUZZ_REF) fuzz/ref_compare.h \
 
 bench-jcmp: $(BUILD)/bench/jcmp
 	$(BUILD)/bench/jcmp
+
+# the time of one slice of the JSON comparer, per shape (bench/jslice.c)
+$(BUILD)/bench/jslice: bench/jslice.c $(CORE_SRCS) $(HEADERS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -g $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+bench-jslice: $(BUILD)/bench/jslice
+	$(BUILD)/bench/jslice
 
 # benchmarks: nginx, nginx + strangler and HAProxy under wrk, and the
 # lookup micro-benchmark; tables in build/bench/results.md (bench/run.sh)

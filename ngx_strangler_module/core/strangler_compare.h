@@ -98,8 +98,12 @@ typedef struct strangler_jcmp_s  strangler_jcmp_t;
 #define STRANGLER_JCMP_AGAIN  1   /* the budget is spent: run again */
 #define STRANGLER_JCMP_MORE   2   /* a side's next bytes are needed */
 
-/* bytes compared in about a millisecond, with room to spare */
-#define STRANGLER_JCMP_SLICE  (256 * 1024)
+/*
+ * The work of one slice: bytes scanned, plus SJ_FRAME_WORK a value and a
+ * few a key looked up or an element paired; about 1 ms of CPU on the
+ * slowest shapes (bench/jslice.c: 0.6 to 1.1 ms on a 2-core VM in 2026)
+ */
+#define STRANGLER_JCMP_SLICE  (512 * 1024)
 
 /* NULL when out of memory; differences are added to diffs */
 strangler_jcmp_t *strangler_jcmp_create(const strangler_shadow_t *conf,

@@ -27,11 +27,13 @@
 #define SJ_MORE              1      /* the side's next bytes are needed */
 #define SJ_BAD               2      /* not JSON */
 #define SJ_LIMIT             3      /* a scan went past its limit */
+#define SJ_AGAIN             4      /* the run's budget is spent */
 
 #define SJ_DEPTH_MAX         2048   /* jansson's: deeper is not JSON */
 #define SJ_MULTISET_MAX      1024   /* longer unordered arrays: in order */
 #define SJ_PATH_LEN          512
 #define SJ_OPEN_MAX          64     /* containers a failed run remembers */
+#define SJ_FRAME_WORK        16     /* a value's frame, in bytes' work */
 
 #define SJ_A                 0      /* the primary */
 #define SJ_B                 1      /* the other side */
@@ -90,6 +92,23 @@ typedef struct {
 } sj_frame_t;
 
 
+/* a side's scan of one value (sj_skip), kept to go on with */
+typedef struct {
+    size_t                    start;    /* the value's */
+    size_t                    depth;
+    size_t                    limit;
+    size_t                    pos;      /* the next token */
+    size_t                    nest;
+    size_t                    end;      /* done: the result */
+    int                       state;
+    int                       rc;
+    unsigned                  busy:1;   /* start and depth say which */
+    unsigned                  done:1;
+    uint64_t                  obj[SJ_DEPTH_MAX / 64 + 1];
+    size_t                    open[SJ_OPEN_MAX];
+} sj_scan_t;
+
+
 typedef struct {
     size_t                    diff;     /* its index in diffs */
     size_t                    start[2];
@@ -125,9 +144,13 @@ struct strangler_jcmp_s {
 
     size_t                    tail[2];  /* where the document ended */
     size_t                    work;     /* bytes read in this run */
+    size_t                    budget;   /* of this run */
+    size_t                    probe_base;   /* the innermost probe's */
     size_t                    same_delta;   /* b - a of the known run */
     size_t                    same_from;
     size_t                    same_until;   /* a == b on [from, until) */
+
+    sj_scan_t                 scan[3];  /* a's, b's, the run's in a */
 
     /* where the containers open at the end of the run start, in a */
     size_t                    open[SJ_OPEN_MAX];
@@ -147,6 +170,8 @@ struct strangler_jcmp_s {
 /* strangler_json_scan.c */
 int sj_token(strangler_jcmp_t *jc, int s, size_t pos, sj_tok_t *t);
 int sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth,
+    size_t limit, size_t *end);
+int sj_skip_same(strangler_jcmp_t *jc, size_t pos, size_t depth,
     size_t limit, size_t *end);
 int sj_num_equal(const unsigned char *a, size_t alen,
     const unsigned char *b, size_t blen);
@@ -181,8 +206,6 @@ int sj_mset_step(strangler_jcmp_t *jc, size_t fi);
 /* strangler_json_cmp.c */
 sj_frame_t *sj_push(strangler_jcmp_t *jc, size_t a, size_t b);
 void sj_pop(strangler_jcmp_t *jc, size_t a, size_t b);
-int sj_probe(strangler_jcmp_t *jc, const sj_seg_t *seg, size_t a,
-    size_t b);
 int sj_member(strangler_jcmp_t *jc, int s, size_t pos, int first,
     sj_tok_t *key, size_t *next);
 int sj_key_seg(strangler_jcmp_t *jc, int s, const sj_tok_t *key,

@@ -57,6 +57,7 @@ strangler_jcmp_create(const strangler_shadow_t *conf,
     jc->diffs = diffs;
     jc->diffs_start = diffs->count;
     jc->same_delta = (size_t) -1;
+    jc->budget = (size_t) -1;
 
     for (i = 0; i < conf->ignore.n; i++) {
         if (conf->ignore.items[i].len && conf->ignore.items[i].data[0] == '$')
@@ -92,15 +93,20 @@ strangler_jcmp_feed(strangler_jcmp_t *jc, int side, const void *data,
     jc->side[side].len = len;
     jc->side[side].last = last ? 1 : 0;
 
-    /* the run of equal bytes may go further now */
+    /* the run of equal bytes may go further now (-1 is a delta too) */
     jc->same_delta = (size_t) -1;
+    jc->same_from = 1;
+    jc->same_until = 0;
 }
 
 
 /*
  * Compares until about budget bytes are read: STRANGLER_JCMP_DONE (the
  * differences are in diffs), STRANGLER_JCMP_AGAIN (the budget is spent)
- * or STRANGLER_JCMP_MORE (a side's next bytes are needed).
+ * or STRANGLER_JCMP_MORE (a side's next bytes are needed).  Every step
+ * counts its work (bytes scanned, elements paired) and stops where the
+ * budget ends, to go on from there on the next run: no step is longer
+ * than the budget, whatever the document's shape.
  */
 
 int
@@ -113,6 +119,7 @@ strangler_jcmp_run(strangler_jcmp_t *jc, size_t budget)
     }
 
     jc->work = 0;
+    jc->budget = budget;
 
     while (jc->top > 0 && !jc->bad && !jc->failed) {
         if (jc->work >= budget) {
@@ -123,6 +130,10 @@ strangler_jcmp_run(strangler_jcmp_t *jc, size_t budget)
 
         if (rc == SJ_MORE) {
             return STRANGLER_JCMP_MORE;
+        }
+
+        if (rc == SJ_AGAIN) {
+            return STRANGLER_JCMP_AGAIN;
         }
 
         if (rc == SJ_BAD) {
@@ -243,6 +254,9 @@ sj_push(strangler_jcmp_t *jc, size_t a, size_t b)
     f = &jc->stack[jc->top++];
     memset(f, 0, sizeof(sj_frame_t));
 
+    /* a frame costs as much as scanning a few dozen bytes (bench/jslice) */
+    jc->work += SJ_FRAME_WORK;
+
     f->kind = SJ_F_VALUE;
     f->pos[SJ_A] = a;
     f->pos[SJ_B] = b;
@@ -275,49 +289,6 @@ sj_pop(strangler_jcmp_t *jc, size_t a, size_t b)
 }
 
 
-/*
- * Whether two complete values are equal as the comparison sees them
- * (ignore and unordered paths apply), reporting nothing.
- */
-
-int
-sj_probe(strangler_jcmp_t *jc, const sj_seg_t *seg, size_t a, size_t b)
-{
-    int          equal;
-    size_t       base;
-    unsigned     saved;
-    sj_frame_t  *f;
-
-    saved = jc->differs;
-    jc->probing++;
-    jc->differs = 0;
-
-    base = jc->top;
-
-    f = sj_push(jc, a, b);
-
-    if (f) {
-        f->seg = *seg;
-        f->probe = 1;
-
-        while (jc->top > base) {
-            if (sj_step(jc) != SJ_OK) {
-                jc->differs = 1;    /* cannot be: the values are checked */
-            }
-        }
-
-        jc->stack[base - 1].child = 0;
-    }
-
-    equal = !jc->differs && f != NULL;
-
-    jc->probing--;
-    jc->differs = saved;
-
-    return equal;
-}
-
-
 static int
 sj_step(strangler_jcmp_t *jc)
 {
@@ -325,7 +296,7 @@ sj_step(strangler_jcmp_t *jc)
 
     fi = jc->top - 1;
 
-    if (jc->probing && jc->differs) {
+    if (jc->probing && jc->differs && fi >= jc->probe_base) {
         sj_pop(jc, 0, 0);       /* the probe is decided: unwind it */
         return SJ_OK;
     }
@@ -531,6 +502,14 @@ sj_same(strangler_jcmp_t *jc, size_t fi, size_t *ea, size_t *eb)
     } else {
         jc->nopen = 0;
         n = sa->len - a < sb->len - b ? sa->len - a : sb->len - b;
+
+        /* a byte compared is an eighth of one scanned: the budget's rest */
+
+        k = jc->budget - jc->work;
+
+        if (jc->work < jc->budget && k < n / 8) {
+            n = k * 8;
+        }
         pa = sa->p + a;
         pb = sb->p + b;
 
@@ -562,7 +541,7 @@ sj_same(strangler_jcmp_t *jc, size_t fi, size_t *ea, size_t *eb)
         limit--;
     }
 
-    rc = sj_skip(jc, SJ_A, a, fi + 1, limit, ea);
+    rc = sj_skip_same(jc, a, fi + 1, limit, ea);
 
     if (rc == SJ_MORE) {
         return SJ_LIMIT;        /* not known yet: token by token */

@@ -43,6 +43,9 @@ static int sj_number(strangler_jcmp_t *jc, sj_side_t *sd, size_t i,
 static void sj_overflow(strangler_jcmp_t *jc, const unsigned char *p,
     size_t n, int real);
 static int sj_literal(sj_side_t *sd, size_t i, const char *lit, size_t n);
+static int sj_scan(strangler_jcmp_t *jc, sj_scan_t *sc, int s, size_t pos,
+    size_t depth, size_t limit, size_t *end);
+static int sj_skip_result(strangler_jcmp_t *jc, sj_scan_t *sc, size_t *end);
 static int sj_hex4(const unsigned char *p, uint32_t *cp);
 static size_t sj_utf8(const unsigned char *p, size_t n);
 static void sj_num_parse(const unsigned char *p, size_t n, sj_num_t *num);
@@ -490,37 +493,96 @@ sj_overflow(strangler_jcmp_t *jc, const unsigned char *p, size_t n, int real)
 
 /*
  * One value from pos, checked, at depth (1: the document): its end, or
- * SJ_LIMIT as soon as a token ends past limit.
+ * SJ_LIMIT as soon as a token ends past limit.  The scan counts its bytes
+ * as work and stops with SJ_AGAIN once the run's budget is spent (or with
+ * SJ_MORE at the end of the bytes there so far); called again with the
+ * same start, it goes on where it stopped, and a finished scan answers
+ * again at once.  Each side keeps one scan.  It reads at least a token
+ * each time, so a run makes headway whatever its budget.
  */
 
 int
 sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
     size_t *end)
 {
-    int       rc, state;
-    size_t    nest, open[SJ_OPEN_MAX];
-    uint64_t  obj[SJ_DEPTH_MAX / 64 + 1];
-    sj_tok_t  t;
+    return sj_scan(jc, &jc->scan[s], s, pos, depth, limit, end);
+}
 
-    nest = 0;
-    state = SJ_S_V;
 
-    for ( ;; ) {
+/*
+ * The same for the run of equal bytes (strangler_json_cmp.c), with a scan
+ * of its own: the step that follows may scan the same side again.
+ */
+
+int
+sj_skip_same(strangler_jcmp_t *jc, size_t pos, size_t depth, size_t limit,
+    size_t *end)
+{
+    return sj_scan(jc, &jc->scan[2], SJ_A, pos, depth, limit, end);
+}
+
+
+static int
+sj_scan(strangler_jcmp_t *jc, sj_scan_t *sc, int s, size_t pos,
+    size_t depth, size_t limit, size_t *end)
+{
+    int        rc, state;
+    size_t     nest, n;
+    uint64_t  *obj;
+    sj_tok_t   t;
+
+    if (sc->start == pos && sc->depth == depth && sc->busy) {
+
+        if (sc->done && sc->limit == limit) {
+            return sj_skip_result(jc, sc, end);
+        }
+
+        if (!sc->done && limit >= sc->limit) {
+            sc->limit = limit;          /* the tokens read are within it */
+            goto resume;
+        }
+    }
+
+    sc->busy = 1;
+    sc->done = 0;
+    sc->start = pos;
+    sc->depth = depth;
+    sc->limit = limit;
+    sc->pos = pos;
+    sc->nest = 0;
+    sc->state = SJ_S_V;
+
+resume:
+
+    pos = sc->pos;
+    nest = sc->nest;
+    state = sc->state;
+    obj = sc->obj;
+
+    /* a token at least each time: what led to the scan may cost the rest */
+
+    for (n = 0; /* void */ ; n++) {
+        if (n && jc->work >= jc->budget) {
+            rc = SJ_AGAIN;
+            goto stop;
+        }
+
         rc = sj_token(jc, s, pos, &t);
         if (rc != SJ_OK) {
-            return rc;
+            goto stop;
         }
 
         if (t.end > limit) {
             /* these containers do not end within the limit */
-            jc->nopen = nest < SJ_OPEN_MAX ? nest : SJ_OPEN_MAX;
-            memcpy(jc->open, open, jc->nopen * sizeof(size_t));
-            return SJ_LIMIT;
+            sc->nest = nest;
+            sc->rc = SJ_LIMIT;
+            sc->done = 1;
+            return sj_skip_result(jc, sc, end);
         }
 
         if ((t.type == SJ_T_OBJ || t.type == SJ_T_ARR) && nest < SJ_OPEN_MAX)
         {
-            open[nest] = t.start;
+            sc->open[nest] = t.start;
         }
 
         pos = t.end;
@@ -537,7 +599,8 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
 
         case SJ_S_V:
             if (depth + nest > SJ_DEPTH_MAX) {
-                return SJ_BAD;
+                rc = SJ_BAD;
+                goto stop;
             }
 
             if (t.type == SJ_T_OBJ) {
@@ -555,7 +618,8 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
             }
 
             if (t.type < SJ_T_STR) {
-                return SJ_BAD;
+                rc = SJ_BAD;
+                goto stop;
             }
 
             goto closed;
@@ -570,7 +634,8 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
 
         case SJ_S_K:
             if (t.type != SJ_T_STR || sj_key_check(jc, s, &t) != SJ_OK) {
-                return SJ_BAD;
+                rc = SJ_BAD;
+                goto stop;
             }
 
             state = SJ_S_C;
@@ -578,7 +643,8 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
 
         case SJ_S_C:
             if (t.type != SJ_T_COLON) {
-                return SJ_BAD;
+                rc = SJ_BAD;
+                goto stop;
             }
 
             state = SJ_S_V;
@@ -594,7 +660,8 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
             if (t.type != ((obj[(nest - 1) / 64] >> ((nest - 1) % 64)) & 1
                            ? SJ_T_OBJ_END : SJ_T_ARR_END))
             {
-                return SJ_BAD;
+                rc = SJ_BAD;
+                goto stop;
             }
 
             nest--;
@@ -603,12 +670,43 @@ sj_skip(strangler_jcmp_t *jc, int s, size_t pos, size_t depth, size_t limit,
     closed:
 
         if (nest == 0) {
-            *end = pos;
-            return SJ_OK;
+            sc->end = pos;
+            sc->rc = SJ_OK;
+            sc->done = 1;
+            return sj_skip_result(jc, sc, end);
         }
 
         state = SJ_S_AV;
     }
+
+stop:
+
+    /* where it stopped: the token at pos is still to read */
+
+    sc->pos = pos;
+    sc->nest = nest;
+    sc->state = state;
+
+    if (rc == SJ_BAD) {
+        sc->busy = 0;
+    }
+
+    return rc;
+}
+
+
+static int
+sj_skip_result(strangler_jcmp_t *jc, sj_scan_t *sc, size_t *end)
+{
+    if (sc->rc == SJ_OK) {
+        *end = sc->end;
+        return SJ_OK;
+    }
+
+    jc->nopen = sc->nest < SJ_OPEN_MAX ? sc->nest : SJ_OPEN_MAX;
+    memcpy(jc->open, sc->open, jc->nopen * sizeof(size_t));
+
+    return SJ_LIMIT;
 }
 
 

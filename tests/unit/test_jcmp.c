@@ -5,7 +5,8 @@
  * The streaming JSON comparer on its own: strings by what they stand for,
  * numbers by exact value, repeated keys by occurrence, objects whose keys
  * come in another order, bodies fed a byte at a time and compared in
- * slices, and what is not JSON.
+ * slices, no slice longer than its budget whatever the shape, and what is
+ * not JSON.
  */
 
 
@@ -13,6 +14,7 @@
 
 #include "unit.h"
 #include "strangler_compare.h"
+#include "strangler_json.h"     /* a run's work */
 
 
 /* a then b compared whole, or fed step bytes at a time in slices */
@@ -174,7 +176,7 @@ test_slices(void)
     strangler_diffs_t   d;
     strangler_shadow_t  conf;
 
-    /* 1 MB: about four slices of 256 KB of work */
+    /* 1 MB of short strings: a few slices of 512 KB of work */
 
     n = 1024 * 1024;
     a = malloc(n + 1);
@@ -243,6 +245,139 @@ test_depth(void)
 }
 
 
+/*
+ * The shapes that once ran in one step (pairing an `unordered` array,
+ * reading an object whose keys come in another order, skipping an
+ * ignored or one-sided subtree): with a budget of 2 KB, no run does much
+ * more than its budget, and the differences are those of one long run.
+ */
+
+static void
+test_bounded_one(const char *name, const char *a, const char *b,
+    const char *ignore, const char *unordered, size_t ndiffs)
+{
+    int                 rc;
+    size_t              i, runs, max, budget;
+    strangler_str_t     ign, uno;
+    strangler_jcmp_t   *jc;
+    strangler_diffs_t   whole, d;
+    strangler_shadow_t  conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.compare = STRANGLER_COMPARE_JSON;
+    ign.data = ignore;
+    ign.len = ignore ? strlen(ignore) : 0;
+    uno.data = unordered;
+    uno.len = unordered ? strlen(unordered) : 0;
+    conf.ignore.items = &ign;
+    conf.ignore.n = (ignore != NULL);
+    conf.unordered.items = &uno;
+    conf.unordered.n = (unordered != NULL);
+
+    budget = 2048;
+
+    for (i = 0; i < 2; i++) {
+        d.count = 0;
+        jc = strangler_jcmp_create(&conf, &d);
+        strangler_jcmp_feed(jc, 0, a, strlen(a), 1);
+        strangler_jcmp_feed(jc, 1, b, strlen(b), 1);
+
+        for (runs = 1, max = 0; /* void */ ; runs++) {
+            rc = strangler_jcmp_run(jc, i ? budget : (size_t) -1);
+            max = jc->work > max ? jc->work : max;
+
+            if (rc != STRANGLER_JCMP_AGAIN) {
+                break;
+            }
+        }
+
+        strangler_jcmp_destroy(jc);
+
+        if (i == 0) {
+            whole = d;
+            UNIT_CHECK(rc == STRANGLER_JCMP_DONE && d.count == ndiffs,
+                       "%s: %zu differences", name, d.count);
+            continue;
+        }
+
+        UNIT_CHECK(rc == STRANGLER_JCMP_DONE && runs > 10
+                   && max <= budget + 256,
+                   "%s: %zu runs, at most %zu work each", name, runs, max);
+        UNIT_CHECK(d.count == whole.count
+                   && (d.count == 0
+                       || strcmp(d.diff[0].path, whole.diff[0].path) == 0),
+                   "%s: the same differences in slices", name);
+    }
+}
+
+
+static void
+test_bounded(void)
+{
+    char    *a, *b;
+    size_t   i, k, n, m, size;
+
+    size = 256 * 1024;
+    a = malloc(size);
+    b = malloc(size);
+
+    /* 300 objects in reverse order, one differs */
+
+    n = sprintf(a, "{\"items\":[");
+    m = sprintf(b, "{\"items\":[");
+
+    for (i = 0; i < 300; i++) {
+        k = 299 - i;
+        n += sprintf(a + n, "%s{\"id\":%zu,\"v\":\"xxxxxxxx\"}",
+                     i ? "," : "", i);
+        m += sprintf(b + m, "%s{\"id\":%zu,\"v\":\"xxxxxxx%c\"}",
+                     i ? "," : "", k, k == 150 ? 'y' : 'x');
+    }
+
+    sprintf(a + n, "]}");
+    sprintf(b + m, "]}");
+    test_bounded_one("unordered", a, b, NULL, "$.items", 1);
+
+    /* 3,000 keys in reverse order, one value differs */
+
+    n = sprintf(a, "{");
+    m = sprintf(b, "{");
+
+    for (i = 0; i < 3000; i++) {
+        k = 2999 - i;
+        n += sprintf(a + n, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+        m += sprintf(b + m, "%s\"k%zu\":%zu", i ? "," : "", k,
+                     k + (k == 1500));
+    }
+
+    sprintf(a + n, "}");
+    sprintf(b + m, "}");
+    test_bounded_one("reordered", a, b, NULL, NULL, 1);
+
+    /* an ignored array of 20,000 numbers, each different */
+
+    n = sprintf(a, "{\"blob\":[");
+    m = sprintf(b, "{\"blob\":[");
+
+    for (i = 0; i < 20000; i++) {
+        n += sprintf(a + n, "%s%zu", i ? "," : "", i);
+        m += sprintf(b + m, "%s%zu", i ? "," : "", i + 1);
+    }
+
+    sprintf(a + n, "],\"v\":1}");
+    sprintf(b + m, "],\"v\":2}");
+    test_bounded_one("ignored", a, b, "$.blob", NULL, 1);
+
+    /* the same array against a number: skipped on one side */
+
+    sprintf(b, "{\"blob\":7,\"v\":1}");
+    test_bounded_one("one-sided", a, b, NULL, NULL, 1);
+
+    free(a);
+    free(b);
+}
+
+
 int
 main(void)
 {
@@ -251,6 +386,7 @@ main(void)
     test_keys();
     test_pieces();
     test_slices();
+    test_bounded();
     test_depth();
 
     return unit_report("test_jcmp");

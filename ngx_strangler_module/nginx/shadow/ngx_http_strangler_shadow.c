@@ -753,9 +753,10 @@ ngx_http_strangler_shadow_timeout(ngx_event_t *ev)
  * The candidate's answer against the primary's; with a noise copy, the
  * primary's against its second answer first, so that the verdict on each
  * field (ngx_http_strangler_fields.c) weighs this request's noise too.
- * A JSON body is compared in slices of STRANGLER_JCMP_SLICE bytes, each
- * on a posted event, so that a large one never holds the worker for more
- * than about a millisecond: NGX_AGAIN until the last slice.  NGX_ERROR:
+ * A JSON body is compared in slices of STRANGLER_JCMP_SLICE work, each
+ * on an event of the loop's next pass, so that a large one never holds
+ * the worker for more than about a millisecond: NGX_AGAIN until the last
+ * slice.  NGX_ERROR:
  * out of memory.
  */
 
@@ -795,7 +796,20 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
                 == STRANGLER_JCMP_AGAIN)
             {
                 s->comparing = 1;
+
+                /*
+                 * the next pass of the event loop, after the events ready
+                 * by then: nginx runs ngx_posted_events until the queue
+                 * is empty, so a slice posted there from a slice would
+                 * follow it at once and the comparison would hold the
+                 * worker all the same
+                 */
+
+#if (nginx_version >= 1017005)
+                ngx_post_event(&s->slice, &ngx_posted_next_events);
+#else
                 ngx_post_event(&s->slice, &ngx_posted_events);
+#endif
                 return NGX_AGAIN;
             }
 
@@ -804,12 +818,9 @@ ngx_http_strangler_shadow_compare(ngx_http_strangler_shadow_t *s)
         }
 
         if (s->cmp_step == 2) {
-            if (s->slices > 2) {
-                ngx_log_error(NGX_LOG_INFO, s->log, 0,
-                              "strangler: shadow of \"%V %V\" compared "
-                              "in %ui slices", &s->method, &s->uri,
-                              s->slices);
-            }
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->log, 0,
+                           "strangler: shadow of \"%V %V\" compared in "
+                           "%ui slices", &s->method, &s->uri, s->slices);
 
             s->comparing = 0;
             return NGX_OK;

@@ -175,7 +175,8 @@ Content-Type: application/json
     "in_flight": 0,
     "high_water": 0,
     "diff_log_dropped": 0
-  \}
+  \},
+  "capture": null
 \}\n\z
 --- no_error_log
 [error]

@@ -48,7 +48,7 @@ __DATA__
 --- request
 GET /_strangler/status
 --- response_body_like eval
-qr/\A\{\n  "table": \{.*\n  "routes_total": 1005,\n  "summary": \{\n    "overridden": 0,\n    "shadowed": 0,\n    "requests": 0,\n    "page_limit": 1000\n  \},\n  "default": \{.*"orphaned": \[\],\n  "zone_use": \{.*\}\n\}\n\z/s
+qr/\A\{\n  "table": \{.*\n  "routes_total": 1005,\n  "summary": \{\n    "overridden": 0,\n    "shadowed": 0,\n    "requests": 0,\n    "page_limit": 1000\n  \},\n  "default": \{.*"orphaned": \[\],\n  "zone_use": \{.*\},\n  "capture": null\n\}\n\z/s
 --- response_body_unlike
 "routes": \[
 

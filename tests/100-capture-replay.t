@@ -3,9 +3,11 @@
 # owner's answer, secrets redacted (the default headers, a configured
 # header, a query argument, JSON body paths); the file is reopened after
 # a move, rotated by size, and an unwritable file or a full disk drops
-# records, logged once, never a request.  Then `strangler replay` sends
-# that capture to backends that agree, differ, are noisy, fail and hang;
-# writes are skipped, then allowed; a GoReplay file; the exit codes.
+# records, logged once, never a request; the records written and dropped
+# are counted in `GET status` and `GET metrics` (promtool).  Then
+# `strangler replay` sends that capture to backends that agree, differ,
+# are noisy, fail and hang; writes are skipped, then allowed; a GoReplay
+# file; the exit codes.
 # Plain Test::More: one nginx lives across reloads; bounded by an alarm.
 use strict;
 use warnings;
@@ -116,6 +118,7 @@ http {
     access_log off;
     default_type application/json;
     sendfile on;
+    strangler_zone strangler 1m;
     $capture
     server {
         listen 127.0.0.1:$mono;
@@ -140,10 +143,9 @@ http {
     }
     server {
         listen 127.0.0.1:$front;
-        location / {
-            strangler_routes $prefix/conf/routes.yaml;
-            strangler;
-        }
+        strangler_routes $prefix/conf/routes.yaml;
+        location / { strangler; }
+        location /_strangler/ { strangler_api; }
         location \@mono { proxy_pass http://127.0.0.1:$mono; }
         location \@new { proxy_pass http://127.0.0.1:$differ; }
         location \@disk { root $prefix/html; }
@@ -204,6 +206,19 @@ sub wait_lines {
     return scalar records($name);
 }
 
+# the capture object of `GET status`, once `ready` says it is there
+sub capture_status {
+    my ($ready) = @_;
+    my $st;
+    for (1 .. 40) {
+        my $res = call('GET', '/_strangler/status?limit=1');
+        $st = $res->{success} ? decode_json($res->{content})->{capture} : {};
+        last if $ready->($st);
+        sleep 0.1;
+    }
+    return $st;
+}
+
 sub cli {
     my @args = @_;
     my $out = `$cli @args 2>&1`;
@@ -245,6 +260,13 @@ my @recs = records('cap/capture.jsonl');
 unlike($text, qr/SECRET/, 'no secret reaches the file');
 is(scalar(grep { $_->{route} eq 'quiet' } @recs), 0, 'sample 0: none');
 is(scalar(grep { $_->{route} eq 'users' } @recs), 6, 'users: all 6');
+
+my $cst = capture_status(sub { ($_[0]{written} // 0) >= 9 });
+is($cst->{file}, "$prefix/cap/capture.jsonl", 'status: the capture file');
+is($cst->{written}, 9, 'status: 9 records written');
+is($cst->{dropped}, 0, 'status: none dropped');
+is($cst->{bytes}, length $text, 'status: the bytes of the file');
+is($cst->{last_error}, undef, 'status: no error yet');
 
 my ($get) = grep { $_->{method} eq 'GET' && $_->{route} eq 'users' } @recs;
 my %h = map { $_->[0] => $_->[1] } @{ $get->{headers} };
@@ -326,6 +348,7 @@ ok(-e "$prefix/cap/tiny.jsonl.1" && !-e "$prefix/cap/tiny.jsonl.2",
 sub dropped_after {
     my ($capture, $what) = @_;
     my $before = length read_file('logs/error.log');
+    my $was = capture_status(sub { 1 });
     reload($capture);
     my @st;
     for (1 .. 2) {
@@ -336,22 +359,55 @@ sub dropped_after {
     my $log = substr read_file('logs/error.log'), $before;
     my $n = () = $log =~ /capture records dropped/g;
     ok($n >= 1 && $n <= 2, "$what: logged once per worker ($n)");
-    return $log;
+    my $st = capture_status(sub { $_[0]{dropped} - $was->{dropped} >= 10 });
+    is($st->{dropped} - $was->{dropped}, 10, "$what: status counts 10 "
+       . "records dropped");
+    is($st->{written}, $was->{written}, "$what: and none written");
+    return ($log, $st);
 }
 
-my $log = dropped_after("strangler_capture $prefix/nodir/capture.jsonl;",
-                        'an unwritable file');
+my ($log, $st) = dropped_after(
+    "strangler_capture $prefix/nodir/capture.jsonl;", 'an unwritable file');
+is($st->{file}, "$prefix/nodir/capture.jsonl", 'status: the file');
+like($st->{last_error}{message},
+     qr{^open\(\) "\Q$prefix\E/nodir/capture.jsonl" failed \(2: No such},
+     'status: the last error, the call that failed and why');
+like($st->{last_error}{at}, qr/^\d{4}-\d\d-\d\dT[\d:]{8}Z$/,
+     'status: when');
 like($log, qr/open\(\) ".*nodir.*" failed/, 'it says which call failed');
 like($log, qr/nodir.* cannot be written: the worker processes cannot create/,
      'a new worker says so at once');
 
-$log = dropped_after('strangler_capture /dev/full;', 'a full disk');
+($log, $st) = dropped_after('strangler_capture /dev/full;', 'a full disk');
 like($log, qr/write\(\).*No space left on device/, 'it says the disk is full');
+like($st->{last_error}{message},
+     qr{^write\(\) "/dev/full" failed \(28: No space left on device\)$},
+     'status: the disk is full');
 
 # back to a working file: it says how many were dropped
 reload("strangler_capture $prefix/cap/again.jsonl;");
 call('GET', '/api/users/1');
 is(wait_lines('cap/again.jsonl', 1), 1, 'a working file again');
+my ($written, $dropped) = ($st->{written}, $st->{dropped});
+$st = capture_status(sub { $_[0]{written} > $written });
+is($st->{written}, $written + 1, 'status: the record written again');
+is($st->{dropped}, $dropped, 'status: the drops are kept');
+
+# the metrics: promtool accepts them, the same counts as the status
+my $metrics = call('GET', '/_strangler/metrics')->{content};
+write_file('metrics.txt', $metrics);
+SKIP: {
+    skip 'promtool is missing (mk/deps.sh test installs it)', 1
+        unless grep { -x "$_/promtool" } split /:/, $ENV{PATH};
+    my $out = `promtool check metrics <$prefix/metrics.txt 2>&1`;
+    is($?, 0, 'promtool check metrics: no problem') or diag($out);
+}
+my %sample = $metrics =~ /^(\w+(?:\{[^}]*\})?) (\S+)$/mg;
+is($sample{'strangler_capture_records_total{result="written"}'},
+   $st->{written}, 'metrics: records written');
+is($sample{'strangler_capture_records_total{result="dropped"}'},
+   $st->{dropped}, 'metrics: records dropped');
+is($sample{strangler_capture_bytes_total}, $st->{bytes}, 'metrics: bytes');
 
 # --- replay ----------------------------------------------------------------
 

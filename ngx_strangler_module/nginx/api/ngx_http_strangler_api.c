@@ -71,15 +71,15 @@ static ngx_uint_t ngx_http_strangler_api_is_orphan(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_stage(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
-static void ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx);
 static ngx_int_t ngx_http_strangler_api_wait(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_retry(ngx_event_t *ev);
 static void ngx_http_strangler_api_retry_cleanup(void *data);
 static ngx_int_t ngx_http_strangler_api_by(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
-static void ngx_http_strangler_api_discard(ngx_http_strangler_api_ctx_t *ctx);
-static void ngx_http_strangler_api_install(ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_discard(void *data);
+static void ngx_http_strangler_api_install(void *data);
+static void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_strangler_api_answer(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 static void ngx_http_strangler_api_log_change(ngx_http_request_t *r,
@@ -819,11 +819,10 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx)
 {
     ngx_int_t                       rc;
-    ngx_str_t                      *state;
+    ngx_uint_t                      store;
     ngx_http_strangler_zone_ctx_t  *z;
 
     z = ctx->zone;
-    state = &z->smcf->state_file;
 
     if (ngx_http_strangler_api_by(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -836,25 +835,25 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
         return rc;
     }
 
-    if (z->smcf->etcd && !ctx->orphan) {
+    store = ngx_http_strangler_change_store(z, ctx->orphan);
+
+    if (store == NGX_HTTP_STRANGLER_STORE_ETCD) {
         return ngx_http_strangler_etcd_write(r, ctx);
     }
 
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    rc = state->len ? ngx_http_strangler_state_lock_locked(z,
-                                                     r->connection->log)
-                    : NGX_OK;
+    rc = ngx_http_strangler_change_lock_locked(z, r->connection->log);
 
     if (rc == NGX_OK) {
         rc = ngx_http_strangler_api_stage(r, ctx);
 
-        if (rc == NGX_OK && state->len == 0) {
+        if (rc == NGX_OK && store == NGX_HTTP_STRANGLER_STORE_ZONE) {
             ngx_http_strangler_override_install(z, ctx->shr, ctx->staged,
                                                 &ctx->patch);
         }
 
-        if (rc != NGX_OK && state->len) {
+        if (rc != NGX_OK && store == NGX_HTTP_STRANGLER_STORE_FILE) {
             z->sh->writer = 0;
         }
     }
@@ -880,30 +879,47 @@ ngx_http_strangler_api_apply(ngx_http_request_t *r,
                                             "nothing changed", &z->name);
     }
 
-    if (state->len == 0) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ZONE) {
         ngx_http_strangler_api_log_change(r, ctx);
         return ngx_http_strangler_api_send_route(r, ctx);
     }
 
-    ctx->discard = ngx_http_strangler_api_discard;
-    ctx->install = ngx_http_strangler_api_install;
+    ctx->change.shr = ctx->shr;
+    ctx->change.staged = ctx->staged;
+    ctx->change.install = ngx_http_strangler_api_install;
+    ctx->change.discard = ngx_http_strangler_api_discard;
     ctx->answer = ngx_http_strangler_api_answer;
+
+    return ngx_http_strangler_api_save(r, ctx);
+}
+
+
+/*
+ * A change staged under the state file's lock (ctx->change says what it
+ * installs or discards): written, then answered by ctx->answer
+ */
+
+ngx_int_t
+ngx_http_strangler_api_save(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx)
+{
+    ctx->change.zone = ctx->zone;
+    ctx->change.done = ngx_http_strangler_api_saved;
+    ctx->change.data = ctx;
+    ctx->request = r;
 
     r->main->count++;
 
-    if (ngx_http_strangler_state_save(z, ctx->shr, ctx->staged, r->pool,
-                                      r->connection->log,
-                                      ngx_http_strangler_api_saved, r)
+    if (ngx_http_strangler_change_save(&ctx->change, r->pool,
+                                       r->connection->log)
         != NGX_OK)
     {
         r->main->count--;
 
-        ngx_http_strangler_api_unstage(ctx);
-
-        return ngx_http_strangler_api_error(r,
-                                            NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                             "saving \"%V\" failed: nothing "
-                                            "changed", state);
+                                            "changed",
+                                            &ctx->zone->smcf->state_file);
     }
 
     return NGX_DONE;
@@ -967,9 +983,7 @@ ngx_http_strangler_api_applied(ngx_http_request_t *r,
 
     ngx_http_strangler_api_log_change(r, ctx);
 
-    if (ctx->zone->smcf->state_file.len) {
-        ngx_http_strangler_state_save_later(ctx->zone, ngx_cycle->log);
-    }
+    ngx_http_strangler_change_keep(ctx->zone, ngx_cycle->log);
 
     return ngx_http_strangler_api_send_route(r, ctx);
 }
@@ -1001,21 +1015,13 @@ ngx_http_strangler_api_stage(ngx_http_request_t *r,
 }
 
 
-/* the change was not written: forget it, and let another be written */
+/* the change was not written: forget it */
 
 static void
-ngx_http_strangler_api_unstage(ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_api_discard(void *data)
 {
-    ngx_http_strangler_api_discard(ctx);
+    ngx_http_strangler_api_ctx_t  *ctx = data;
 
-    /* a save made next outlives the request: the cycle's log */
-    ngx_http_strangler_state_unlock(ctx->zone, ngx_cycle->log);
-}
-
-
-static void
-ngx_http_strangler_api_discard(ngx_http_strangler_api_ctx_t *ctx)
-{
     ngx_shmtx_lock(&ctx->zone->shpool->mutex);
 
     if (ctx->staged) {
@@ -1028,8 +1034,10 @@ ngx_http_strangler_api_discard(ngx_http_strangler_api_ctx_t *ctx)
 
 
 static void
-ngx_http_strangler_api_install(ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_api_install(void *data)
 {
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
     ngx_shmtx_lock(&ctx->zone->shpool->mutex);
     ngx_http_strangler_override_install(ctx->zone, ctx->shr, ctx->staged,
                                         &ctx->patch);
@@ -1115,43 +1123,31 @@ ngx_http_strangler_api_retry_cleanup(void *data)
 
 
 /*
- * The state file holds a change (an override, ignore rules), or could not
- * be written: what the change staged is installed or discarded, as its
- * ctx says, and the request answered
+ * The state file holds a change (an override, ignore rules), installed
+ * already, or could not be written, and the change is discarded
+ * (ngx_http_strangler_change.c): the request is answered
  */
 
-void
+static void
 ngx_http_strangler_api_saved(void *data, ngx_int_t rc)
 {
-    ngx_http_request_t  *r = data;
+    ngx_http_strangler_api_ctx_t  *ctx = data;
 
-    ngx_connection_t              *c;
-    ngx_http_strangler_zone_ctx_t *z;
-    ngx_http_strangler_api_ctx_t  *ctx;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
 
+    r = ctx->request;
     c = r->connection;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
-    z = ctx->zone;
 
     if (rc != NGX_OK) {
-        ctx->discard(ctx);
-        ngx_http_strangler_state_unlock(z, ngx_cycle->log);
-
         rc = ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "writing \"%V\" failed: nothing "
                                           "changed (see the error log)",
-                                          &z->smcf->state_file);
-        goto done;
+                                          &ctx->zone->smcf->state_file);
+
+    } else {
+        rc = ctx->answer(r, ctx);
     }
-
-    ctx->install(ctx);
-
-    /* a save made next outlives the request: the cycle's log */
-    ngx_http_strangler_state_unlock(z, ngx_cycle->log);
-
-    rc = ctx->answer(r, ctx);
-
-done:
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);

@@ -23,14 +23,7 @@
 
 typedef struct ngx_http_strangler_api_ctx_s  ngx_http_strangler_api_ctx_t;
 
-/*
- * What a change saved in the state file does once the file holds it or
- * could not be written: discard or install what it staged, and answer
- * (ngx_http_strangler_api_saved calls them, the state file unlocked in
- * between)
- */
-typedef void (*ngx_http_strangler_api_staged_pt)(
-    ngx_http_strangler_api_ctx_t *ctx);
+/* how a change saved in the state file is answered once the file holds it */
 typedef ngx_int_t (*ngx_http_strangler_api_answer_pt)(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx);
 
@@ -67,9 +60,9 @@ struct ngx_http_strangler_api_ctx_s {
     unsigned                            rollback:1;
     unsigned                            rolled_back:1;
 
-    /* a change saved in the state file: what follows */
-    ngx_http_strangler_api_staged_pt    discard;
-    ngx_http_strangler_api_staged_pt    install;
+    /* a change saved in the state file, and its answer to request */
+    ngx_http_strangler_change_t         change;
+    ngx_http_request_t                 *request;
     ngx_http_strangler_api_answer_pt    answer;
 
     /* a change that moves the owner (_handoff_api.c); NULL: none */
@@ -87,8 +80,12 @@ char *ngx_http_strangler_api_user(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_strangler_api_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_api_init_conf(ngx_conf_t *cf);
 
-/* ngx_http_strangler_api.c: the state file's answer to a change, r's */
-void ngx_http_strangler_api_saved(void *data, ngx_int_t rc);
+/*
+ * ngx_http_strangler_api.c: write a change staged under the state file's
+ * lock; its install and discard set, NGX_DONE or a reply
+ */
+ngx_int_t ngx_http_strangler_api_save(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api.c: change the override as ctx says, log, save */
 ngx_int_t ngx_http_strangler_api_apply(ngx_http_request_t *r,
@@ -155,6 +152,12 @@ json_t *ngx_http_strangler_report_guard(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, const strangler_route_t *route,
     ngx_http_strangler_override_rec_t *ov);
 void ngx_http_strangler_metrics_guards(ngx_http_strangler_text_t *out,
+    ngx_http_strangler_api_ctx_t *ctx);
+
+/* ngx_http_strangler_api_capture.c */
+json_t *ngx_http_strangler_report_capture(ngx_http_request_t *r,
+    ngx_http_strangler_api_ctx_t *ctx);
+void ngx_http_strangler_metrics_capture(ngx_http_strangler_text_t *out,
     ngx_http_strangler_api_ctx_t *ctx);
 
 /* ngx_http_strangler_api_diffs.c */

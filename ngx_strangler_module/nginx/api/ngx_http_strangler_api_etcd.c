@@ -113,7 +113,7 @@ ngx_http_strangler_etcd_api_done(ngx_http_strangler_etcd_change_t *ch,
 
     case NGX_OK:
         if (ch->kv.ignore) {
-            ngx_http_strangler_state_save_later(ch->zone, ngx_cycle->log);
+            ngx_http_strangler_change_keep(ch->zone, ngx_cycle->log);
             rc = ngx_http_strangler_api_ignore_send(r, ctx);
             break;
         }

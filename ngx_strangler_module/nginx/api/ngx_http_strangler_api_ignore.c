@@ -17,10 +17,8 @@
 static void ngx_http_strangler_api_ignore_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     ngx_http_strangler_api_ctx_t *ctx, json_t *body);
-static void ngx_http_strangler_api_ignore_discard(
-    ngx_http_strangler_api_ctx_t *ctx);
-static void ngx_http_strangler_api_ignore_install(
-    ngx_http_strangler_api_ctx_t *ctx);
+static void ngx_http_strangler_api_ignore_discard(void *data);
+static void ngx_http_strangler_api_ignore_install(void *data);
 
 
 ngx_int_t
@@ -90,6 +88,7 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     json_t                            *rules;
     ngx_int_t                          rc;
     ngx_str_t                         *state;
+    ngx_uint_t                         store;
     ngx_http_strangler_zone_ctx_t     *z;
     ngx_http_strangler_ignore_list_t   next;
     ngx_http_strangler_sh_fields_t    *f;
@@ -97,8 +96,9 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     z = ctx->zone;
     f = ctx->binding->shr->fields;
     state = &z->smcf->state_file;
+    store = ngx_http_strangler_change_store(z, 0);
 
-    if (z->smcf->etcd) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ETCD) {
         /* checked here, written to etcd, applied by the one etcd path */
         err = NULL;
         rc = ngx_http_strangler_ignore_next(z, f, json_object_get(body, "add"),
@@ -121,9 +121,7 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
     }
 
     ngx_shmtx_lock(&z->shpool->mutex);
-    rc = state->len ? ngx_http_strangler_state_lock_locked(z,
-                                                    r->connection->log)
-                    : NGX_OK;
+    rc = ngx_http_strangler_change_lock_locked(z, r->connection->log);
     ngx_shmtx_unlock(&z->shpool->mutex);
 
     if (rc == NGX_BUSY) {
@@ -139,55 +137,44 @@ ngx_http_strangler_api_ignore_apply(ngx_http_request_t *r,
                                           r->pool, &err);
 
     if (rc != NGX_OK) {
-        if (state->len) {
+        if (store == NGX_HTTP_STRANGLER_STORE_FILE) {
             ngx_http_strangler_state_unlock(z, r->connection->log);
         }
 
         return ngx_http_strangler_api_error(r, rc, "%s", err);
     }
 
-    if (state->len == 0) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ZONE) {
         ngx_http_strangler_ignore_install(z, f);
         return ngx_http_strangler_api_ignore_send(r, ctx);
     }
 
-    ctx->discard = ngx_http_strangler_api_ignore_discard;
-    ctx->install = ngx_http_strangler_api_ignore_install;
+    ctx->change.shr = NULL;
+    ctx->change.staged = NULL;
+    ctx->change.install = ngx_http_strangler_api_ignore_install;
+    ctx->change.discard = ngx_http_strangler_api_ignore_discard;
     ctx->answer = ngx_http_strangler_api_ignore_send;
 
-    r->main->count++;
-
-    if (ngx_http_strangler_state_save(z, NULL, NULL, r->pool,
-                                      r->connection->log,
-                                      ngx_http_strangler_api_saved, r)
-        != NGX_OK)
-    {
-        r->main->count--;
-
-        ngx_http_strangler_ignore_unstage(z, f);
-        ngx_http_strangler_state_unlock(z, r->connection->log);
-
-        return ngx_http_strangler_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "saving \"%V\" failed: nothing "
-                                            "changed", state);
-    }
-
-    return NGX_DONE;
+    return ngx_http_strangler_api_save(r, ctx);
 }
 
 
-/* what ngx_http_strangler_api_saved does with the rules staged */
+/* what the state file's write does with the rules staged */
 
 static void
-ngx_http_strangler_api_ignore_discard(ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_api_ignore_discard(void *data)
 {
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
     ngx_http_strangler_ignore_unstage(ctx->zone, ctx->binding->shr->fields);
 }
 
 
 static void
-ngx_http_strangler_api_ignore_install(ngx_http_strangler_api_ctx_t *ctx)
+ngx_http_strangler_api_ignore_install(void *data)
 {
+    ngx_http_strangler_api_ctx_t  *ctx = data;
+
     ngx_http_strangler_ignore_install(ctx->zone, ctx->binding->shr->fields);
 }
 

@@ -550,6 +550,7 @@ ngx_http_strangler_report_metrics(ngx_http_request_t *r,
     ngx_http_strangler_metrics_histogram(&out, ctx->table,
                                          "shadow_response", 1);
     ngx_http_strangler_metrics_shadow(&out, ctx);
+    ngx_http_strangler_metrics_capture(&out, ctx);
     ngx_http_strangler_metrics_fields(&out, ctx);
     ngx_http_strangler_metrics_progress(&out, r, ctx);
 

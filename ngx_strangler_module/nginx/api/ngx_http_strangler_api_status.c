@@ -317,7 +317,9 @@ ngx_http_strangler_status_head(ngx_http_request_t *r,
         || json_object_set_new(j, "zone_use",
                                ngx_http_strangler_status_zone(ctx->zone))
         || json_object_set_new(j, "shadow",
-                               ngx_http_strangler_report_slots(ctx)))
+                               ngx_http_strangler_report_slots(ctx))
+        || json_object_set_new(j, "capture",
+                               ngx_http_strangler_report_capture(r, ctx)))
     {
         goto failed;
     }

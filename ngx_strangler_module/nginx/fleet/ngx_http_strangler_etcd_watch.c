@@ -724,7 +724,7 @@ ngx_http_strangler_etcd_applied(ngx_http_strangler_etcd_watch_t *w,
     z = w->ecf->zone;
     z->sh->etcd->revision = (ngx_atomic_uint_t) revision;
 
-    if (changed && z->smcf->state_file.len) {
-        ngx_http_strangler_state_save_later(z, ngx_cycle->log);
+    if (changed) {
+        ngx_http_strangler_change_keep(z, ngx_cycle->log);
     }
 }

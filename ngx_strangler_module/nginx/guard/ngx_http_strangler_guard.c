@@ -630,6 +630,7 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     ngx_str_t *owner)
 {
     ngx_str_t                           name;
+    ngx_uint_t                          store;
     ngx_http_strangler_zone_ctx_t      *z;
     ngx_http_strangler_override_rec_t   patch;
 
@@ -646,7 +647,9 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
     name.data = (u_char *) g->route->name.data;
     name.len = g->route->name.len;
 
-    if (z->smcf->etcd
+    store = ngx_http_strangler_change_store(z, 0);
+
+    if (store == NGX_HTTP_STRANGLER_STORE_ETCD
         && ngx_http_strangler_etcd_local(z, &name) != NGX_OK)
     {
         return NGX_ERROR;
@@ -662,7 +665,7 @@ ngx_http_strangler_guard_trip(ngx_http_strangler_guarded_t *g,
 
     ngx_http_strangler_guard_tripped(g);
 
-    if (z->smcf->etcd) {
+    if (store == NGX_HTTP_STRANGLER_STORE_ETCD) {
         ngx_http_strangler_etcd_pending_mark(z, g->binding->shr);
         ngx_http_strangler_etcd_pending_publish(z, g->binding->shr,
                                                 ngx_cycle->log);
@@ -689,9 +692,7 @@ ngx_http_strangler_guard_tripped(ngx_http_strangler_guarded_t *g)
      * is written as soon as no other change is being written.
      */
 
-    if (z->smcf->state_file.len) {
-        ngx_http_strangler_state_save_later(z, ngx_cycle->log);
-    }
+    ngx_http_strangler_change_keep(z, ngx_cycle->log);
 }
 
 

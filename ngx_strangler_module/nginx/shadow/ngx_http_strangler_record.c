@@ -128,7 +128,8 @@ ngx_http_strangler_capture_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    smcf->record_log = ngx_http_strangler_record_log_create(cf, &value[1],
+    smcf->record_log = ngx_http_strangler_record_log_create(cf, smcf,
+                                                            &value[1],
                                                             max_size,
                                                             (ngx_uint_t) keep);
 

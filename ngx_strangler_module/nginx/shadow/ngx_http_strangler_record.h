@@ -32,10 +32,13 @@ void ngx_http_strangler_record_exit(ngx_cycle_t *cycle);
 
 /* ngx_http_strangler_record_file.c: the file, written off the loop */
 ngx_http_strangler_record_log_t *ngx_http_strangler_record_log_create(
-    ngx_conf_t *cf, ngx_str_t *path, off_t max_size, ngx_uint_t keep);
+    ngx_conf_t *cf, ngx_http_strangler_main_conf_t *smcf, ngx_str_t *path,
+    off_t max_size, ngx_uint_t keep);
 void ngx_http_strangler_record_log_add(ngx_http_strangler_record_log_t *log,
     u_char *line, size_t len);
 void ngx_http_strangler_record_log_flush_now(
+    ngx_http_strangler_record_log_t *log);
+ngx_str_t *ngx_http_strangler_record_log_path(
     ngx_http_strangler_record_log_t *log);
 /* whether the workers can create (and rotate) the file; logs why not */
 ngx_int_t ngx_http_strangler_record_log_check(

@@ -10,7 +10,10 @@
  * it once: past max_size, FILE becomes FILE.1, FILE.1 FILE.2, up to
  * FILE.keep.  A write that fails (a full disk, an unwritable file) is
  * undone and its records dropped: counted, logged once until writes work
- * again.  Requests never wait for any of it.
+ * again.  Records written and dropped are counted in the zone, a write
+ * (or a dropped record) at a time, and the reason writes fail is kept
+ * there, for `GET status` and `GET metrics`.  Requests never wait for
+ * any of it.
  */
 
 
@@ -25,6 +28,7 @@
 
 
 struct ngx_http_strangler_record_log_s {
+    ngx_http_strangler_main_conf_t *smcf;      /* its zone's counters */
     ngx_str_t                       path;      /* NUL-terminated */
     off_t                           max_size;  /* 0: never rotated */
     ngx_uint_t                      keep;
@@ -63,6 +67,8 @@ static void ngx_http_strangler_record_rotate(
     ngx_http_strangler_record_job_t *job);
 static void ngx_http_strangler_record_done(
     ngx_http_strangler_record_job_t *job);
+static void ngx_http_strangler_record_error(
+    ngx_http_strangler_record_log_t *log, const char *failed, ngx_err_t err);
 #if (NGX_THREADS)
 static void ngx_http_strangler_record_thread(void *data, ngx_log_t *log);
 static void ngx_http_strangler_record_event(ngx_event_t *ev);
@@ -72,8 +78,9 @@ static ngx_str_t  ngx_http_strangler_record_pool = ngx_string("default");
 
 
 ngx_http_strangler_record_log_t *
-ngx_http_strangler_record_log_create(ngx_conf_t *cf, ngx_str_t *path,
-    off_t max_size, ngx_uint_t keep)
+ngx_http_strangler_record_log_create(ngx_conf_t *cf,
+    ngx_http_strangler_main_conf_t *smcf, ngx_str_t *path, off_t max_size,
+    ngx_uint_t keep)
 {
     ngx_str_t                         full;
     ngx_http_strangler_record_log_t  *log;
@@ -98,6 +105,7 @@ ngx_http_strangler_record_log_create(ngx_conf_t *cf, ngx_str_t *path,
     ngx_memcpy(log->path.data, full.data, full.len);
     log->path.data[full.len] = '\0';
 
+    log->smcf = smcf;
     log->max_size = max_size;
     log->keep = keep;
     log->timer.handler = ngx_http_strangler_record_log_timer;
@@ -124,6 +132,7 @@ ngx_http_strangler_record_log_add(ngx_http_strangler_record_log_t *log,
     if (log->len + len > NGX_HTTP_STRANGLER_RECORD_LIMIT) {
         /* the disk is slower than the traffic: the record is dropped */
         log->dropped++;
+        ngx_http_strangler_count_capture(log->smcf, 0, 1, 0);
 
         if (!log->failing) {
             log->failing = 1;
@@ -131,6 +140,7 @@ ngx_http_strangler_record_log_add(ngx_http_strangler_record_log_t *log,
                           "strangler: capture records dropped: \"%V\" is "
                           "written slower than requests are captured",
                           &log->path);
+            ngx_http_strangler_record_error(log, NULL, 0);
         }
 
         return;
@@ -143,6 +153,7 @@ ngx_http_strangler_record_log_add(ngx_http_strangler_record_log_t *log,
         buf = ngx_alloc(size, ngx_cycle->log);
         if (buf == NULL) {
             log->dropped++;
+            ngx_http_strangler_count_capture(log->smcf, 0, 1, 0);
             return;
         }
 
@@ -469,6 +480,7 @@ ngx_http_strangler_record_done(ngx_http_strangler_record_job_t *job)
 
     if (job->failed && ngx_strcmp(job->failed, "rename()") != 0) {
         log->dropped += job->records;
+        ngx_http_strangler_count_capture(log->smcf, 0, job->records, 0);
 
         if (!log->failing) {
             log->failing = 1;
@@ -477,23 +489,68 @@ ngx_http_strangler_record_done(ngx_http_strangler_record_job_t *job)
                           "failed; requests are served, records are "
                           "dropped and counted until it works again",
                           job->failed, &log->path);
+            ngx_http_strangler_record_error(log, job->failed, job->err);
         }
 
-    } else if (log->failing || log->dropped) {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "strangler: capture file \"%V\" written again, "
-                      "%ui records were dropped", &log->path, log->dropped);
-        log->failing = 0;
-        log->dropped = 0;
+    } else {
+        ngx_http_strangler_count_capture(log->smcf, job->records, 0,
+                                         job->len);
+
+        if (log->failing || log->dropped) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "strangler: capture file \"%V\" written again, "
+                          "%ui records were dropped", &log->path,
+                          log->dropped);
+            log->failing = 0;
+            log->dropped = 0;
+        }
     }
 
     if (job->failed && ngx_strcmp(job->failed, "rename()") == 0) {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, job->err,
                       "strangler: capture file \"%V\" not rotated",
                       &log->path);
+        ngx_http_strangler_record_error(log, job->failed, job->err);
     }
 
     if (log->len >= NGX_HTTP_STRANGLER_RECORD_CHUNK) {
         ngx_http_strangler_record_log_flush(log);
     }
+}
+
+
+/*
+ * The reason, as the error log gives it, kept in the zone for `GET
+ * status`; failed NULL: the disk is slower than the traffic
+ */
+
+static void
+ngx_http_strangler_record_error(ngx_http_strangler_record_log_t *log,
+    const char *failed, ngx_err_t err)
+{
+    u_char  *p, *last, text[NGX_HTTP_STRANGLER_CAPTURE_ERR];
+
+    last = text + NGX_HTTP_STRANGLER_CAPTURE_ERR;
+
+    if (failed == NULL) {
+        p = ngx_slprintf(text, last, "\"%V\" is written slower than "
+                         "requests are captured", &log->path);
+
+    } else {
+        p = ngx_slprintf(text, last, "%s \"%V\" failed (%d: ", failed,
+                         &log->path, err);
+        p = ngx_strerror(err, p, last - p);
+        p = ngx_slprintf(p, last, ")");
+    }
+
+    ngx_http_strangler_count_capture_error(log->smcf, text, p - text);
+}
+
+
+/* for `GET status` */
+
+ngx_str_t *
+ngx_http_strangler_record_log_path(ngx_http_strangler_record_log_t *log)
+{
+    return &log->path;
 }

@@ -500,8 +500,8 @@ ngx_http_strangler_override_prune(ngx_cycle_t *cycle,
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
-    if (changed && smcf->state_file.len) {
-        ngx_http_strangler_state_save_later(z, cycle->log);
+    if (changed) {
+        ngx_http_strangler_change_keep(z, cycle->log);
     }
 }
 

@@ -51,6 +51,10 @@ void ngx_http_strangler_count_in_flight(ngx_http_strangler_main_conf_t *smcf,
     ngx_int_t delta, ngx_uint_t in_worker);
 void ngx_http_strangler_count_diff_dropped(
     ngx_http_strangler_main_conf_t *smcf);
+void ngx_http_strangler_count_capture(ngx_http_strangler_main_conf_t *smcf,
+    ngx_uint_t written, ngx_uint_t dropped, size_t bytes);
+void ngx_http_strangler_count_capture_error(
+    ngx_http_strangler_main_conf_t *smcf, u_char *text, size_t len);
 ngx_int_t ngx_http_strangler_get_override(ngx_http_strangler_table_t *t,
     const strangler_route_t *route, strangler_override_t *ov);
 

@@ -632,6 +632,57 @@ ngx_http_strangler_count_diff_dropped(ngx_http_strangler_main_conf_t *smcf)
 }
 
 
+/* capture records, a write (or a dropped record) at a time */
+
+void
+ngx_http_strangler_count_capture(ngx_http_strangler_main_conf_t *smcf,
+    ngx_uint_t written, ngx_uint_t dropped, size_t bytes)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z == NULL || z->sh == NULL) {
+        return;
+    }
+
+    if (written) {
+        (void) ngx_atomic_fetch_add(&z->sh->capture.written, written);
+        (void) ngx_atomic_fetch_add(&z->sh->capture.bytes, bytes);
+    }
+
+    if (dropped) {
+        (void) ngx_atomic_fetch_add(&z->sh->capture.dropped, dropped);
+    }
+}
+
+
+/* why writes fail, once a worker's writes start to: rare, so locked */
+
+void
+ngx_http_strangler_count_capture_error(ngx_http_strangler_main_conf_t *smcf,
+    u_char *text, size_t len)
+{
+    ngx_http_strangler_zone_ctx_t  *z;
+
+    z = ngx_http_strangler_zone_ctx(smcf);
+
+    if (z == NULL || z->sh == NULL) {
+        return;
+    }
+
+    len = ngx_min(len, NGX_HTTP_STRANGLER_CAPTURE_ERR);
+
+    ngx_shmtx_lock(&z->shpool->mutex);
+
+    ngx_memcpy(z->sh->capture.error, text, len);
+    z->sh->capture.error_len = len;
+    z->sh->capture.error_at = ngx_time();
+
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
+
+
 /*
  * The log phase's count of what the strangler dispatched, on the block of
  * its route's backend: the binding counted on (NULL: none), and in

@@ -163,6 +163,24 @@ typedef struct {
 } ngx_http_strangler_etcd_sh_t;
 
 
+/* why the last write of the capture file failed, at most */
+#define NGX_HTTP_STRANGLER_CAPTURE_ERR  256
+
+
+/*
+ * strangler_capture's records over every worker, since the zone was made
+ * (shadow/ngx_http_strangler_record_file.c counts them a write at a time)
+ */
+typedef struct {
+    ngx_atomic_t                        written;
+    ngx_atomic_t                        dropped;
+    ngx_atomic_t                        bytes;       /* written */
+    time_t                              error_at;    /* 0: never failed */
+    size_t                              error_len;
+    u_char                              error[NGX_HTTP_STRANGLER_CAPTURE_ERR];
+} ngx_http_strangler_sh_capture_t;
+
+
 typedef struct {
     ngx_rbtree_t                        rbtree;
     ngx_rbtree_node_t                   sentinel;
@@ -179,6 +197,7 @@ typedef struct {
     ngx_atomic_t                        reclaimed;    /* route blocks */
     ngx_atomic_t                        pending;      /* a route's may be */
     ngx_uint_t                          full_logged;
+    ngx_http_strangler_sh_capture_t     capture;
 
     /* the one change being written to the state file */
     ngx_pid_t                           writer;       /* 0: none */
@@ -348,6 +367,38 @@ void ngx_http_strangler_state_unlock(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
 void ngx_http_strangler_state_save_later(ngx_http_strangler_zone_ctx_t *z,
     ngx_log_t *log);
+
+/* where a runtime change is kept (ngx_http_strangler_change.c) */
+#define NGX_HTTP_STRANGLER_STORE_ZONE  0
+#define NGX_HTTP_STRANGLER_STORE_FILE  1
+#define NGX_HTTP_STRANGLER_STORE_ETCD  2
+
+ngx_uint_t ngx_http_strangler_change_store(ngx_http_strangler_zone_ctx_t *z,
+    ngx_uint_t local);
+ngx_int_t ngx_http_strangler_change_lock_locked(
+    ngx_http_strangler_zone_ctx_t *z, ngx_log_t *log);
+void ngx_http_strangler_change_keep(ngx_http_strangler_zone_ctx_t *z,
+    ngx_log_t *log);
+
+/*
+ * A change written to the state file: what it staged, installed once the
+ * file holds it or discarded if it could not be written, the file then
+ * unlocked and done called with the outcome (NGX_OK: applied)
+ */
+typedef void (*ngx_http_strangler_change_pt)(void *data);
+
+typedef struct {
+    ngx_http_strangler_zone_ctx_t      *zone;
+    ngx_http_strangler_sh_route_t      *shr;      /* an override staged */
+    ngx_http_strangler_override_rec_t  *staged;   /* or NULL, NULL */
+    ngx_http_strangler_change_pt        install;
+    ngx_http_strangler_change_pt        discard;
+    ngx_http_strangler_file_done_pt     done;
+    void                               *data;
+} ngx_http_strangler_change_t;
+
+ngx_int_t ngx_http_strangler_change_save(ngx_http_strangler_change_t *ch,
+    ngx_pool_t *pool, ngx_log_t *log);
 
 
 #endif /* NGX_HTTP_STRANGLER_ZONE_H_INCLUDED_ */

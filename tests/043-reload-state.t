@@ -132,7 +132,28 @@ call('GET', "/api/conversations/$_") for 1 .. 25;
 call('POST', "/api/conversations/$_", 'x') for 1 .. 5;
 call('GET', '/elsewhere') for 1 .. 3;
 
-my $status = api_json('GET', 'status');
+# the requests each backend's counters hold, over every route
+sub counted {
+    my ($st) = @_;
+    my $n = 0;
+    for my $c (map { $_->{counters}{backends} }
+               @{ $st->{routes} || [] }, $st->{default} || ())
+    {
+        $n += $_->{requests} for values %{ $c || {} };
+    }
+    return $n;
+}
+
+# A request is counted in the log phase, which nginx runs after the
+# response went out: the status, read on a new connection that the other
+# worker may accept, can come before the last request is counted.  Wait
+# until the 33 are; the counts are checked exactly below.
+my $status;
+for (1 .. 50) {
+    $status = api_json('GET', 'status');
+    last if counted($status) >= 33;
+    sleep 0.1;
+}
 my ($conv) = grep { $_->{name} eq 'conversations' } @{ $status->{routes} };
 is $status->{table}{sha256}, do {
     require Digest::SHA;

@@ -381,7 +381,9 @@ ngx_http_strangler_history_time(u_char *p, size_t len)
         return (time_t) secs;
     }
 
-    if (len >= sizeof(buf)) {
+    /* no time at all (a line without "at": p is NULL) */
+
+    if (len == 0 || len >= sizeof(buf)) {
         return -1;
     }
 

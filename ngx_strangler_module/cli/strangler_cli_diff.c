@@ -2,13 +2,14 @@
 /*
  * Copyright (C) ngx_strangler_module authors
  *
- * `strangler diff OLD NEW [--json] [--fail-on any|owner]`: what a change of the route table does
- * to traffic.  For each pattern and method, the route that serves it in
- * each table and where it sends reads, writes and copies: only what
- * changes is listed, owner changes first.  Then each old pattern is probed
- * with example paths against both tables (the core's matching, through
- * the tables of patterns), to find the paths another pattern now takes by
- * precedence.  Exit status as diff(1): 0 no change, 1 changes, 2 trouble.
+ * `strangler diff OLD NEW [--json] [--fail-on any|owner]`: what a change
+ * of the route table does to traffic.  For each pattern and method, the
+ * route that serves it in each table and where it sends reads, writes and
+ * copies: only what changes is listed, owner changes first.  Then each old
+ * pattern is probed with example paths against both tables (the core's
+ * matching, through the tables of patterns), to find the paths another
+ * pattern now takes by precedence.  Exit status as diff(1): 0 no change,
+ * 1 changes, 2 trouble.
  */
 
 

@@ -1,7 +1,8 @@
 # The fleet's members (issue 19): three nginx hosts sharing a real etcd
 # register under PREFIX hosts/NAME (kept) and PREFIX alive/NAME (on a
 # lease); GET fleet and `strangler fleet` list them, alive or silent,
-# synced or behind; a host killed goes silent, an operator removes it
+# synced or behind; `strangler plan --fleet` sums the plans of the alive
+# ones; a host killed goes silent, an operator removes it
 # with DELETE fleet/hosts/NAME; a host that stops cleanly leaves.  Plain
 # Test::More: several nginx and an etcd live across the steps.  Every
 # wait polls, with a generous bound.
@@ -89,13 +90,20 @@ sub etcd_keys {
 
 my %host;
 
+# a host of the fleet, or with $alone one without strangler_etcd
 sub host_start {
-    my ($name) = @_;
+    my ($name, $alone) = @_;
     my $h = $host{$name} = { dir => "$root/nginx-$name",
                              front => free_port(), mono => free_port() };
     make_path("$h->{dir}/$_") for qw(conf logs state);
     my $load = join '', map { "load_module $_;\n" } split ' ', $modules;
     my $user = $> == 0 ? 'user root;' : '';
+    my $fleet = $alone ? '' : <<"END";
+    strangler_etcd http://127.0.0.1:$client;
+    strangler_host_name $name;
+    strangler_host_api http://127.0.0.1:$h->{front}/_strangler/;
+    strangler_host_ttl 2s;
+END
     write_file("$h->{dir}/conf/routes.yaml", <<'END');
 version: 1
 default: monolith
@@ -118,11 +126,7 @@ events { worker_connections 128; accept_mutex off; }
 http {
     access_log off;
     strangler_zone strangler 1m;
-    strangler_etcd http://127.0.0.1:$client;
-    strangler_host_name $name;
-    strangler_host_api http://127.0.0.1:$h->{front}/_strangler/;
-    strangler_host_ttl 2s;
-    server {
+$fleet    server {
         listen 127.0.0.1:$h->{mono};
         location / { return 200 "monolith\\n"; }
     }
@@ -226,6 +230,63 @@ like $out, qr/^NAME\s+STATE\s+SYNC\s+REVISION\s+HEARTBEAT/m,
      '... a table';
 like $out, qr/^h3\s+alive\s+synced\s+\d+\s+\ds ago/m, '... a row per host';
 
+# -- strangler plan --fleet: the registered hosts' plans added up ---------
+
+# the orders route's requests in NAME's own plan
+sub plan_requests {
+    my ($name) = @_;
+    my ($st, $j) = api($name, 'GET', 'plan');
+    my ($r) = grep { $_->{route} eq 'orders' } @{ $j->{routes} || [] };
+    return $r ? $r->{requests} : -1;
+}
+
+# `strangler plan ARGS --json`: exit status, JSON, stderr
+sub cli_plan {
+    my ($args) = @_;
+    my $out = qx{$cli plan $args --json 2>$root/plan.err};
+    my $rc = $? >> 8;
+    return ($rc, eval { decode_json($out) } || {},
+            read_file("$root/plan.err") // '');
+}
+
+my %sent = (h1 => 2, h2 => 3, h3 => 4);
+my $got = 0;
+for my $name (sort keys %sent) {
+    $got += $http->get("http://127.0.0.1:$host{$name}{front}/api/orders/$_")
+                 ->{status} == 200 for 1 .. $sent{$name};
+}
+is $got, 9, 'requests for orders: 2 to h1, 3 to h2, 4 to h3';
+ok eventually(sub {
+        !grep { plan_requests($_) != $sent{$_} } keys %sent;
+    }, 5), '... each host\'s plan counts its own';
+
+my $h1_api = "http://127.0.0.1:$host{h1}{front}/_strangler/";
+my ($rc, $plan, $err) = cli_plan("--fleet $h1_api");
+is $rc, 1, 'strangler plan --fleet: 1, nothing ready yet' or diag $err;
+is $plan->{hosts}, 3, '... the plans of the three registered hosts';
+is_deeply [ sort @{ $plan->{fleet}{read} || [] } ], [qw(h1 h2 h3)],
+          '... by name' or diag explain $plan;
+my ($orders) = grep { $_->{route} eq 'orders' } @{ $plan->{routes} || [] };
+is $orders->{requests}, 9, '... their evidence summed: 2 + 3 + 4 requests'
+    or diag explain $plan;
+is $orders->{hosts}, 3, '... the route listed by each host';
+is $orders->{evidence}{legacy}{requests} + $orders->{evidence}{new}{requests},
+   9, '... each side\'s requests summed too';
+is $orders->{next}, 'owner', '... judged on the sum: the owner next';
+is $err, '', '... nothing on stderr';
+
+my (undef, $given) = cli_plan(join ' ', map {
+        "http://127.0.0.1:$host{$_}{front}/_strangler/" } qw(h1 h2 h3));
+is_deeply [ map { [ $_->{route}, $_->{requests}, $_->{ready} ] }
+                @{ $given->{routes} } ],
+          [ map { [ $_->{route}, $_->{requests}, $_->{ready} ] }
+                @{ $plan->{routes} } ],
+          '... as if the three had been given on the command line';
+
+($rc, undef, $err) = cli_plan("--fleet $h1_api $h1_api");
+is $rc, 2, '--fleet URL and URLs: 2';
+like $err, qr/--fleet URL or URLs, not both/, '... says why';
+
 # -- a host killed: silent, then removed ----------------------------------
 
 kill 'KILL', pids_of('h3');
@@ -234,6 +295,16 @@ unlink "$host{h3}{dir}/logs/nginx.pid";
 ok eventually(sub { (fleet('h1')->{h3}{state} // '') eq 'silent' }, 10),
    'a host killed goes silent once its lease expired';
 ok etcd_keys()->{'/strangler/hosts/h3'}, '... and stays a member';
+
+($rc, $plan, $err) = cli_plan("--fleet $h1_api");
+is $rc, 1, 'strangler plan --fleet with a host silent: 1' or diag $err;
+is_deeply [ sort @{ $plan->{fleet}{read} || [] } ], [qw(h1 h2)],
+          '... the alive hosts read' or diag explain $plan;
+is_deeply $plan->{fleet}{silent}, ['h3'], '... the silent one left out';
+($orders) = grep { $_->{route} eq 'orders' } @{ $plan->{routes} || [] };
+is $orders->{requests}, 5, '... its evidence not counted: 2 + 3';
+like $err, qr/host "h3" is silent \(its lease expired\): left out/,
+     '... and said on stderr';
 
 ($st) = api('h2', 'PUT', 'routes/orders', '{"reads": "monolith"}');
 is $st, 200, 'another override';
@@ -291,5 +362,19 @@ is $st, 503, 'GET fleet with etcd unreachable: 503';
 like $j->{error}, qr/etcd is unreachable/, '... says why';
 $out = qx{$cli fleet http://127.0.0.1:$host{h1}{front}/_strangler/ 2>&1};
 is $? >> 8, 2, 'strangler fleet: 2';
+($rc, $plan, $err) = cli_plan("--fleet $h1_api");
+is $rc, 2, 'strangler plan --fleet: 2';
+like $err, qr/HTTP status 503: etcd is unreachable/, '... says why';
+
+# -- a host without strangler_etcd: no fleet ------------------------------
+
+is host_start('lone', 1), 0, 'a host without strangler_etcd starts';
+($rc, $plan, $err) = cli_plan("--fleet http://127.0.0.1:$host{lone}{front}"
+                              . "/_strangler/");
+is $rc, 2, 'strangler plan --fleet on it: 2';
+like $err, qr{/_strangler/fleet: HTTP status 404: no fleet: this host},
+     '... says why';
+like $err, qr{has no "strangler_etcd"}, '... no "strangler_etcd"';
+is_deeply $plan, {}, '... and prints no plan';
 
 done_testing();

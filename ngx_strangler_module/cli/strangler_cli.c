@@ -114,7 +114,7 @@ strangler_cli_usage(FILE *f)
         "       strangler diff OLD NEW [--json]\n"
         "       strangler report [--route NAME] [--json] [--top N] "
         "DIFF.jsonl...\n"
-        "       strangler plan [--json] [--route NAME] URL...\n"
+        "       strangler plan [--json] [--route NAME] URL... | --fleet URL\n"
         "       strangler fleet [--json] URL\n"
         "       strangler replay FILE... --table routes.yaml --to URL "
         "[options]\n"

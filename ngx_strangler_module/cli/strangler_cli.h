@@ -14,6 +14,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "strangler_yaml.h"
 
 
@@ -30,6 +32,14 @@ int strangler_cli_test(int argc, char **argv);
 int strangler_cli_diff(int argc, char **argv);
 int strangler_cli_plan(int argc, char **argv);
 int strangler_cli_fleet(int argc, char **argv);
+
+/*
+ * GET fleet of a host's API (base: its location, or its fleet call): the
+ * reply, with a "hosts" list, or NULL, said on stderr after who
+ * (strangler_cli_fleet.c; fleet and plan --fleet read it)
+ */
+json_t *strangler_cli_fleet_get(const char *who, const char *base,
+    long timeout);
 
 /* 1 when argv holds -h or --help: the command prints its usage */
 int strangler_cli_wants_help(int argc, char **argv);

@@ -11,7 +11,8 @@
  * heartbeat, its API (--json: all of it, versions too).  Like
  * `istioctl proxy-status`.
  * Exit status: 0 every host alive and synced, 1 one is not, 2 trouble
- * (usage, no answer, not a fleet).
+ * (usage, no answer, not a fleet).  Reading the fleet is shared with
+ * `strangler plan --fleet` (strangler_cli_fleet_get()).
  */
 
 
@@ -44,16 +45,12 @@ static const char *strangler_cli_fleet_str(json_t *host, const char *key);
 int
 strangler_cli_fleet(int argc, char **argv)
 {
-    int                         i, rc, as_json;
-    char                       *end, *url, hb[32], rev[32];
-    long                        timeout, status;
-    size_t                      len, k;
-    json_t                     *j, *hosts, *host;
-    CURL                       *curl;
-    CURLcode                    cc;
-    const char                 *base;
-    json_error_t                err;
-    strangler_cli_fleet_buf_t   body;
+    int          i, rc, as_json;
+    char        *end, hb[32], rev[32];
+    long         timeout;
+    size_t       k;
+    json_t      *j, *hosts, *host;
+    const char  *base;
 
     as_json = 0;
     timeout = STRANGLER_CLI_FLEET_TIMEOUT;
@@ -87,66 +84,13 @@ strangler_cli_fleet(int argc, char **argv)
         return strangler_cli_fleet_usage("one API URL is needed");
     }
 
-    len = strlen(base);
-    url = malloc(len + sizeof("/fleet"));
-    curl = curl_easy_init();
+    j = strangler_cli_fleet_get("strangler fleet", base, timeout);
 
-    if (url == NULL || curl == NULL) {
-        fprintf(stderr, "strangler fleet: out of memory\n");
-        free(url);
-        curl_easy_cleanup(curl);
+    if (j == NULL) {
         return 2;
     }
 
-    /* the API's location, or its fleet call */
-    if (len >= 6 && strcmp(base + len - 6, "/fleet") == 0) {
-        strcpy(url, base);
-
-    } else {
-        sprintf(url, "%s%sfleet", base,
-                (len && base[len - 1] == '/') ? "" : "/");
-    }
-
-    memset(&body, 0, sizeof(strangler_cli_fleet_buf_t));
-
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, strangler_cli_fleet_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "strangler-fleet");
-
-    cc = curl_easy_perform(curl);
-    status = 0;
-    j = NULL;
-    rc = 2;
-
-    if (cc != CURLE_OK) {
-        fprintf(stderr, "strangler fleet: %s: %s\n", url,
-                curl_easy_strerror(cc));
-        goto done;
-    }
-
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    j = json_loadb(body.data ? body.data : "", body.len, 0, &err);
-
-    if (status != 200) {
-        fprintf(stderr, "strangler fleet: %s: HTTP status %ld%s%s\n", url,
-                status, json_is_string(json_object_get(j, "error")) ? ": "
-                                                                    : "",
-                json_is_string(json_object_get(j, "error"))
-                ? json_string_value(json_object_get(j, "error")) : "");
-        goto done;
-    }
-
     hosts = json_object_get(j, "hosts");
-
-    if (!json_is_array(hosts)) {
-        fprintf(stderr, "strangler fleet: %s: not a fleet (%s)\n", url,
-                j ? "no \"hosts\" list" : err.text);
-        goto done;
-    }
-
     rc = 0;
 
     json_array_foreach(hosts, k, host) {
@@ -199,11 +143,97 @@ strangler_cli_fleet(int argc, char **argv)
 done:
 
     json_decref(j);
+
+    return rc;
+}
+
+
+/*
+ * GET fleet of the API at base (its location, or its fleet call): the
+ * reply, with a "hosts" list, or NULL, said on stderr after who
+ */
+
+json_t *
+strangler_cli_fleet_get(const char *who, const char *base, long timeout)
+{
+    char                       *url;
+    long                        status;
+    size_t                      len;
+    json_t                     *j;
+    CURL                       *curl;
+    CURLcode                    cc;
+    json_error_t                err;
+    strangler_cli_fleet_buf_t   body;
+
+    len = strlen(base);
+    url = malloc(len + sizeof("/fleet"));
+    curl = curl_easy_init();
+
+    if (url == NULL || curl == NULL) {
+        fprintf(stderr, "%s: out of memory\n", who);
+        free(url);
+        curl_easy_cleanup(curl);
+        return NULL;
+    }
+
+    /* the API's location, or its fleet call */
+    if (len >= 6 && strcmp(base + len - 6, "/fleet") == 0) {
+        strcpy(url, base);
+
+    } else {
+        sprintf(url, "%s%sfleet", base,
+                (len && base[len - 1] == '/') ? "" : "/");
+    }
+
+    memset(&body, 0, sizeof(strangler_cli_fleet_buf_t));
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, strangler_cli_fleet_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "strangler-fleet");
+
+    cc = curl_easy_perform(curl);
+    status = 0;
+    j = NULL;
+
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "%s: %s: %s\n", who, url, curl_easy_strerror(cc));
+        goto failed;
+    }
+
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    j = json_loadb(body.data ? body.data : "", body.len, 0, &err);
+
+    if (status != 200) {
+        fprintf(stderr, "%s: %s: HTTP status %ld%s%s\n", who, url, status,
+                json_is_string(json_object_get(j, "error")) ? ": " : "",
+                json_is_string(json_object_get(j, "error"))
+                ? json_string_value(json_object_get(j, "error")) : "");
+        goto failed;
+    }
+
+    if (!json_is_array(json_object_get(j, "hosts"))) {
+        fprintf(stderr, "%s: %s: not a fleet (%s)\n", who, url,
+                j ? "no \"hosts\" list" : err.text);
+        goto failed;
+    }
+
     free(body.data);
     free(url);
     curl_easy_cleanup(curl);
 
-    return rc;
+    return j;
+
+failed:
+
+    json_decref(j);
+    free(body.data);
+    free(url);
+    curl_easy_cleanup(curl);
+
+    return NULL;
 }
 
 

@@ -3,6 +3,7 @@
  * Copyright (C) ngx_strangler_module authors
  *
  *   strangler plan [--json] [--route NAME] [--timeout SECONDS] URL...
+ *   strangler plan [--json] [--route NAME] [--timeout SECONDS] --fleet URL
  *
  * Which route to move next, for one host or a fleet: reads `GET plan` of
  * each host's API (URL: the API's location, such as
@@ -11,8 +12,12 @@
  * moved stage, the latest guard trip; fields merged by path), and judges
  * the sum with the rules nginx uses (strangler_plan_judge()), with the
  * first host's thresholds.  Prints a table, or JSON in the API's shape.
+ * --fleet URL: the hosts are the fleet's, as `GET fleet` of that API
+ * lists them (strangler_cli_fleet_get(), as `strangler fleet` reads it):
+ * every alive host's API; a silent one is left out, and said on stderr.
  * Exit status: 0 a route is ready, 1 none is, 2 trouble (usage, a host
- * that does not answer 200 with a plan).
+ * that does not answer 200 with a plan, no fleet, an alive host without
+ * an API address).
  */
 
 
@@ -58,6 +63,8 @@ typedef struct {
 
 
 static int strangler_cli_plan_usage(const char *why);
+static json_t *strangler_cli_plan_fleet(const char *base, long timeout,
+    char ***urls, int *nurls);
 static int strangler_cli_plan_host(strangler_cli_plan_t *p, const char *url);
 static int strangler_cli_plan_page(strangler_cli_plan_t *p, CURL *curl,
     const char *url, int64_t *offset);
@@ -82,15 +89,18 @@ int
 strangler_cli_plan(int argc, char **argv)
 {
     int                          i, rc, nurls, ready;
-    char                        *end;
+    char                        *end, **urls;
     size_t                       k;
-    json_t                      *out, *list;
+    json_t                      *out, *list, *fleet;
+    const char                  *from;
     strangler_cli_plan_t         p;
     strangler_cli_plan_route_t  *pr;
 
     memset(&p, 0, sizeof(strangler_cli_plan_t));
     p.timeout = STRANGLER_CLI_PLAN_TIMEOUT;
     out = NULL;
+    from = NULL;
+    fleet = NULL;
 
     for (i = 0, nurls = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -101,6 +111,9 @@ strangler_cli_plan(int argc, char **argv)
 
         } else if (strcmp(argv[i], "--route") == 0 && i + 1 < argc) {
             p.only = argv[++i];
+
+        } else if (strcmp(argv[i], "--fleet") == 0 && i + 1 < argc) {
+            from = argv[++i];
 
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             p.timeout = strtol(argv[++i], &end, 10);
@@ -122,9 +135,10 @@ strangler_cli_plan(int argc, char **argv)
         }
     }
 
-    if (nurls == 0) {
+    if ((nurls == 0) == (from == NULL)) {
         json_decref(out);
-        return strangler_cli_plan_usage("");
+        return strangler_cli_plan_usage(from ? "--fleet URL or URLs, not "
+                                               "both" : "");
     }
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -133,10 +147,16 @@ strangler_cli_plan(int argc, char **argv)
         return 2;
     }
 
+    urls = argv;
     rc = 0;
 
+    if (from) {
+        fleet = strangler_cli_plan_fleet(from, p.timeout, &urls, &nurls);
+        rc = fleet ? 0 : 2;
+    }
+
     for (i = 0; i < nurls && rc == 0; i++) {
-        rc = strangler_cli_plan_host(&p, argv[i]);
+        rc = strangler_cli_plan_host(&p, urls[i]);
     }
 
     curl_global_cleanup();
@@ -166,6 +186,10 @@ strangler_cli_plan(int argc, char **argv)
             json_decref(out);
             out = json_pack("{s:i, s:i, s:o}", "hosts", nurls,
                             "ready", ready, "routes", list);
+
+            if (fleet) {
+                (void) json_object_set(out, "fleet", fleet);
+            }
             json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);
 
@@ -177,6 +201,15 @@ strangler_cli_plan(int argc, char **argv)
     }
 
     json_decref(out);
+
+    if (fleet) {
+        for (i = 0; i < nurls; i++) {
+            free(urls[i]);
+        }
+
+        free(urls);
+        json_decref(fleet);
+    }
 
     for (k = 0; k < p.nroutes; k++) {
         free(p.routes[k].name);
@@ -203,15 +236,109 @@ strangler_cli_plan_usage(const char *why)
     fprintf(f,
         "usage: strangler plan [--json] [--route NAME] [--timeout SECONDS] "
         "URL...\n"
+        "       strangler plan [--json] [--route NAME] [--timeout SECONDS] "
+        "--fleet URL\n"
         "\n"
         "which route to move next: GET plan of each host's API (URL: the\n"
         "strangler_api location, such as http://10.0.0.1/_strangler/), the\n"
         "evidence of several hosts added up and judged as nginx does\n"
+        "--fleet URL: every alive host of the fleet as that API's GET fleet\n"
+        "lists it (silent ones are left out and named on stderr)\n"
         "\n"
-        "exit status: 0 a route is ready, 1 none is, 2 usage error or a\n"
-        "host without a plan\n");
+        "exit status: 0 a route is ready, 1 none is, 2 usage error, no\n"
+        "fleet, or a host without a plan\n");
 
     return why ? 2 : 0;
+}
+
+
+/*
+ * The hosts of the fleet: in *urls (malloc'd, each string too) the API
+ * address of each alive one; a silent one is said on stderr and left
+ * out.  Returns the names read and silent, for --json; NULL: said.
+ */
+
+static json_t *
+strangler_cli_plan_fleet(const char *base, long timeout, char ***urls,
+    int *nurls)
+{
+    int          n;
+    char       **list;
+    size_t       k;
+    json_t      *j, *host, *read, *silent, *res;
+    const char  *name, *api, *state;
+
+    j = strangler_cli_fleet_get("strangler plan", base, timeout);
+
+    if (j == NULL) {
+        return NULL;
+    }
+
+    n = 0;
+    list = calloc(json_array_size(json_object_get(j, "hosts")) + 1,
+                  sizeof(char *));
+    read = json_array();
+    silent = json_array();
+    res = json_pack("{s:o, s:o}", "read", read, "silent", silent);
+
+    if (list == NULL || res == NULL) {
+        fprintf(stderr, "strangler plan: out of memory\n");
+        goto failed;
+    }
+
+    json_array_foreach(json_object_get(j, "hosts"), k, host) {
+        name = json_string_value(json_object_get(host, "name"));
+        api = json_string_value(json_object_get(host, "api"));
+        state = json_string_value(json_object_get(host, "state"));
+        name = name ? name : "-";
+
+        if (state == NULL || strcmp(state, "alive") != 0) {
+            fprintf(stderr, "strangler plan: host \"%s\" is silent (its "
+                    "lease expired): left out\n", name);
+            json_array_append_new(silent, json_string(name));
+            continue;
+        }
+
+        if (api == NULL || api[0] == '\0') {
+            fprintf(stderr, "strangler plan: %s: host \"%s\" is alive but "
+                    "registered no API address (strangler_host_api)\n",
+                    base, name);
+            goto failed;
+        }
+
+        list[n] = strdup(api);
+
+        if (list[n++] == NULL) {
+            fprintf(stderr, "strangler plan: out of memory\n");
+            goto failed;
+        }
+
+        json_array_append_new(read, json_string(name));
+    }
+
+    if (n == 0) {
+        fprintf(stderr, "strangler plan: %s: no alive host in the fleet\n",
+                base);
+        goto failed;
+    }
+
+    json_decref(j);
+    *urls = list;
+    *nurls = n;
+
+    return res;
+
+failed:
+
+    while (list && n) {
+        free(list[--n]);
+    }
+
+    free(list);
+    json_decref(res);
+    json_decref(j);
+
+    return NULL;
 }
 
 

@@ -871,7 +871,6 @@ ngx_http_strangler_etcd_header(ngx_http_strangler_etcd_call_t *call)
     if (call->status == NGX_HTTP_OK) {
         /* the endpoint that answers is the one the next calls try first */
         call->ecf->zone->sh->etcd->endpoint = call->endpoint;
-        ngx_http_strangler_etcd_error(call->ecf, NULL, 0, 0, call->log);
     }
 
     return NGX_OK;

@@ -712,6 +712,12 @@ ngx_http_strangler_etcd_up(ngx_http_strangler_etcd_watch_t *w)
         sh->lost_at = 0;
     }
 
+    /*
+     * why the host was not connected is forgotten only now: a watch's
+     * stream or a lease call may answer 200 while etcd refuses the reads
+     */
+    ngx_http_strangler_etcd_error(w->ecf, NULL, 0, 0, w->tick.log);
+
     sh->connected = 1;
     w->backoff = NGX_HTTP_STRANGLER_ETCD_BACKOFF_MIN;
 }

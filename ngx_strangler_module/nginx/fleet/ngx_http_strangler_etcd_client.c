@@ -133,7 +133,11 @@ ngx_http_strangler_etcd_call(ngx_http_strangler_etcd_conf_t *ecf,
         return NULL;
     }
 
-    pool = ngx_create_pool(1024, log);
+    /*
+     * the pool outlives `done`, which may finalize the request whose
+     * connection `log` belongs to: the pool's own log is the cycle's
+     */
+    pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
         free(text);
         return NULL;

@@ -178,8 +178,13 @@ sub reads {
 
 # the master's children, from /proc (no ps needed)
 sub worker_pids {
-    my $master = read_file('logs/nginx.pid');
-    chomp $master;
+    # the pid file is empty for a moment while nginx writes it
+    my $master = '';
+    for (1 .. 50) {
+        $master = read_file('logs/nginx.pid');
+        last if $master =~ s/^(\d+)\s*\z/$1/;
+        sleep 0.1;
+    }
     my @pids;
     for my $stat (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $stat or next;

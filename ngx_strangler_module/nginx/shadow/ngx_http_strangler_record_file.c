@@ -362,8 +362,10 @@ ngx_http_strangler_record_write(ngx_http_strangler_record_job_t *job)
             job->failed = "write()";
             job->err = n == -1 ? ngx_errno : NGX_ENOSPC;
 
-            if (done && S_ISREG(st.st_mode)) {
-                (void) ftruncate(fd, st.st_size);
+            if (done && S_ISREG(st.st_mode)
+                && ftruncate(fd, st.st_size) == -1)
+            {
+                /* the partial line stays: the write's error is reported */
             }
 
             goto close;
